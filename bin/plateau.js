@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+// Entry point of the `plateau` command: Node >= 22.18 runs the TypeScript sources directly (type stripping).
+import { readFileSync } from 'node:fs';
+
+const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 18)) {
+  process.stderr.write(
+    `plateau needs Node.js 22.18 or newer (found ${process.versions.node}).\n` +
+      'Install Node 22 LTS, or use the copy from the npm registry: export PATH="$(scripts/node22.sh):$PATH"\n',
+  );
+  process.exit(1);
+}
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+const { main } = await import('../cli/main.ts');
+process.exitCode = await main(process.argv.slice(2), {
+  version: pkg.version,
+  out: process.stdout,
+  err: process.stderr,
+});

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Provisions Node.js 22 LTS from the npm registry (package node@22) into .tools/node22 and prints its bin dir.
+# Used by .ci/run and by developers on machines whose system Node is older: export PATH="$(scripts/node22.sh):$PATH".
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+dir="$root/.tools/node22"
+if [ ! -x "$dir/node_modules/node/bin/node" ]; then
+  mkdir -p "$dir"
+  npm install --prefix "$dir" --no-save --no-audit --no-fund --loglevel=error node@22 >&2
+fi
+echo "$dir/node_modules/node/bin"
