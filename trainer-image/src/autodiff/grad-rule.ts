@@ -1,0 +1,104 @@
+// The contract between the gradient graph builder and the per-op rules (one file per op in rules/).
+// A rule *emits ONNX nodes* that compute input gradients from output gradients, in the vocabulary of
+// onnxruntime's gradient builder: i(k) input, o(k) output, go(k) output gradient, gi(k) input gradient.
+
+/** An ONNX data type by its TensorProto.DataType number (1 = FLOAT, 7 = INT64, 10 = FLOAT16, 11 = DOUBLE, …). */
+export type OnnxDataType = number;
+
+/** A small constant tensor emitted into the gradient graph (becomes an initializer or a Constant node). */
+export interface ConstTensor {
+  readonly dataType: OnnxDataType;
+  readonly dims: readonly number[];
+  /** Values in row-major order; bigint for INT64. */
+  readonly values: readonly number[] | readonly bigint[];
+}
+
+/** A typed ONNX attribute value for emitted nodes. */
+export type Attr =
+  | { readonly type: 'int'; readonly value: number }
+  | { readonly type: 'float'; readonly value: number }
+  | { readonly type: 'string'; readonly value: string }
+  | { readonly type: 'ints'; readonly value: readonly number[] }
+  | { readonly type: 'floats'; readonly value: readonly number[] }
+  | { readonly type: 'tensor'; readonly value: ConstTensor };
+
+export const attr = {
+  int: (value: number): Attr => ({ type: 'int', value }),
+  float: (value: number): Attr => ({ type: 'float', value }),
+  string: (value: string): Attr => ({ type: 'string', value }),
+  ints: (value: readonly number[]): Attr => ({ type: 'ints', value }),
+  floats: (value: readonly number[]): Attr => ({ type: 'floats', value }),
+  tensor: (value: ConstTensor): Attr => ({ type: 'tensor', value }),
+};
+
+/** A static dimension: a number when known, a symbolic name or undefined when not. */
+export type Dim = number | string | undefined;
+
+/** What a rule sees of the forward node and the graph around it, and how it emits gradient nodes. */
+export interface GradContext {
+  readonly opType: string;
+  /** The forward node's name (for error messages). */
+  readonly nodeName: string;
+  /** The model's default-domain opset (rules pick e.g. ReduceSum's axes-as-input form from opset 13 on). */
+  readonly opset: number;
+  readonly inputCount: number;
+  readonly outputCount: number;
+
+  /** Name of forward input k ('' when an optional input is absent). */
+  i(k: number): string;
+  /** Name of forward output k. */
+  o(k: number): string;
+  /** Name of the gradient flowing into output k, or undefined when no gradient reaches it (treat as zero). */
+  go(k: number): string | undefined;
+  /** Name the rule must produce as the gradient of input k (only when needs(k)). */
+  gi(k: number): string;
+  /** Whether the gradient of input k is required (it lies on a path from a trainable input). */
+  needs(k: number): boolean;
+
+  /** Attribute readers on the forward node; the default is returned when the attribute is absent. */
+  attrInt(name: string, fallback?: number): number;
+  attrInts(name: string, fallback?: readonly number[]): readonly number[];
+  attrFloat(name: string, fallback?: number): number;
+  attrString(name: string, fallback?: string): string;
+  hasAttr(name: string): boolean;
+
+  /** Static knowledge of a tensor in the forward graph: element type, rank and (where known) dims. */
+  dataType(name: string): OnnxDataType;
+  rank(name: string): number;
+  dims(name: string): readonly Dim[];
+  /** The value of a forward tensor when it is a constant (initializer or Constant node), else undefined. */
+  constValue(name: string): ConstTensor | undefined;
+
+  /** Emits a node with one output and returns its (fresh, deterministic) name; pass outputs to bind names. */
+  emit(
+    opType: string,
+    inputs: readonly string[],
+    attrs?: Readonly<Record<string, Attr>>,
+    outputs?: readonly string[],
+  ): string;
+  /** Emits a node with several outputs and returns their names. */
+  emitMulti(
+    opType: string,
+    inputs: readonly string[],
+    outputCount: number,
+    attrs?: Readonly<Record<string, Attr>>,
+  ): string[];
+  /** A constant tensor in the gradient graph. */
+  constant(value: ConstTensor): string;
+  /** A scalar constant with the element type of `like` (e.g. 0.5 for a float16 graph). */
+  scalarLike(value: number, like: string): string;
+  /** An INT64 1-D constant (axes, shapes, starts/ends). */
+  int64s(values: readonly number[]): string;
+  /** Binds `grad` (shaped like the broadcast result) to `out` after summing away the axes broadcast from `like`. */
+  unbroadcast(grad: string, like: string, out: string): void;
+  /** Binds `source` to the name `out` (an Identity), for rules whose gradient is an existing tensor. */
+  bind(source: string, out: string): void;
+}
+
+/** One op's gradient. `build` emits gradients for every needed input, or throws naming the op and node. */
+export interface GradRule {
+  readonly opType: string;
+  /** Inputs that never carry a gradient (shapes, indices, axes); asking for them is an error. */
+  readonly nonDifferentiableInputs?: readonly number[];
+  build(g: GradContext): void;
+}
