@@ -1,9 +1,10 @@
 // The `plateau` command line: dispatches to one module per subcommand, prints --help and --version.
 // Kept free of process globals so tests call main() directly with their own streams.
 import { type CliIo, type Command, UsageError } from './command.ts';
+import { dvarCommand } from './commands/dvar.ts';
 import { startCommand } from './commands/start.ts';
 
-export const COMMANDS: readonly Command[] = [startCommand];
+export const COMMANDS: readonly Command[] = [startCommand, dvarCommand];
 
 function helpText(io: CliIo): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
