@@ -1,0 +1,23 @@
+// The seams of the training loop: what it optimizes (a loss and its gradient with respect to the trainable
+// rows, on a batch) and where batches come from. The real implementation runs the ONNX training graph; unit
+// tests inject a small analytic objective so the loop's logic is tested without a model.
+import type { Rng } from './rng.ts';
+
+export interface LossAndGradient<Batch> {
+  /** Loss and d loss / d rows on one batch (the training step). */
+  lossAndGradient(rows: Float32Array, batch: Batch): Promise<{ loss: number; gradient: Float32Array }>;
+  /** Loss only (the deterministic evaluation: one forward pass, no gradient). */
+  loss(rows: Float32Array, batch: Batch): Promise<number>;
+}
+
+export interface BatchSource<Batch> {
+  /** A fresh training batch; every random draw comes from `rng` (the training stream). */
+  train(rng: Rng): Batch;
+  /** The fixed evaluation batch, built once from its own stream. */
+  readonly eval: Batch;
+}
+
+/** A stopping rule fed with the deterministic losses in step order (DVAR in standalone mode). */
+export interface StopCriterion {
+  push(loss: number): { readonly ratio?: number | null; readonly holds: boolean };
+}

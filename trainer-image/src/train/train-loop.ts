@@ -1,0 +1,177 @@
+// The training loop: evaluate the fixed batch every `evalEvery` steps before the optimizer step (so step 0 is
+// the initial weights), train one batch, AdamW-update the rows, stream a sample per step, check the stop
+// signal at every flush, checkpoint every N steps and at the stop. Resuming from a checkpoint replays nothing:
+// the state holds the rows, moments, RNG position and loss history, so the run continues bit-for-bit.
+import type { ArtifactStore, LossSample, SampleSink, StopSignal } from '../../../shared/ports.ts';
+import { type AdamWConfig, adamwStep, initAdamW } from './adamw.ts';
+import { assertSameFingerprint, type Fingerprint, saveCheckpoint, type TrainState } from './checkpoint.ts';
+import type { BatchSource, LossAndGradient, StopCriterion } from './objective.ts';
+import { Rng } from './rng.ts';
+
+export interface TrainLoopOptions {
+  /** The effective (already scaled) constant learning rate. */
+  readonly lr: number;
+  readonly adam: Omit<AdamWConfig, 'lr'>;
+  readonly seed: number;
+  readonly maxSteps: number;
+  readonly evalEvery: number;
+  /** Samples are flushed (and the stop signal checked) every this many steps. */
+  readonly flushEvery: number;
+  readonly checkpointEvery: number;
+  /** Settings the numbers depend on; stored in checkpoints and compared on resume. */
+  readonly fingerprint: Fingerprint;
+}
+
+export interface StepProgress {
+  readonly step: number;
+  readonly detLoss?: number;
+  readonly trainLoss: number;
+  readonly ratio?: number | null;
+  readonly lr: number;
+}
+
+export interface TrainLoopDeps<Batch> {
+  readonly objective: LossAndGradient<Batch>;
+  readonly batches: BatchSource<Batch>;
+  readonly sink: SampleSink;
+  readonly stopSignal: StopSignal;
+  readonly store: ArtifactStore;
+  /** In-process stopping rule (standalone `plateau train`); absent in the pipeline, where the monitor decides. */
+  readonly criterion?: () => StopCriterion;
+  readonly clock?: () => number;
+  readonly onStep?: (progress: StepProgress) => void;
+  readonly onCheckpoint?: (key: string, step: number) => void;
+}
+
+export type StopReason = 'dvar' | 'max-steps' | (string & {});
+
+export interface TrainResult {
+  readonly rows: Float32Array;
+  /** Optimizer steps trained in total (across resumes). */
+  readonly steps: number;
+  readonly stopReason: StopReason;
+  readonly criterionStep: number | null;
+  readonly finalRatio: number | null;
+  readonly history: readonly { step: number; loss: number }[];
+  readonly resumedFrom: number | null;
+}
+
+function assertFinite(value: number, what: string, step: number): void {
+  if (!Number.isFinite(value)) {
+    throw new Error(
+      `${what} is not finite at step ${step} (${value}): training diverged or the model is broken`,
+    );
+  }
+}
+
+/** A fresh state at step 0 with `initialRows` (copied) as the trainable rows. */
+export function initialState(initialRows: Float32Array, seed: number, fingerprint: Fingerprint): TrainState {
+  return {
+    step: 0,
+    rows: Float32Array.from(initialRows),
+    adam: initAdamW(initialRows.length),
+    trainRng: Rng.forStream(seed, 'train').state(),
+    history: [],
+    criterionStep: null,
+    stopReason: null,
+    fingerprint,
+  };
+}
+
+export async function runTrainingLoop<Batch>(
+  start: TrainState,
+  options: TrainLoopOptions,
+  deps: TrainLoopDeps<Batch>,
+): Promise<TrainResult> {
+  for (const [name, value] of [
+    ['maxSteps', options.maxSteps],
+    ['evalEvery', options.evalEvery],
+    ['flushEvery', options.flushEvery],
+    ['checkpointEvery', options.checkpointEvery],
+  ] as const) {
+    if (!Number.isInteger(value) || value < (name === 'maxSteps' ? 0 : 1)) {
+      throw new Error(`${name} must be a positive integer, got ${value}`);
+    }
+  }
+  const resumedFrom = start.step > 0 || start.history.length > 0 ? start.step : null;
+  if (resumedFrom !== null) assertSameFingerprint(start.fingerprint, options.fingerprint);
+  const clock = deps.clock ?? Date.now;
+  const state: TrainState = { ...start, fingerprint: options.fingerprint };
+  const rng = Rng.fromState(state.trainRng);
+  const adamConfig: AdamWConfig = { ...options.adam, lr: options.lr };
+
+  // Rebuild the criterion by replaying the history: the same pushes in the same order give the same numbers.
+  const criterion = deps.criterion?.();
+  let ratio: number | null = null;
+  for (const point of state.history) {
+    const verdict = criterion?.push(point.loss);
+    ratio = verdict?.ratio ?? null;
+  }
+
+  const finish = async (stopReason: StopReason): Promise<TrainResult> => {
+    await deps.sink.flush();
+    state.trainRng = rng.state();
+    state.stopReason = stopReason;
+    const key = await saveCheckpoint(deps.store, state);
+    deps.onCheckpoint?.(key, state.step);
+    return {
+      rows: state.rows,
+      steps: state.step,
+      stopReason,
+      criterionStep: state.criterionStep,
+      finalRatio: ratio,
+      history: state.history,
+      resumedFrom,
+    };
+  };
+
+  // A run that already stopped by the criterion stays stopped: its last weights are the result.
+  if (criterion && state.criterionStep !== null) return finish('dvar');
+
+  while (state.step < options.maxSteps) {
+    const step = state.step;
+    let detLoss: number | undefined;
+    if (step % options.evalEvery === 0) {
+      detLoss = await deps.objective.loss(state.rows, deps.batches.eval);
+      assertFinite(detLoss, 'the deterministic loss', step);
+      state.history.push({ step, loss: detLoss });
+      if (criterion) {
+        const verdict = criterion.push(detLoss);
+        ratio = verdict.ratio ?? null;
+        if (verdict.holds) state.criterionStep = step;
+      }
+    }
+    const batch = deps.batches.train(rng);
+    const { loss, gradient } = await deps.objective.lossAndGradient(state.rows, batch);
+    assertFinite(loss, 'the training loss', step);
+    adamwStep(state.rows, gradient, state.adam, adamConfig);
+    state.step = step + 1;
+
+    const sample: LossSample =
+      detLoss === undefined
+        ? { step, trainLoss: loss, lr: options.lr, wallTimeMs: clock() }
+        : { step, detLoss, trainLoss: loss, lr: options.lr, wallTimeMs: clock() };
+    await deps.sink.write(sample);
+    deps.onStep?.({
+      step,
+      trainLoss: loss,
+      lr: options.lr,
+      ratio,
+      ...(detLoss === undefined ? {} : { detLoss }),
+    });
+
+    if (state.criterionStep !== null) return finish('dvar');
+    if (state.step % options.flushEvery === 0) {
+      await deps.sink.flush();
+      const signal = await deps.stopSignal.check();
+      if (signal.stop) return finish(signal.reason ?? 'stop-requested');
+    }
+    if (state.step % options.checkpointEvery === 0 && state.step < options.maxSteps) {
+      await deps.sink.flush();
+      state.trainRng = rng.state();
+      const key = await saveCheckpoint(deps.store, state);
+      deps.onCheckpoint?.(key, state.step);
+    }
+  }
+  return finish('max-steps');
+}
