@@ -1,0 +1,133 @@
+// TI batches: the latent cache (one sample per image and flip), the deterministic evaluation batch exactly as
+// DESIGN.md §5 and its independence from the training stream, and training batches drawn from that stream.
+import { parseSchedulerConfig } from '../../../trainer-image/src/train/ddpm.ts';
+import { Rng } from '../../../trainer-image/src/train/rng.ts';
+import {
+  buildEvalBatch,
+  buildLatentCache,
+  flipHorizontal,
+  type PixelImage,
+  sampleTrainBatch,
+  type TiBatchSetup,
+  tiBatchSource,
+  type VaeEncode,
+} from '../../../trainer-image/src/train/ti-batches.ts';
+
+const schedule = parseSchedulerConfig({
+  beta_schedule: 'scaled_linear',
+  beta_start: 0.00085,
+  beta_end: 0.012,
+});
+
+/** 3×4×4 images with distinct content; a fake VAE whose mean is the 2×2 average-pooled pixels (C = 3). */
+const images: PixelImage[] = [0, 1, 2].map((k) => ({
+  channels: 3,
+  height: 4,
+  width: 4,
+  data: Float32Array.from({ length: 48 }, (_, i) => Math.sin(i * (k + 1))),
+}));
+const encodeCalls: PixelImage[] = [];
+const encode: VaeEncode = async (image) => {
+  encodeCalls.push(image);
+  const mean = new Float32Array(12);
+  for (let c = 0; c < 3; c++)
+    for (let y = 0; y < 2; y++)
+      for (let x = 0; x < 2; x++) {
+        let s = 0;
+        for (const [dy, dx] of [
+          [0, 0],
+          [0, 1],
+          [1, 0],
+          [1, 1],
+        ] as const)
+          s += image.data[(c * 4 + 2 * y + dy) * 4 + 2 * x + dx]!;
+        mean[(c * 2 + y) * 2 + x] = s / 4;
+      }
+  const logvar = new Float32Array(12).fill(-4);
+  const data = new Float32Array(24);
+  data.set(mean);
+  data.set(logvar, 12);
+  return { data, dims: [1, 6, 2, 2] };
+};
+
+async function setup(seed = 59): Promise<TiBatchSetup> {
+  const cache = await buildLatentCache(images, encode, { seed, scalingFactor: 0.5 });
+  const promptIds = [0, 1, 2, 3, 4].map((t) => [100, t, 101, 102]);
+  return { cache, schedule, promptIds, batchSize: 2, evalBatchSize: 4, seed };
+}
+
+describe('latent cache', () => {
+  it('encodes each image and its mirror once and stores one scaled sample of each', async () => {
+    encodeCalls.length = 0;
+    const { cache } = await setup();
+    expect(encodeCalls).toHaveLength(6);
+    expect(encodeCalls[1]!.data).toEqual(flipHorizontal(images[0]!).data);
+    expect(cache.latentShape).toEqual([3, 2, 2]);
+    // sample = (mean + e^{-2}·ε)·0.5: close to mean/2, not equal to it.
+    const [latent] = cache.latents[1]!;
+    const mean = cache.posteriors[1]![0].mean;
+    latent.forEach((x, i) => expect(Math.abs(x - mean[i]! * 0.5)).toBeLessThan(0.5 * Math.exp(-2) * 5));
+    expect(latent).not.toEqual(mean.map((m) => m * 0.5));
+    expect((await setup()).cache.latents).toEqual(cache.latents);
+  });
+
+  it('flips left to right', () => {
+    const flipped = flipHorizontal({ channels: 1, height: 1, width: 3, data: Float32Array.of(1, 2, 3) });
+    expect([...flipped.data]).toEqual([3, 2, 1]);
+  });
+});
+
+describe('evaluation batch', () => {
+  it('takes image i mod n and template i mod T with distinct timesteps', async () => {
+    const s = await setup();
+    const batch = buildEvalBatch(s);
+    expect(batch.size).toBe(4);
+    expect(new Set(batch.timesteps).size).toBe(4);
+    expect(batch.timesteps.every((t) => Number.isInteger(t) && t >= 0 && t < 1000)).toBe(true);
+    expect(batch.inputIds).toEqual([100, 0, 101, 102, 100, 1, 101, 102, 100, 2, 101, 102, 100, 3, 101, 102]);
+    // Item 3 uses image 0 again (3 mod 3); its latent is a sample around image 0's posterior mean (either view).
+    const item3 = batch.latents.slice(36, 48);
+    const near = (view: 0 | 1) =>
+      item3.every(
+        (x, i) => Math.abs(x - s.cache.posteriors[0]![view].mean[i]! * 0.5) < 0.5 * Math.exp(-2) * 5,
+      );
+    expect(near(0) || near(1)).toBe(true);
+  });
+
+  it('is the same however much the training stream has been used', async () => {
+    const s = await setup();
+    const rng = Rng.forStream(59, 'train');
+    const before = rng.state();
+    const evalA = tiBatchSource(s).eval;
+    expect(rng.state()).toEqual(before);
+    for (let i = 0; i < 5; i++) sampleTrainBatch(s, rng);
+    expect(tiBatchSource(s).eval).toEqual(evalA);
+    expect(buildEvalBatch(await setup(60))).not.toEqual(evalA);
+  });
+
+  it('rejects an evaluation batch larger than the timestep range', async () => {
+    const s = await setup();
+    expect(() => buildEvalBatch({ ...s, evalBatchSize: 1001 })).toThrow(/evalBatchSize/);
+  });
+});
+
+describe('training batches', () => {
+  it('are reproducible from the training stream state and differ step to step', async () => {
+    const s = await setup();
+    const rng = Rng.forStream(59, 'train');
+    const first = sampleTrainBatch(s, rng);
+    const saved = rng.state();
+    const second = sampleTrainBatch(s, rng);
+    expect(sampleTrainBatch(s, Rng.fromState(saved))).toEqual(second);
+    expect(second.noise).not.toEqual(first.noise);
+    expect(first.size).toBe(2);
+    expect(first.noise).toHaveLength(24);
+    expect(first.target).toEqual(first.noise);
+    // Each item's latent is one of the cached samples.
+    const cached = s.cache.latents.flatMap((pair) => [...pair]);
+    for (let b = 0; b < 2; b++) {
+      const latent = first.latents.slice(b * 12, b * 12 + 12);
+      expect(cached.some((c) => c.every((x, i) => x === latent[i]))).toBe(true);
+    }
+  });
+});

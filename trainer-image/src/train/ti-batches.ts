@@ -1,0 +1,194 @@
+// Batches for textual inversion. VAE posteriors are computed once per image and flip; each (image, flip) gets
+// one latent sample × scaling_factor from its own stream (the "latents" cache). Training batches draw image,
+// template, flip, timestep and noise from the training stream; the deterministic evaluation batch (DESIGN.md
+// §5) is built once from the "eval" stream, so evaluating never moves the training randomness.
+import { type DdpmSchedule, noiseAndTarget } from './ddpm.ts';
+import type { BatchSource } from './objective.ts';
+import { Rng } from './rng.ts';
+
+/** Pixels of one image, CHW in [-1, 1]. */
+export interface PixelImage {
+  readonly data: Float32Array;
+  readonly channels: number;
+  readonly height: number;
+  readonly width: number;
+}
+
+/** The VAE encoder: pixels [1, 3, H, W] → latent_parameters [1, 2C, h, w] (mean ‖ logvar). */
+export type VaeEncode = (image: PixelImage) => Promise<{ data: Float32Array; dims: readonly number[] }>;
+
+export interface Posterior {
+  readonly mean: Float32Array;
+  readonly logvar: Float32Array;
+}
+
+export interface LatentCache {
+  /** [C, h, w] of one latent. */
+  readonly latentShape: readonly [number, number, number];
+  readonly images: number;
+  /** Indexed [image][flip ? 1 : 0]. */
+  readonly posteriors: readonly (readonly [Posterior, Posterior])[];
+  /** One fixed posterior sample × scaling factor per image and flip, same indexing. */
+  readonly latents: readonly (readonly [Float32Array, Float32Array])[];
+  readonly scalingFactor: number;
+}
+
+/** Mirror an image left to right. */
+export function flipHorizontal(image: PixelImage): PixelImage {
+  const { channels, height, width, data } = image;
+  const out = new Float32Array(data.length);
+  for (let c = 0; c < channels; c++) {
+    for (let y = 0; y < height; y++) {
+      const row = (c * height + y) * width;
+      for (let x = 0; x < width; x++) out[row + x] = data[row + width - 1 - x]!;
+    }
+  }
+  return { ...image, data: out };
+}
+
+/** (mean + exp(logvar / 2)·ε) × scaling factor, with diffusers' clamp of logvar to [−30, 20]. */
+export function samplePosterior(posterior: Posterior, rng: Rng, scalingFactor: number): Float32Array {
+  const eps = rng.normal(posterior.mean.length);
+  return posterior.mean.map((mu, i) => {
+    const logvar = Math.min(20, Math.max(-30, posterior.logvar[i]!));
+    return (mu + Math.exp(0.5 * logvar) * eps[i]!) * scalingFactor;
+  });
+}
+
+export async function buildLatentCache(
+  images: readonly PixelImage[],
+  encode: VaeEncode,
+  options: { readonly seed: number; readonly scalingFactor: number },
+): Promise<LatentCache> {
+  if (images.length === 0) throw new Error('no training images');
+  const rng = Rng.forStream(options.seed, 'latents');
+  const posteriors: [Posterior, Posterior][] = [];
+  const latents: [Float32Array, Float32Array][] = [];
+  let latentShape: [number, number, number] | undefined;
+  for (const image of images) {
+    const pair: Posterior[] = [];
+    for (const view of [image, flipHorizontal(image)]) {
+      const { data, dims } = await encode(view);
+      const [batch, twoC, h, w] = dims;
+      if (dims.length !== 4 || batch !== 1 || twoC === undefined || twoC % 2 !== 0 || !h || !w) {
+        throw new Error(
+          `VAE encoder returned latent_parameters of shape [${dims.join(', ')}], expected [1, 2C, h, w]`,
+        );
+      }
+      const shape: [number, number, number] = [twoC / 2, h, w];
+      if (latentShape && latentShape.join() !== shape.join()) {
+        throw new Error(
+          'training images encode to latents of different shapes; resize them to one resolution',
+        );
+      }
+      latentShape = shape;
+      const half = data.length / 2;
+      pair.push({ mean: data.slice(0, half), logvar: data.slice(half) });
+    }
+    const both: [Posterior, Posterior] = [pair[0]!, pair[1]!];
+    posteriors.push(both);
+    latents.push([
+      samplePosterior(both[0], rng, options.scalingFactor),
+      samplePosterior(both[1], rng, options.scalingFactor),
+    ]);
+  }
+  return {
+    latentShape: latentShape!,
+    images: images.length,
+    posteriors,
+    latents,
+    scalingFactor: options.scalingFactor,
+  };
+}
+
+/** One batch of the TI objective; arrays are batch-major and flat. */
+export interface TiBatch {
+  readonly size: number;
+  /** [B, L] token ids with the placeholder id in place of the token. */
+  readonly inputIds: readonly number[];
+  readonly sequenceLength: number;
+  /** [C, h, w] of one latent. */
+  readonly latentShape: readonly [number, number, number];
+  readonly latents: Float32Array;
+  readonly noise: Float32Array;
+  readonly timesteps: readonly number[];
+  readonly noisyLatents: Float32Array;
+  readonly target: Float32Array;
+}
+
+export interface TiBatchSetup {
+  readonly cache: LatentCache;
+  readonly schedule: DdpmSchedule;
+  /** Token ids of each template with the placeholder filled in, in template order. */
+  readonly promptIds: readonly (readonly number[])[];
+  readonly batchSize: number;
+  readonly evalBatchSize: number;
+  readonly seed: number;
+}
+
+function assemble(
+  setup: TiBatchSetup,
+  items: readonly { template: number; latents: Float32Array }[],
+  timesteps: readonly number[],
+  noise: Float32Array,
+): TiBatch {
+  const per = items[0]!.latents.length;
+  const latents = new Float32Array(items.length * per);
+  items.forEach((item, b) => latents.set(item.latents, b * per));
+  const { noisy, target } = noiseAndTarget(setup.schedule, latents, noise, timesteps);
+  const sequenceLength = setup.promptIds[0]!.length;
+  return {
+    size: items.length,
+    inputIds: items.flatMap((item) => setup.promptIds[item.template]!),
+    sequenceLength,
+    latentShape: setup.cache.latentShape,
+    latents,
+    noise,
+    timesteps,
+    noisyLatents: noisy,
+    target,
+  };
+}
+
+/**
+ * The deterministic evaluation batch: item i uses image i mod n and template i mod T, a flip drawn once,
+ * one latent sample from its posterior, one noise tensor, and distinct timesteps randperm(T_train)[:E] —
+ * every draw from the "eval" stream.
+ */
+export function buildEvalBatch(setup: TiBatchSetup): TiBatch {
+  const { cache, schedule, evalBatchSize: size } = setup;
+  if (!Number.isInteger(size) || size < 1 || size > schedule.numTrainTimesteps) {
+    throw new Error(`evalBatchSize must be an integer in [1, ${schedule.numTrainTimesteps}], got ${size}`);
+  }
+  const rng = Rng.forStream(setup.seed, 'eval');
+  const flips = Array.from({ length: size }, () => rng.nextFloat() < 0.5);
+  const timesteps = rng.permutation(schedule.numTrainTimesteps).slice(0, size);
+  const items = flips.map((flip, i) => ({
+    template: i % setup.promptIds.length,
+    latents: samplePosterior(cache.posteriors[i % cache.images]![flip ? 1 : 0], rng, cache.scalingFactor),
+  }));
+  const noise = rng.normal(size * items[0]!.latents.length);
+  return assemble(setup, items, timesteps, noise);
+}
+
+/** A training batch: per item a random image, template and flip, then timesteps, then noise. */
+export function sampleTrainBatch(setup: TiBatchSetup, rng: Rng): TiBatch {
+  const { cache, schedule, batchSize } = setup;
+  const items = Array.from({ length: batchSize }, () => {
+    const image = rng.nextInt(cache.images);
+    const template = rng.nextInt(setup.promptIds.length);
+    const flip = rng.nextFloat() < 0.5;
+    return { template, latents: cache.latents[image]![flip ? 1 : 0] };
+  });
+  const timesteps = items.map(() => rng.nextInt(schedule.numTrainTimesteps));
+  const noise = rng.normal(batchSize * items[0]!.latents.length);
+  return assemble(setup, items, timesteps, noise);
+}
+
+export function tiBatchSource(setup: TiBatchSetup): BatchSource<TiBatch> {
+  if (setup.promptIds.length === 0) throw new Error('no prompt templates');
+  if (!Number.isInteger(setup.batchSize) || setup.batchSize < 1) {
+    throw new Error(`batchSize must be a positive integer, got ${setup.batchSize}`);
+  }
+  return { train: (rng) => sampleTrainBatch(setup, rng), eval: buildEvalBatch(setup) };
+}
