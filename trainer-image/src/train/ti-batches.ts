@@ -134,7 +134,9 @@ function assemble(
 ): TiBatch {
   const per = items[0]!.latents.length;
   const latents = new Float32Array(items.length * per);
-  items.forEach((item, b) => latents.set(item.latents, b * per));
+  items.forEach((item, b) => {
+    latents.set(item.latents, b * per);
+  });
   const { noisy, target } = noiseAndTarget(setup.schedule, latents, noise, timesteps);
   const sequenceLength = setup.promptIds[0]!.length;
   return {
