@@ -1,0 +1,121 @@
+// JobStore on DynamoDB: conditional put for creation (duplicate events are no-ops) and guarded updates whose
+// condition encodes the status machine, so concurrent or replayed writers cannot move a job backwards.
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type JobCondition,
+  JobRecord,
+  type JobRecordPatch,
+  type JobStatus,
+  type JobStore,
+} from '../job-record.ts';
+import { jobPartitionKey, PARTITION_KEY, RECORD_SORT_KEY, SORT_KEY } from '../table-layout.ts';
+import { errorName } from './clients.ts';
+
+export class DynamoDbJobStore implements JobStore {
+  readonly #client: DynamoDBDocumentClient;
+  readonly #table: string;
+  readonly #now: () => Date;
+
+  constructor(client: DynamoDBDocumentClient, table: string, now: () => Date = () => new Date()) {
+    this.#client = client;
+    this.#table = table;
+    this.#now = now;
+  }
+
+  #key(jobId: string) {
+    return { [PARTITION_KEY]: jobPartitionKey(jobId), [SORT_KEY]: RECORD_SORT_KEY };
+  }
+
+  async get(jobId: string): Promise<JobRecord | undefined> {
+    const out = await this.#client.send(
+      new GetCommand({ TableName: this.#table, Key: this.#key(jobId), ConsistentRead: true }),
+    );
+    return out.Item ? toRecord(out.Item) : undefined;
+  }
+
+  async create(record: JobRecord): Promise<boolean> {
+    try {
+      await this.#client.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: { ...JobRecord.parse(record), ...this.#key(record.jobId) },
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': PARTITION_KEY },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (errorName(error) === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+  }
+
+  async update(
+    jobId: string,
+    change: {
+      readonly from: readonly JobStatus[];
+      readonly to?: JobStatus;
+      readonly patch?: JobRecordPatch;
+      readonly when?: JobCondition;
+    },
+  ): Promise<JobRecord | undefined> {
+    if (change.from.length === 0) return undefined;
+    const names: Record<string, string> = {
+      '#pk': PARTITION_KEY,
+      '#status': 'status',
+      '#updatedAt': 'updatedAt',
+    };
+    const values: Record<string, unknown> = { ':updatedAt': this.#now().toISOString() };
+    const sets = ['#updatedAt = :updatedAt'];
+    if (change.to) {
+      values[':to'] = change.to;
+      sets.push('#status = :to');
+    }
+    Object.entries(change.patch ?? {}).forEach(([field, value], index) => {
+      if (value === undefined) return;
+      names[`#f${index}`] = field;
+      values[`:v${index}`] = value;
+      sets.push(`#f${index} = :v${index}`);
+    });
+    const froms = change.from.map((status, index) => {
+      values[`:from${index}`] = status;
+      return `:from${index}`;
+    });
+    const conditions = ['attribute_exists(#pk)', `#status IN (${froms.join(', ')})`];
+    const when = change.when;
+    if (when?.kind === 'absent') {
+      names['#absent'] = when.field;
+      conditions.push('attribute_not_exists(#absent)');
+    } else if (when?.kind === 'leaseFree') {
+      names['#batchJobId'] = 'batchJobId';
+      names['#lease'] = 'submitLeaseUntilMs';
+      values[':nowMs'] = when.nowMs;
+      conditions.push(
+        'attribute_not_exists(#batchJobId)',
+        '(attribute_not_exists(#lease) OR #lease < :nowMs)',
+      );
+    }
+    try {
+      const out = await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: this.#key(jobId),
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: conditions.join(' AND '),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return out.Attributes ? toRecord(out.Attributes) : undefined;
+    } catch (error) {
+      if (errorName(error) === 'ConditionalCheckFailedException') return undefined;
+      throw error;
+    }
+  }
+}
+
+function toRecord(item: Record<string, unknown>): JobRecord {
+  const { [PARTITION_KEY]: _pk, [SORT_KEY]: _sk, ...rest } = item;
+  return JobRecord.parse(rest);
+}

@@ -1,0 +1,141 @@
+// Loss samples on DynamoDB: a batched SampleSink for the trainer (BatchWriteItem in chunks of 25, unprocessed
+// items retried with exponential backoff and jitter) and the SampleReader the monitor queries.
+import {
+  BatchWriteCommand,
+  type BatchWriteCommandInput,
+  type DynamoDBDocumentClient,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { LossSample, SampleSink } from '../ports.ts';
+import { LossSampleSchema, normalizeSamples, type SampleReader } from '../samples.ts';
+import {
+  jobPartitionKey,
+  PARTITION_KEY,
+  SAMPLE_SORT_PREFIX,
+  SORT_KEY,
+  sampleSortKey,
+  TTL_ATTRIBUTE,
+} from '../table-layout.ts';
+
+/** BatchWriteItem's hard limit on items per request. */
+export const BATCH_WRITE_LIMIT = 25;
+
+export interface SampleSinkOptions {
+  /** Days until DynamoDB's TTL deletes a sample (counted from the sample's wall time). */
+  readonly ttlDays: number;
+  /** Flush by itself once this many samples are buffered (default 100). */
+  readonly maxBuffered?: number;
+  /** Attempts per chunk before flush fails (default 8). */
+  readonly maxAttempts?: number;
+  /** First backoff in ms, doubled per attempt, with full jitter (default 50). */
+  readonly baseDelayMs?: number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly random?: () => number;
+}
+
+type WriteRequests = NonNullable<BatchWriteCommandInput['RequestItems']>[string];
+
+export class DynamoDbSampleSink implements SampleSink {
+  readonly #client: DynamoDBDocumentClient;
+  readonly #table: string;
+  readonly #jobId: string;
+  readonly #options: Required<SampleSinkOptions>;
+  /** Keyed by step: a step written twice before a flush is sent once (BatchWriteItem rejects duplicates). */
+  readonly #buffer = new Map<number, LossSample>();
+  /** Counters for cost reporting: items written and requests sent. */
+  readonly stats = { items: 0, requests: 0, retries: 0 };
+
+  constructor(client: DynamoDBDocumentClient, table: string, jobId: string, options: SampleSinkOptions) {
+    this.#client = client;
+    this.#table = table;
+    this.#jobId = jobId;
+    this.#options = {
+      maxBuffered: 100,
+      maxAttempts: 8,
+      baseDelayMs: 50,
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      random: Math.random,
+      ...options,
+    };
+  }
+
+  async write(sample: LossSample): Promise<void> {
+    this.#buffer.set(sample.step, LossSampleSchema.parse(sample));
+    if (this.#buffer.size >= this.#options.maxBuffered) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    const samples = [...this.#buffer.values()];
+    this.#buffer.clear();
+    for (let start = 0; start < samples.length; start += BATCH_WRITE_LIMIT) {
+      await this.#writeChunk(samples.slice(start, start + BATCH_WRITE_LIMIT).map((s) => this.#request(s)));
+    }
+  }
+
+  #request(sample: LossSample): WriteRequests[number] {
+    const expiresAt = Math.floor(sample.wallTimeMs / 1000) + Math.round(this.#options.ttlDays * 86_400);
+    return {
+      PutRequest: {
+        Item: {
+          ...sample,
+          [PARTITION_KEY]: jobPartitionKey(this.#jobId),
+          [SORT_KEY]: sampleSortKey(sample.step),
+          [TTL_ATTRIBUTE]: expiresAt,
+        },
+      },
+    };
+  }
+
+  async #writeChunk(requests: WriteRequests): Promise<void> {
+    let pending = requests;
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      if (attempt > 1) {
+        this.stats.retries++;
+        const cap = this.#options.baseDelayMs * 2 ** (attempt - 2);
+        await this.#options.sleep(Math.round(cap * this.#options.random()));
+      }
+      this.stats.requests++;
+      const out = await this.#client.send(
+        new BatchWriteCommand({ RequestItems: { [this.#table]: pending } }),
+      );
+      const unprocessed = out.UnprocessedItems?.[this.#table] ?? [];
+      this.stats.items += pending.length - unprocessed.length;
+      pending = unprocessed;
+      if (pending.length > 0 && attempt >= this.#options.maxAttempts) {
+        throw new Error(
+          `DynamoDB left ${pending.length} sample(s) unprocessed after ${attempt} attempts (throttled table?)`,
+        );
+      }
+    }
+  }
+}
+
+export class DynamoDbSampleReader implements SampleReader {
+  readonly #client: DynamoDBDocumentClient;
+  readonly #table: string;
+
+  constructor(client: DynamoDBDocumentClient, table: string) {
+    this.#client = client;
+    this.#table = table;
+  }
+
+  async read(jobId: string): Promise<LossSample[]> {
+    const samples: LossSample[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.#client.send(
+        new QueryCommand({
+          TableName: this.#table,
+          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+          ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY },
+          ExpressionAttributeValues: { ':pk': jobPartitionKey(jobId), ':prefix': SAMPLE_SORT_PREFIX },
+          ExclusiveStartKey: startKey,
+          ConsistentRead: true,
+        }),
+      );
+      for (const item of out.Items ?? []) samples.push(LossSampleSchema.parse(item));
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    return normalizeSamples(samples);
+  }
+}

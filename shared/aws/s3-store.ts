@@ -1,0 +1,106 @@
+// The bucket on S3: ObjectStore (full keys; list, ranged get, head, put) for the Lambdas, and an
+// ArtifactStore scoped to one job's prefix for the trainer's checkpoints and outputs.
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import type { ObjectInfo, ObjectStore } from '../pipeline-ports.ts';
+import type { ArtifactStore } from '../ports.ts';
+import { errorName } from './clients.ts';
+
+const NOT_FOUND = new Set(['NoSuchKey', 'NotFound']);
+
+export class S3ObjectStore implements ObjectStore {
+  readonly #client: S3Client;
+  readonly #bucket: string;
+
+  constructor(client: S3Client, bucket: string) {
+    this.#client = client;
+    this.#bucket = bucket;
+  }
+
+  async list(prefix: string): Promise<ObjectInfo[]> {
+    const found: ObjectInfo[] = [];
+    let token: string | undefined;
+    do {
+      const out = await this.#client.send(
+        new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: prefix, ContinuationToken: token }),
+      );
+      for (const item of out.Contents ?? []) {
+        if (item.Key !== undefined) found.push({ key: item.Key, size: item.Size ?? 0 });
+      }
+      token = out.IsTruncated ? out.NextContinuationToken : undefined;
+    } while (token);
+    return found;
+  }
+
+  async get(
+    key: string,
+    range?: { readonly start: number; readonly end: number },
+  ): Promise<Uint8Array | undefined> {
+    try {
+      const out = await this.#client.send(
+        new GetObjectCommand({
+          Bucket: this.#bucket,
+          Key: key,
+          Range: range ? `bytes=${range.start}-${range.end}` : undefined,
+        }),
+      );
+      return out.Body ? await out.Body.transformToByteArray() : new Uint8Array();
+    } catch (error) {
+      if (NOT_FOUND.has(errorName(error) ?? '')) return undefined;
+      throw error;
+    }
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const out = await this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: key }));
+      return { key, size: out.ContentLength ?? 0 };
+    } catch (error) {
+      if (NOT_FOUND.has(errorName(error) ?? '')) return undefined;
+      throw error;
+    }
+  }
+
+  async put(key: string, body: Uint8Array, contentType?: string): Promise<void> {
+    await this.#client.send(
+      new PutObjectCommand({ Bucket: this.#bucket, Key: key, Body: body, ContentType: contentType }),
+    );
+  }
+}
+
+/** ArtifactStore whose keys are relative to `root` (e.g. `jobs/<jobId>/`); list returns relative keys. */
+export class S3ArtifactStore implements ArtifactStore {
+  readonly #objects: ObjectStore;
+  readonly #root: string;
+
+  constructor(objects: ObjectStore, root: string) {
+    if (!root.endsWith('/')) throw new Error(`artifact root must end with "/" (got ${root})`);
+    this.#objects = objects;
+    this.#root = root;
+  }
+
+  #full(key: string): string {
+    if (key.startsWith('/') || key.split('/').some((part) => part === '..' || part === '.')) {
+      throw new Error(`artifact key must be relative without "." or ".." segments (got ${key})`);
+    }
+    return `${this.#root}${key}`;
+  }
+
+  put(key: string, body: Uint8Array, contentType?: string): Promise<void> {
+    return this.#objects.put(this.#full(key), body, contentType);
+  }
+
+  get(key: string): Promise<Uint8Array | undefined> {
+    return this.#objects.get(this.#full(key));
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const objects = await this.#objects.list(this.#full(prefix));
+    return objects.map((object) => object.key.slice(this.#root.length));
+  }
+}

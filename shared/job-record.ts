@@ -1,0 +1,120 @@
+// The job record: one item per job in the table, the single source of truth for a job's status. The status
+// machine below is enforced by JobStore's conditional updates, so out-of-order or replayed events cannot move
+// a job backwards or out of a final state.
+import { z } from 'zod';
+import { JobManifest } from './manifest.ts';
+
+export const JOB_STATUSES = ['QUEUED', 'RUNNING', 'STOPPING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
+export const JobStatus = z.enum(JOB_STATUSES);
+export type JobStatus = z.infer<typeof JobStatus>;
+
+/** Why training stopped (or will stop). */
+export const StopReason = z.enum(['criterion', 'max-steps', 'cancelled', 'failed']);
+export type StopReason = z.infer<typeof StopReason>;
+
+/** Allowed transitions; a status never changes to itself, and the three final statuses never change. */
+export const TRANSITIONS: Readonly<Record<JobStatus, readonly JobStatus[]>> = {
+  QUEUED: ['RUNNING', 'STOPPING', 'SUCCEEDED', 'FAILED', 'CANCELLED'],
+  RUNNING: ['STOPPING', 'SUCCEEDED', 'FAILED', 'CANCELLED'],
+  STOPPING: ['SUCCEEDED', 'FAILED', 'CANCELLED'],
+  SUCCEEDED: [],
+  FAILED: [],
+  CANCELLED: [],
+};
+
+export function canTransition(from: JobStatus, to: JobStatus): boolean {
+  return TRANSITIONS[from].includes(to);
+}
+
+/** Statuses from which `to` is reachable in one step (the condition of a guarded update). */
+export function sourcesOf(to: JobStatus): JobStatus[] {
+  return JOB_STATUSES.filter((from) => canTransition(from, to));
+}
+
+export function isFinal(status: JobStatus): boolean {
+  return TRANSITIONS[status].length === 0;
+}
+
+const IsoTime = z.iso.datetime();
+
+export const JobRecord = z.object({
+  jobId: z.string(),
+  status: JobStatus,
+  createdAt: IsoTime,
+  updatedAt: IsoTime,
+  /** The validated manifest with every default filled in; absent when the manifest itself was invalid. */
+  manifest: JobManifest.optional(),
+  /** AWS Batch job id, recorded once SubmitJob returned. */
+  batchJobId: z.string().optional(),
+  /** Step Functions execution ARN of the monitor. */
+  executionArn: z.string().optional(),
+  /** Until when (ms since epoch) one submit-job invocation owns the SubmitJob step; see submit-job. */
+  submitLeaseUntilMs: z.number().optional(),
+  stopRequested: z.boolean().default(false),
+  stopReason: StopReason.optional(),
+  stopRequestedAt: IsoTime.optional(),
+  /** The step at which the criterion first held. */
+  criterionStep: z.number().int().nonnegative().optional(),
+  /** Trainer starts (1 + Spot reclaims / retries), as reported by Batch or the trainer. */
+  attempts: z.number().int().nonnegative().default(0),
+  lastCheckpointStep: z.number().int().nonnegative().optional(),
+  /** The last step the trainer trained (recorded by finalize from the samples). */
+  lastStep: z.number().int().nonnegative().optional(),
+  startedAt: IsoTime.optional(),
+  finishedAt: IsoTime.optional(),
+  gpuSeconds: z.number().nonnegative().optional(),
+  /** Bucket keys of the outputs, set by finalize. */
+  artifacts: z.array(z.string()).optional(),
+  /** When finalize published the completion event (so a retried finalize publishes at least once, not twice). */
+  notifiedAt: IsoTime.optional(),
+  /** Why the job failed (or a note on a cancelled job). */
+  error: z.string().max(4000).optional(),
+});
+export type JobRecord = z.infer<typeof JobRecord>;
+export type JobRecordInput = z.input<typeof JobRecord>;
+
+/** Fields a guarded update may set (never jobId, status or createdAt directly). */
+export type JobRecordPatch = Partial<Omit<JobRecord, 'jobId' | 'status' | 'createdAt' | 'updatedAt'>>;
+
+/** Persistence of job records with the guarantees the pipeline's idempotency rests on. */
+export interface JobStore {
+  get(jobId: string): Promise<JobRecord | undefined>;
+  /** Creates the record only if none exists; returns false (and changes nothing) when one does. */
+  create(record: JobRecord): Promise<boolean>;
+  /**
+   * Sets the patch (and `to`, when given) only if the record exists and its status is one of `from`;
+   * `when` adds a condition on the current record (evaluated atomically by the store). Returns the updated
+   * record, or undefined when a condition failed.
+   */
+  update(
+    jobId: string,
+    change: {
+      readonly from: readonly JobStatus[];
+      readonly to?: JobStatus;
+      readonly patch?: JobRecordPatch;
+      readonly when?: JobCondition;
+    },
+  ): Promise<JobRecord | undefined>;
+}
+
+/** Extra atomic conditions a JobStore update supports (kept small so every store implements them exactly). */
+export type JobCondition =
+  | { readonly kind: 'absent'; readonly field: 'batchJobId' | 'executionArn' | 'stopReason' }
+  | { readonly kind: 'leaseFree'; readonly nowMs: number };
+
+/** Reads a condition against a record: what in-memory stores use and what DynamoDB's expression encodes. */
+export function conditionHolds(record: JobRecord, condition: JobCondition | undefined): boolean {
+  if (!condition) return true;
+  if (condition.kind === 'absent') return record[condition.field] === undefined;
+  return record.batchJobId === undefined && (record.submitLeaseUntilMs ?? 0) < condition.nowMs;
+}
+
+/** Applies a transition and patch to a record in memory (the same result the store produces). */
+export function applyUpdate(
+  record: JobRecord,
+  to: JobStatus | undefined,
+  patch: JobRecordPatch,
+  now: Date,
+): JobRecord {
+  return JobRecord.parse({ ...record, ...patch, status: to ?? record.status, updatedAt: now.toISOString() });
+}
