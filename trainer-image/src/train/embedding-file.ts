@@ -1,0 +1,69 @@
+// The learned embedding as `<token>.safetensors`: one tensor keyed by the token string, F32 [nVectors, D],
+// with `__metadata__` in the SAI model-spec keys (modelspec.*) plus plateau.* run facts — the layout diffusers
+// `load_textual_inversion`, AUTOMATIC1111 and ComfyUI load.
+
+export interface EmbeddingFacts {
+  readonly token: string;
+  readonly rows: Float32Array;
+  readonly nVectors: number;
+  /** Text encoder hidden size (768 for SD 1.x, 1024 for SD 2.x). */
+  readonly hiddenSize: number;
+  readonly predictionType: 'epsilon' | 'v_prediction';
+  /** Extra plateau.* keys (steps, stop reason, criterion values, …); values are stringified. */
+  readonly plateau: Readonly<Record<string, string | number | boolean | null>>;
+  readonly date?: Date;
+}
+
+/** The model-spec architecture id for the base model family the embedding belongs to. */
+export function modelSpecArchitecture(
+  hiddenSize: number,
+  predictionType: 'epsilon' | 'v_prediction',
+): string {
+  if (hiddenSize === 768) return 'stable-diffusion-v1/textual-inversion';
+  if (hiddenSize === 1024) {
+    return predictionType === 'v_prediction'
+      ? 'stable-diffusion-v2-768-v/textual-inversion'
+      : 'stable-diffusion-v2-512/textual-inversion';
+  }
+  return `stable-diffusion-d${hiddenSize}/textual-inversion`;
+}
+
+/** A safe file name for the token: `<my-cat>` → `my-cat` (keys keep the token verbatim). */
+export function embeddingFileName(token: string): string {
+  const base = token.replace(/[^A-Za-z0-9._-]+/g, '').replace(/^\.+/, '');
+  return `${base === '' ? 'embedding' : base}.safetensors`;
+}
+
+export function encodeEmbeddingFile(facts: EmbeddingFacts): Uint8Array {
+  const { token, rows, nVectors, hiddenSize } = facts;
+  if (rows.length !== nVectors * hiddenSize) {
+    throw new Error(`embedding has ${rows.length} values, expected ${nVectors} × ${hiddenSize}`);
+  }
+  if (token === '__metadata__') throw new Error('the token cannot be named __metadata__');
+  const metadata: Record<string, string> = {
+    'modelspec.sai_model_spec': '1.0.0',
+    'modelspec.architecture': modelSpecArchitecture(hiddenSize, facts.predictionType),
+    'modelspec.implementation': 'https://github.com/huggingface/diffusers',
+    'modelspec.title': token,
+    'modelspec.date': (facts.date ?? new Date()).toISOString(),
+  };
+  for (const [key, value] of Object.entries(facts.plateau)) metadata[`plateau.${key}`] = String(value);
+  const header = {
+    __metadata__: metadata,
+    [token]: { dtype: 'F32', shape: [nVectors, hiddenSize], data_offsets: [0, rows.length * 4] },
+  };
+  // The header is padded with spaces to a multiple of 8 bytes so the data is aligned.
+  let headerBytes = new TextEncoder().encode(JSON.stringify(header));
+  const padded = Math.ceil(headerBytes.length / 8) * 8;
+  if (padded !== headerBytes.length) {
+    const withPad = new Uint8Array(padded).fill(0x20);
+    withPad.set(headerBytes);
+    headerBytes = withPad;
+  }
+  const out = new Uint8Array(8 + headerBytes.length + rows.length * 4);
+  const view = new DataView(out.buffer);
+  view.setBigUint64(0, BigInt(headerBytes.length), true);
+  out.set(headerBytes, 8);
+  for (let i = 0; i < rows.length; i++) view.setFloat32(8 + headerBytes.length + i * 4, rows[i]!, true);
+  return out;
+}
