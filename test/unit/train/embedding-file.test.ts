@@ -42,8 +42,9 @@ describe('embedding file', () => {
   it('names the architecture and a safe file name', () => {
     expect(modelSpecArchitecture(768, 'epsilon')).toBe('stable-diffusion-v1/textual-inversion');
     expect(modelSpecArchitecture(1024, 'v_prediction')).toBe('stable-diffusion-v2-768-v/textual-inversion');
-    expect(embeddingFileName('<my-cat>')).toBe('my-cat.safetensors');
-    expect(embeddingFileName('<>')).toBe('embedding.safetensors');
+    expect(embeddingFileName('<my-cat>')).toBe('<my-cat>.safetensors');
+    expect(() => embeddingFileName('../x')).toThrow(/file name/);
+    expect(() => embeddingFileName('a b')).toThrow(/file name/);
   });
 
   it('refuses rows that do not match the shape', () => {

@@ -28,10 +28,15 @@ export function modelSpecArchitecture(
   return `stable-diffusion-d${hiddenSize}/textual-inversion`;
 }
 
-/** A safe file name for the token: `<my-cat>` → `my-cat` (keys keep the token verbatim). */
+/**
+ * The output file name: the token verbatim, `<my-cat>.safetensors` (as shared/keys.ts names the pipeline's
+ * output and A1111 takes the file name as the trigger word). Tokens that cannot be one file name are refused.
+ */
 export function embeddingFileName(token: string): string {
-  const base = token.replace(/[^A-Za-z0-9._-]+/g, '').replace(/^\.+/, '');
-  return `${base === '' ? 'embedding' : base}.safetensors`;
+  if (token === '' || /[/\\\s]/.test(token) || token.includes('..') || token.startsWith('.')) {
+    throw new Error(`token ${JSON.stringify(token)} cannot be a file name (no slashes, spaces, or leading dots)`);
+  }
+  return `${token}.safetensors`;
 }
 
 export function encodeEmbeddingFile(facts: EmbeddingFacts): Uint8Array {
