@@ -54,6 +54,12 @@ export interface GradContext {
   gi(k: number): string;
   /** Whether the gradient of input k is required (it lies on a path from a trainable input). */
   needs(k: number): boolean;
+  /**
+   * Optional: the name of forward output k, asking the builder to make the forward node produce an optional output
+   * it left out (LayerNormalization's Mean and InvStdDev), so the rule reuses what the forward pass computed instead
+   * of recomputing it. Undefined (or absent) when the builder cannot; the rule then recomputes.
+   */
+  savedOutput?(k: number): string | undefined;
 
   /** Attribute readers on the forward node; the default is returned when the attribute is absent. */
   attrInt(name: string, fallback?: number): number;

@@ -1,6 +1,6 @@
 // Small emitters the rules share: opset-aware ReduceSum/ReduceMean/Squeeze/Unsqueeze, transposes of the last two
 // axes, and the output gradient a single-output rule requires. Kept here so each rule file stays one derivative.
-import type { GradContext } from '../grad-rule.ts';
+import type { Attr, GradContext } from '../grad-rule.ts';
 import { attr } from '../grad-rule.ts';
 
 /** The gradient of output k; a rule for an op whose output gets no gradient is never asked to run. */
@@ -18,10 +18,17 @@ export function normAxis(axis: number, rank: number): number {
 }
 
 /** ReduceSum over `axes` (axes as an input from opset 13, as an attribute before). */
-export function reduceSum(g: GradContext, x: string, axes: readonly number[], keepdims: boolean): string {
+export function reduceSum(
+  g: GradContext,
+  x: string,
+  axes: readonly number[],
+  keepdims: boolean,
+  out?: string,
+): string {
   const kd = { keepdims: attr.int(keepdims ? 1 : 0) };
-  if (g.opset >= 13) return g.emit('ReduceSum', [x, g.int64s(axes)], kd);
-  return g.emit('ReduceSum', [x], { ...kd, axes: attr.ints(axes) });
+  const outputs = out === undefined ? undefined : [out];
+  if (g.opset >= 13) return g.emit('ReduceSum', [x, g.int64s(axes)], kd, outputs);
+  return g.emit('ReduceSum', [x], { ...kd, axes: attr.ints(axes) }, outputs);
 }
 
 /** Unsqueeze at `axes` (an input from opset 13, an attribute before). */
@@ -45,11 +52,34 @@ export function transposeLast2(g: GradContext, x: string, rank: number): string 
 }
 
 /** Reshape `x` to the runtime shape of `like` (allowzero from opset 14 so empty dims stay empty). */
-export function reshapeLike(g: GradContext, x: string, like: string): string {
+export function reshapeLike(g: GradContext, x: string, like: string, out?: string): string {
   const shape = g.emit('Shape', [like]);
-  return g.opset >= 14
-    ? g.emit('Reshape', [x, shape], { allowzero: attr.int(1) })
-    : g.emit('Reshape', [x, shape]);
+  const attrs: Record<string, Attr> = g.opset >= 14 ? { allowzero: attr.int(1) } : {};
+  return g.emit('Reshape', [x, shape], attrs, out === undefined ? undefined : [out]);
+}
+
+/** Zeros of the runtime shape of `like` with element type `dataType`. */
+export function zerosLike(g: GradContext, like: string, dataType: number): string {
+  const value = attr.tensor({ dataType, dims: [1], values: [0] });
+  return g.emit('ConstantOfShape', [g.emit('Shape', [like])], { value });
+}
+
+const FLOAT_TYPES = new Set([1, 10, 11, 16]);
+
+/** Whether an ONNX element type is floating (float, float16, double, bfloat16). */
+export function isFloatType(dataType: number): boolean {
+  return FLOAT_TYPES.has(dataType);
+}
+
+/** The gradient of Cast/CastLike input 0: dy cast back to x's type, or zeros when y is not floating. */
+export function castGradient(g: GradContext): void {
+  const x = g.i(0);
+  const go = g.go(0);
+  if (go === undefined || !isFloatType(g.dataType(g.o(0)))) {
+    g.bind(zerosLike(g, x, g.dataType(x)), g.gi(0));
+    return;
+  }
+  g.emit('Cast', [go], { to: attr.int(g.dataType(x)) }, [g.gi(0)]);
 }
 
 /** Reads a constant INT64 (or any integer) 1-D input as plain numbers, or undefined when it is not constant. */
@@ -58,4 +88,94 @@ export function constInts(g: GradContext, name: string): number[] | undefined {
   const c = g.constValue(name);
   if (c === undefined) return undefined;
   return Array.from(c.values as ArrayLike<number | bigint>, (v) => Number(v));
+}
+
+/**
+ * The gradient of a reduction's input before scaling: dy with the reduced axes restored (when keepdims was 0)
+ * and broadcast back to x's shape. Axes come from the attribute (`axesInput` false) or input 1; no axes means
+ * all axes, unless noop_with_empty_axes makes the op an identity. `scale` (optional) multiplies dy first.
+ */
+export function expandReduced(
+  g: GradContext,
+  axesInput: boolean,
+  out: string,
+  scale?: (dy: string) => string,
+): void {
+  const x = g.i(0);
+  const dy0 = requireGo(g);
+  const dy = scale === undefined ? dy0 : scale(dy0);
+  const keepdims = g.attrInt('keepdims', 1) !== 0;
+  const axesName = axesInput && g.inputCount > 1 ? g.i(1) : '';
+  const hasAxes = axesInput ? axesName !== '' : g.hasAttr('axes');
+  if (!hasAxes && g.attrInt('noop_with_empty_axes', 0) !== 0) {
+    g.bind(dy, out);
+    return;
+  }
+  let restored = dy;
+  if (!keepdims && hasAxes) {
+    // Unsqueeze interprets negative axes against its output rank, which is x's rank: the same axes as the op.
+    if (axesInput) restored = g.emit('Unsqueeze', [dy, axesName]);
+    else {
+      const rank = g.rank(x);
+      const axes = g
+        .attrInts('axes')
+        .map((a) => normAxis(a, rank))
+        .sort((p, q) => p - q);
+      restored = unsqueeze(g, dy, axes);
+    }
+  }
+  // Without axes and keepdims 0, dy is a scalar and broadcasts as it is.
+  g.emit('Expand', [restored, g.emit('Shape', [x])], {}, [out]);
+}
+
+/** ReduceMean over `axes` (axes as an input from opset 18, as an attribute before). */
+export function reduceMean(g: GradContext, x: string, axes: readonly number[], keepdims: boolean): string {
+  const kd = { keepdims: attr.int(keepdims ? 1 : 0) };
+  if (g.opset >= 18) return g.emit('ReduceMean', [x, g.int64s(axes)], kd);
+  return g.emit('ReduceMean', [x], { ...kd, axes: attr.ints(axes) });
+}
+
+/** The statistics of a normalization over `axes`: x̂ = (x − mean)·invStd, with invStd = 1/√(var + ε). */
+export interface NormStats {
+  readonly xhat: string;
+  readonly invStd: string;
+}
+
+/**
+ * Recomputes (or reuses, when the forward node saved them) mean and 1/√(var + ε) over `axes` (keepdims) and
+ * returns x̂. Population variance, as every normalization op uses.
+ */
+export function normStats(
+  g: GradContext,
+  x: string,
+  axes: readonly number[],
+  epsilon: number,
+  saved?: { mean: string; invStd: string },
+): NormStats {
+  if (saved !== undefined) {
+    return { xhat: g.emit('Mul', [g.emit('Sub', [x, saved.mean]), saved.invStd]), invStd: saved.invStd };
+  }
+  const centered = g.emit('Sub', [x, reduceMean(g, x, axes, true)]);
+  const variance = reduceMean(g, g.emit('Mul', [centered, centered]), axes, true);
+  const invStd = g.emit('Reciprocal', [
+    g.emit('Sqrt', [g.emit('Add', [variance, g.scalarLike(epsilon, x)])]),
+  ]);
+  return { xhat: g.emit('Mul', [centered, invStd]), invStd };
+}
+
+/**
+ * The input gradient of x̂ = (x − mean)/σ over `axes` given dx̂:
+ * dx = invStd·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)), the means over the normalized axes.
+ */
+export function normInputGrad(
+  g: GradContext,
+  stats: NormStats,
+  dxhat: string,
+  axes: readonly number[],
+  out: string,
+): void {
+  const meanD = reduceMean(g, dxhat, axes, true);
+  const meanDX = reduceMean(g, g.emit('Mul', [dxhat, stats.xhat]), axes, true);
+  const inner = g.emit('Sub', [g.emit('Sub', [dxhat, meanD]), g.emit('Mul', [stats.xhat, meanDX])]);
+  g.emit('Mul', [inner, stats.invStd], {}, [out]);
 }
