@@ -3,7 +3,7 @@
 import {
   GetObjectCommand,
   HeadObjectCommand,
-  ListObjectsV2Command,
+  ListObjectsCommand,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -22,19 +22,25 @@ export class S3ObjectStore implements ObjectStore {
     this.#bucket = bucket;
   }
 
+  /**
+   * Pages with ListObjects (v1) and Marker = the last key seen. V2's continuation tokens would do the same on
+   * S3, but s3rver (the embedded mode's S3) mints them with DES, which OpenSSL 3 (Node ≥ 17) no longer
+   * provides, so every truncated V2 listing fails there with InternalError.
+   */
   async list(prefix: string): Promise<ObjectInfo[]> {
     const found: ObjectInfo[] = [];
-    let token: string | undefined;
-    do {
+    let marker: string | undefined;
+    for (;;) {
       const out = await this.#client.send(
-        new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: prefix, ContinuationToken: token }),
+        new ListObjectsCommand({ Bucket: this.#bucket, Prefix: prefix, Marker: marker }),
       );
       for (const item of out.Contents ?? []) {
         if (item.Key !== undefined) found.push({ key: item.Key, size: item.Size ?? 0 });
       }
-      token = out.IsTruncated ? out.NextContinuationToken : undefined;
-    } while (token);
-    return found;
+      const last = found[found.length - 1]?.key;
+      if (!out.IsTruncated || last === undefined || last === marker) return found;
+      marker = last;
+    }
   }
 
   async get(

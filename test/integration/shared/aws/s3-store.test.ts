@@ -1,0 +1,55 @@
+// S3ObjectStore and S3ArtifactStore against a real S3 implementation (s3rver, in-process).
+import { S3ArtifactStore, S3ObjectStore } from '../../../../shared/aws/s3-store.ts';
+import { type EmbeddedAws, startEmbeddedAws } from './embedded-aws.ts';
+
+let aws: EmbeddedAws;
+beforeAll(async () => {
+  aws = await startEmbeddedAws();
+});
+afterAll(async () => {
+  await aws.close();
+});
+
+const bytes = (text: string) => new TextEncoder().encode(text);
+
+test('put, get, ranged get, head and list round-trip; absent keys read as undefined', async () => {
+  const store = new S3ObjectStore(aws.s3, aws.bucket);
+  await store.put('jobs/a/input/images/one.png', bytes('0123456789'), 'image/png');
+  await store.put('jobs/a/input/images/two.png', bytes('abc'));
+  await store.put('jobs/b/input/job.json', bytes('{}'));
+  expect(new TextDecoder().decode(await store.get('jobs/a/input/images/one.png'))).toBe('0123456789');
+  expect(new TextDecoder().decode(await store.get('jobs/a/input/images/one.png', { start: 2, end: 4 }))).toBe(
+    '234',
+  );
+  expect(await store.head('jobs/a/input/images/two.png')).toEqual({
+    key: 'jobs/a/input/images/two.png',
+    size: 3,
+  });
+  expect(await store.get('jobs/a/missing')).toBeUndefined();
+  expect(await store.head('jobs/a/missing')).toBeUndefined();
+  expect(await store.list('jobs/a/')).toEqual([
+    { key: 'jobs/a/input/images/one.png', size: 10 },
+    { key: 'jobs/a/input/images/two.png', size: 3 },
+  ]);
+});
+
+test('list follows continuation tokens past one page', async () => {
+  const store = new S3ObjectStore(aws.s3, aws.bucket);
+  const keys = Array.from({ length: 1005 }, (_, i) => `paged/${String(i).padStart(4, '0')}`);
+  for (let i = 0; i < keys.length; i += 50) {
+    await Promise.all(keys.slice(i, i + 50).map((key) => store.put(key, bytes('x'))));
+  }
+  expect((await store.list('paged/')).map((o) => o.key)).toEqual(keys);
+});
+
+test('artifact store scopes keys to the job root and refuses traversal', async () => {
+  const objects = new S3ObjectStore(aws.s3, aws.bucket);
+  const artifacts = new S3ArtifactStore(objects, 'jobs/c/');
+  await artifacts.put('checkpoints/step-10.bin', bytes('ck'));
+  expect(await objects.head('jobs/c/checkpoints/step-10.bin')).toBeDefined();
+  expect(await artifacts.list('checkpoints/')).toEqual(['checkpoints/step-10.bin']);
+  expect(new TextDecoder().decode(await artifacts.get('checkpoints/step-10.bin'))).toBe('ck');
+  expect(await artifacts.get('checkpoints/none')).toBeUndefined();
+  expect(() => artifacts.put('../d/x', bytes('no'))).toThrow(/relative/);
+  expect(() => new S3ArtifactStore(objects, 'jobs/c')).toThrow(/end with/);
+});
