@@ -41,8 +41,11 @@ const TokenizerConfig = z.looseObject({ pad_token: SpecialToken, unk_token: Spec
 const BOS = '<|startoftext|>';
 const EOS = '<|endoftext|>';
 
-/** CLIP's word splitter (from the original CLIP code, as CLIPTokenizerFast's pre-tokenizer has it). */
-const CLIP_SPLIT = String.raw`<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+`;
+/**
+ * CLIP's word splitter, as transformers' CLIPConverter writes it (the special tokens of the original pattern are
+ * added tokens here, matched before pre-tokenization).
+ */
+const CLIP_SPLIT = String.raw`'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+`;
 
 async function readOptional(path: string): Promise<string | undefined> {
   try {
@@ -71,10 +74,11 @@ function specialContent(value: z.infer<typeof SpecialToken>): string | undefined
 }
 
 /**
- * The tokenizer.json CLIPTokenizerFast builds from vocab.json + merges.txt: NFC, whitespace runs → one space,
- * lower-case; CLIP's word regex; byte-level alphabet; BPE with `</w>` word ends; BOS … EOS.
+ * The tokenizer.json that transformers' CLIPConverter builds from vocab.json + merges.txt (what CLIPTokenizerFast
+ * uses): NFC, whitespace runs → one space, lower-case; CLIP's word regex; byte-level alphabet; BPE with `</w>`
+ * word ends; BOS … EOS (a template equal to its RobertaProcessing for one sequence).
  */
-function clipTokenizerJson(vocab: Record<string, number>, mergesText: string, dir: string): string {
+export function clipTokenizerJson(vocab: Record<string, number>, mergesText: string, dir: string): string {
   for (const special of [BOS, EOS]) {
     if (vocab[special] === undefined)
       throw new Error(`${dir}/vocab.json: missing the special token ${special}`);
@@ -113,7 +117,7 @@ function clipTokenizerJson(vocab: Record<string, number>, mergesText: string, di
       type: 'Sequence',
       pretokenizers: [
         { type: 'Split', pattern: { Regex: CLIP_SPLIT }, behavior: 'Removed', invert: true },
-        { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
+        { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
       ],
     },
     post_processor: {
@@ -178,7 +182,8 @@ async function loadFromFolder(dir: string): Promise<Loaded> {
       source: 'tokenizer.json',
       tokenizer: wrapLoad(() => Tokenizer.fromString(jsonText), jsonPath),
       unkToken: doc.model.unk_token ?? undefined,
-      padToken: doc.padding?.pad_token ?? configPad,
+      // CLIP's own tokenizer.json has no padding section; SD 1.x pads with <|endoftext|>.
+      padToken: doc.padding?.pad_token ?? configPad ?? EOS,
     };
   }
   const vocabText = await readOptional(join(dir, 'vocab.json'));

@@ -3,37 +3,18 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadTokenizer } from '../../../../trainer-image/src/train/tokenizer.ts';
+import { clipTokenizerJson, loadTokenizer } from '../../../../trainer-image/src/train/tokenizer.ts';
 
 const FIXTURE = join(process.cwd(), '../shared/fixtures/tiny-sd/tokenizer');
 
 /** A CLIP-style byte-level BPE vocabulary small enough to tokenize by hand. */
+// 0–7 word-inner pieces, 8–15 the same with word ends, 16–22 merge results, 23–24 BOS/EOS.
+// biome-ignore format: one row per group reads better than one token per line
 const CLIP_TOKENS = [
-  '!',
-  'a',
-  'c',
-  'h',
-  'o',
-  'p',
-  't',
-  'f', // 0–7: word-inner pieces
-  '!</w>',
-  'a</w>',
-  'c</w>',
-  'h</w>',
-  'o</w>',
-  'p</w>',
-  't</w>',
-  'f</w>', // 8–15: word ends
-  'ca',
-  'cat</w>',
-  'ph',
-  'pho',
-  'to</w>',
-  'photo</w>',
-  'of</w>', // 16–22: merges
-  '<|startoftext|>',
-  '<|endoftext|>', // 23, 24
+  '!', 'a', 'c', 'h', 'o', 'p', 't', 'f',
+  '!</w>', 'a</w>', 'c</w>', 'h</w>', 'o</w>', 'p</w>', 't</w>', 'f</w>',
+  'ca', 'cat</w>', 'ph', 'pho', 'to</w>', 'photo</w>', 'of</w>',
+  '<|startoftext|>', '<|endoftext|>',
 ];
 const MERGES = ['#version: 0.2', 'c a', 'ca t</w>', 'p h', 'ph o', 't o</w>', 'pho to</w>', 'o f</w>', ''];
 
@@ -140,6 +121,16 @@ describe('CLIP BPE vocab.json + merges.txt', () => {
     await expect(tok.initializerId('tac')).rejects.toThrow(/tokenizes to 3 \("t" "a" "c<\/w>"\)/);
     await expect(tok.addPlaceholderToken('cat</w>')).rejects.toThrow(/already exists/);
     await expect(tok.addPlaceholderToken('cat')).rejects.toThrow(/already a single token/);
+  });
+
+  it('reads the same BPE from a tokenizer.json without a padding section (pads with <|endoftext|>)', async () => {
+    const folder = join(dir, 'bpe-json');
+    mkdirSync(folder);
+    const vocab = Object.fromEntries(CLIP_TOKENS.map((t, i) => [t, i]));
+    writeFileSync(join(folder, 'tokenizer.json'), clipTokenizerJson(vocab, MERGES.join('\n'), folder));
+    const tok = await loadTokenizer(folder);
+    expect(tok.source).toBe('tokenizer.json');
+    expect(await tok.encode('A  Photo\tof a CAT!')).toEqual(padded([23, 9, 21, 22, 9, 17, 8, 24], 24));
   });
 
   it('fails clearly for a folder without a tokenizer or with a broken one', async () => {
