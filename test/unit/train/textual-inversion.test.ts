@@ -1,0 +1,153 @@
+// runTextualInversion's wiring with the real tiny-sd tokenizer and scheduler but a stand-in model (a fake VAE
+// and a quadratic objective on the row): placeholder and prompts, output file, resume equivalence, refusals.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DvarTracker } from '../../../shared/dvar.ts';
+import { FolderArtifactStore } from '../../../shared/local/folder-artifact-store.ts';
+import type { LossSample, SampleSink } from '../../../shared/ports.ts';
+import {
+  runTextualInversion,
+  TI_DEFAULTS,
+  type TiDeps,
+  type TiModel,
+  type TiModelRequest,
+  type TiSettings,
+} from '../../../trainer-image/src/train/textual-inversion.ts';
+import type { PixelImage, TiBatch } from '../../../trainer-image/src/train/ti-batches.ts';
+
+const PIPELINE = join(process.cwd(), '../shared/fixtures/tiny-sd');
+const D = 32;
+
+const images: PixelImage[] = [0, 1].map((k) => ({
+  channels: 3,
+  height: 8,
+  width: 8,
+  data: Float32Array.from({ length: 192 }, (_, i) => Math.cos(i * (k + 2))),
+}));
+
+const requests: TiModelRequest[] = [];
+const batchesSeen: TiBatch[] = [];
+
+async function fakeModel(request: TiModelRequest): Promise<TiModel> {
+  requests.push(request);
+  const target = (batch: TiBatch) => {
+    const mean = batch.noisyLatents.reduce((s, x) => s + x, 0) / batch.noisyLatents.length;
+    return Float32Array.from({ length: D }, (_, i) => mean + i / D + batch.timesteps[0]! / 1000);
+  };
+  const loss = (rows: Float32Array, batch: TiBatch) => {
+    const t = target(batch);
+    return rows.reduce((s, x, i) => s + (x - t[i]!) ** 2, 0) / D;
+  };
+  return {
+    hiddenSize: D,
+    initialRows: new Float32Array(D).fill(0.5),
+    encodeVae: async (image) => {
+      const data = new Float32Array(8 * 4 * 4);
+      data.forEach((_, i) => {
+        data[i] = i < 64 ? image.data[i * 3]! : -3;
+      });
+      return { data, dims: [1, 8, 4, 4] };
+    },
+    objective: {
+      loss: async (rows, batch) => loss(rows, batch),
+      lossAndGradient: async (rows, batch) => {
+        batchesSeen.push(batch);
+        const t = target(batch);
+        return { loss: loss(rows, batch), gradient: rows.map((x, i) => (2 * (x - t[i]!)) / D) };
+      },
+    },
+    release: async () => {},
+  };
+}
+
+class ListSink implements SampleSink {
+  samples: LossSample[] = [];
+  async write(sample: LossSample) {
+    this.samples.push(sample);
+  }
+  async flush() {}
+}
+
+const settings: TiSettings = {
+  ...TI_DEFAULTS,
+  token: '<my-toy>',
+  initializerToken: 'toy',
+  maxSteps: 24,
+  checkpointEvery: 8,
+  flushEvery: 4,
+};
+
+function deps(store: FolderArtifactStore, sink: ListSink, overrides: Partial<TiDeps> = {}): TiDeps {
+  return {
+    pipelineDir: PIPELINE,
+    images,
+    loadModel: fakeModel,
+    openSink: async (fromStep) => {
+      sink.samples = sink.samples.filter((s) => s.step < fromStep);
+      return sink;
+    },
+    stopSignal: { check: async () => ({ stop: false }) },
+    store,
+    resume: false,
+    clock: () => 0,
+    ...overrides,
+  };
+}
+
+const fresh = () => new FolderArtifactStore(mkdtempSync(join(tmpdir(), 'plateau-ti-')));
+
+describe('runTextualInversion', () => {
+  it('adds the placeholder, trains, and writes <token>.safetensors', async () => {
+    requests.length = 0;
+    batchesSeen.length = 0;
+    const store = fresh();
+    const sink = new ListSink();
+    const result = await runTextualInversion(settings, deps(store, sink));
+    expect(requests[0]).toMatchObject({ placeholderId: 64, initializerId: 25, vocabSize: 64, nVectors: 1 });
+    expect(result.lr).toBeCloseTo(0.01, 12);
+    expect(result.steps).toBe(24);
+    expect(result.outputKey).toBe('output/<my-toy>.safetensors');
+    // Every training prompt carries the placeholder id; batches have the configured size.
+    expect(batchesSeen[0]!.size).toBe(2);
+    expect(batchesSeen[0]!.inputIds.filter((id) => id === 64)).toHaveLength(2);
+    expect(sink.samples).toHaveLength(24);
+    const bytes = await store.get('output/<my-toy>.safetensors');
+    const n = Number(new DataView(bytes!.buffer).getBigUint64(0, true));
+    const header = JSON.parse(new TextDecoder().decode(bytes!.subarray(8, 8 + n)));
+    expect(header['<my-toy>'].shape).toEqual([1, 32]);
+    expect(header.__metadata__['plateau.stop_reason']).toBe('max-steps');
+    expect(new Float32Array(bytes!.slice(8 + n).buffer)).toEqual(result.rows);
+  });
+
+  it('continues from the latest checkpoint to the same result as a straight run', async () => {
+    const straight = await runTextualInversion(settings, deps(fresh(), new ListSink()));
+    const store = fresh();
+    const sink = new ListSink();
+    const first = await runTextualInversion({ ...settings, maxSteps: 12 }, deps(store, sink));
+    expect(first.steps).toBe(12);
+    const second = await runTextualInversion(settings, deps(store, sink, { resume: true }));
+    expect(second.resumedFrom).toBe(12);
+    expect(Math.max(...second.rows.map((x, i) => Math.abs(x - straight.rows[i]!)))).toBe(0);
+    expect(second.history).toEqual(straight.history);
+  });
+
+  it('stops by DVAR in-process and records it', async () => {
+    const store = fresh();
+    const result = await runTextualInversion(
+      { ...settings, maxSteps: 400 },
+      deps(store, new ListSink(), { criterion: () => new DvarTracker({ window: 20, threshold: 0.15 }) }),
+    );
+    expect(result.stopReason).toBe('dvar');
+    expect(result.steps).toBeLessThan(400);
+  });
+
+  it('refuses a bad initializer and an existing token', async () => {
+    await expect(
+      runTextualInversion({ ...settings, initializerToken: 'zebra' }, deps(fresh(), new ListSink())),
+    ).rejects.toThrow(/zebra/);
+    await expect(
+      runTextualInversion({ ...settings, token: 'cat' }, deps(fresh(), new ListSink())),
+    ).rejects.toThrow(/already/);
+  });
+});
