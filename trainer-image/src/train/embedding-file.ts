@@ -34,7 +34,9 @@ export function modelSpecArchitecture(
  */
 export function embeddingFileName(token: string): string {
   if (token === '' || /[/\\\s]/.test(token) || token.includes('..') || token.startsWith('.')) {
-    throw new Error(`token ${JSON.stringify(token)} cannot be a file name (no slashes, spaces, or leading dots)`);
+    throw new Error(
+      `token ${JSON.stringify(token)} cannot be a file name (no slashes, spaces, or leading dots)`,
+    );
   }
   return `${token}.safetensors`;
 }
