@@ -1,0 +1,249 @@
+// evaluate-stop's decisions with in-memory ports: DVAR on the stored history, Batch outcomes, the stop path
+// after a request or a cancel, and the adaptive wait.
+import {
+  chooseWait,
+  evaluateStop,
+  parseEvaluateInput,
+  WAIT_POLICY,
+} from '../../../../functions/evaluate-stop/evaluate-stop.ts';
+import { findCriterionIndex } from '../../../../shared/dvar.ts';
+import type { JobRecord } from '../../../../shared/job-record.ts';
+import { JobManifest, type JobManifestInput } from '../../../../shared/manifest.ts';
+import type { LossSample } from '../../../../shared/ports.ts';
+import { FakeBatch, ManualClock, MemoryJobStore, MemorySamples } from '../in-memory-ports.ts';
+
+const T0 = '2026-01-01T00:00:00.000Z';
+function record(overrides: Partial<JobRecord> = {}, manifest: Partial<JobManifestInput> = {}): JobRecord {
+  return {
+    jobId: 'j',
+    status: 'RUNNING',
+    createdAt: T0,
+    updatedAt: T0,
+    manifest: JobManifest.parse({ token: '<cat>', stop: { window: 10, threshold: 0.15 }, ...manifest }),
+    batchJobId: 'b',
+    stopRequested: false,
+    attempts: 1,
+    ...overrides,
+  };
+}
+
+/** A loss that decays to a plateau: DVAR holds some steps after the decay flattens. */
+function decaying(n: number, stepsPerSecond = 2): LossSample[] {
+  return Array.from({ length: n }, (_, step) => ({
+    step,
+    detLoss: 0.1 + Math.exp(-step / 5) + (step % 2) * 1e-4,
+    trainLoss: 0.3,
+    lr: 0.01,
+    wallTimeMs: Date.parse(T0) + (step * 1000) / stepsPerSecond,
+  }));
+}
+
+async function setup(
+  rec: JobRecord,
+  samples: LossSample[] = [],
+  batchStatus: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'RUNNABLE' = 'RUNNING',
+) {
+  const clock = new ManualClock('2026-01-01T01:00:00.000Z');
+  const jobs = new MemoryJobStore(clock);
+  await jobs.create(rec);
+  const batch = new FakeBatch();
+  batch.set('b', {
+    status: batchStatus,
+    statusReason: batchStatus === 'FAILED' ? 'Essential container exited' : undefined,
+    attempts: [{ startedAtMs: Date.parse(T0) }],
+    startedAtMs: Date.parse(T0),
+  });
+  const store = new MemorySamples();
+  store.byJob.set('j', samples);
+  return { deps: { jobs, samples: store, batch, clock }, jobs, batch };
+}
+
+test('the input is parsed at the edge', () => {
+  expect(parseEvaluateInput({ jobId: 'j' })).toEqual({ jobId: 'j', stopRequested: false });
+  expect(() => parseEvaluateInput({})).toThrow();
+});
+
+test('stop with the step at which DVAR first held', async () => {
+  const samples = decaying(80);
+  const expected = findCriterionIndex(
+    samples.map((s) => s.detLoss!),
+    { window: 10, threshold: 0.15 },
+  );
+  expect(expected).not.toBeNull();
+  const { deps } = await setup(record(), samples);
+  expect(await evaluateStop({ jobId: 'j', stopRequested: false }, deps)).toEqual({
+    action: 'stop',
+    waitSeconds: 1,
+    criterionStep: expected,
+    reason: 'criterion',
+  });
+});
+
+test('the criterion step is the step of the history value, with evalEvery > 1', async () => {
+  const samples = decaying(200).map((s) => (s.step % 3 === 0 ? s : { ...s, detLoss: undefined }));
+  const history = samples.filter((s) => s.detLoss !== undefined);
+  const index = findCriterionIndex(
+    history.map((s) => s.detLoss!),
+    { window: 10, threshold: 0.15 },
+  );
+  const { deps } = await setup(record({}, { stop: { window: 10, threshold: 0.15, evalEvery: 3 } }), samples);
+  const decision = await evaluateStop({ jobId: 'j', stopRequested: false }, deps);
+  expect(decision.criterionStep).toBe(history[index!]!.step);
+  expect(decision.criterionStep! % 3).toBe(0);
+});
+
+test("criterion 'none' never stops", async () => {
+  const { deps } = await setup(record({}, { stop: { criterion: 'none' } }), decaying(80));
+  expect((await evaluateStop({ jobId: 'j', stopRequested: false }, deps)).action).toBe('continue');
+});
+
+test('continue while the plateau has not been reached', async () => {
+  const { deps } = await setup(record(), decaying(8));
+  expect((await evaluateStop({ jobId: 'j', stopRequested: false }, deps)).action).toBe('continue');
+});
+
+test('a non-finite deterministic loss fails the job instead of stopping quietly', async () => {
+  const samples = decaying(20);
+  samples[12] = { ...samples[12]!, detLoss: Number.NaN };
+  const { deps } = await setup(record(), samples);
+  const decision = await evaluateStop({ jobId: 'j', stopRequested: false }, deps);
+  expect(decision.action).toBe('failed');
+  expect(decision.reason).toMatch(/non-finite/);
+});
+
+test('Batch outcomes: SUCCEEDED is finished, FAILED is failed with the reason', async () => {
+  const done = await setup(record(), decaying(5), 'SUCCEEDED');
+  expect(
+    await evaluateStop(
+      { jobId: 'j', stopRequested: true, decision: { action: 'continue', waitSeconds: 5, criterionStep: 3 } },
+      done.deps,
+    ),
+  ).toEqual({
+    action: 'finished',
+    waitSeconds: 1,
+    criterionStep: 3,
+  });
+  const failed = await setup(record(), [], 'FAILED');
+  expect(await evaluateStop({ jobId: 'j', stopRequested: false }, failed.deps)).toEqual({
+    action: 'failed',
+    waitSeconds: 1,
+    reason: 'trainer failed: Essential container exited',
+  });
+  const trainerReason = await setup(record({ error: 'image cat.png does not decode' }), [], 'FAILED');
+  expect((await evaluateStop({ jobId: 'j', stopRequested: false }, trainerReason.deps)).reason).toBe(
+    'image cat.png does not decode',
+  );
+});
+
+test('a job with no record, a failed record or an unknown Batch job is failed', async () => {
+  const { deps } = await setup(record());
+  expect((await evaluateStop({ jobId: 'other', stopRequested: false }, deps)).action).toBe('failed');
+  const failed = await setup(record({ status: 'FAILED', error: 'boom' }));
+  expect(await evaluateStop({ jobId: 'j', stopRequested: false }, failed.deps)).toMatchObject({
+    action: 'failed',
+    reason: 'boom',
+  });
+  const lost = await setup(record({ batchJobId: 'gone' }));
+  expect((await evaluateStop({ jobId: 'j', stopRequested: false }, lost.deps)).reason).toMatch(
+    /gone not found/,
+  );
+});
+
+test('the first RUNNING seen moves a QUEUED job to RUNNING with the start time', async () => {
+  const { deps, jobs } = await setup(record({ status: 'QUEUED', attempts: 0 }), decaying(3));
+  await evaluateStop({ jobId: 'j', stopRequested: false }, deps);
+  expect(await jobs.get('j')).toMatchObject({ status: 'RUNNING', startedAt: T0, attempts: 1 });
+});
+
+test('a job not yet running waits the startup interval', async () => {
+  const { deps, jobs } = await setup(record({ status: 'QUEUED' }), [], 'RUNNABLE');
+  expect(await evaluateStop({ jobId: 'j', stopRequested: false }, deps)).toEqual({
+    action: 'continue',
+    waitSeconds: WAIT_POLICY.startupWaitSeconds,
+  });
+  expect((await jobs.get('j'))?.status).toBe('QUEUED');
+});
+
+test('after request-stop: keep polling at the exit interval, carrying the criterion step', async () => {
+  const { deps } = await setup(
+    record({
+      status: 'STOPPING',
+      stopRequested: true,
+      stopReason: 'criterion',
+      criterionStep: 42,
+      stopRequestedAt: '2026-01-01T00:59:00.000Z',
+    }),
+    decaying(50),
+  );
+  expect(
+    await evaluateStop(
+      { jobId: 'j', stopRequested: true, decision: { action: 'stop', waitSeconds: 1, criterionStep: 42 } },
+      deps,
+    ),
+  ).toEqual({
+    action: 'continue',
+    waitSeconds: WAIT_POLICY.exitWaitSeconds,
+    criterionStep: 42,
+  });
+});
+
+test('a trainer that ignores the stop request past the grace period is failed', async () => {
+  const { deps } = await setup(
+    record({ status: 'STOPPING', stopRequested: true, stopRequestedAt: '2026-01-01T00:30:00.000Z' }),
+  );
+  const decision = await evaluateStop({ jobId: 'j', stopRequested: true }, deps);
+  expect(decision.action).toBe('failed');
+  expect(decision.reason).toMatch(/still RUNNING 1800 s after the stop request/);
+});
+
+test('a cancel flagged on the record turns into a stop decision with reason cancelled', async () => {
+  const { deps } = await setup(
+    record({ status: 'STOPPING', stopRequested: true, stopReason: 'cancelled' }),
+    decaying(5),
+  );
+  expect(await evaluateStop({ jobId: 'j', stopRequested: false }, deps)).toEqual({
+    action: 'stop',
+    waitSeconds: 1,
+    reason: 'cancelled',
+  });
+});
+
+describe('chooseWait', () => {
+  const rec = (window: number, maxSteps = 6100) =>
+    record({}, { stop: { window, threshold: 0.15 }, training: { maxSteps } });
+  const run = (n: number, rate: number) => decaying(n, rate);
+
+  test('before two samples: the startup wait', () => {
+    expect(chooseWait([], rec(310))).toBe(WAIT_POLICY.startupWaitSeconds);
+    expect(chooseWait(run(1, 2), rec(310))).toBe(WAIT_POLICY.startupWaitSeconds);
+  });
+
+  test('before the window fills: wait until the earliest possible criterion sample', () => {
+    // 100 of 311 values at 2 steps/s: 211 values to go = 105.5 s, minus 2 s of overhead.
+    expect(chooseWait(run(100, 2), rec(310))).toBe(103);
+  });
+
+  test('after the window: 2% of the step count at the observed rate, minus the overhead', () => {
+    // step 999 at 2 steps/s: 0.02 × 999 / 2 − 2 = 7.99 s → 7.
+    expect(chooseWait(run(1000, 2), rec(310))).toBe(7);
+    // A fast trainer gets the minimum wait; stop latency stays ≤ 2% only as far as overhead allows.
+    expect(chooseWait(run(1000, 50), rec(310))).toBe(1);
+  });
+
+  test('the wait is capped, and shortened near maxSteps so the exit is seen promptly', () => {
+    expect(chooseWait(run(400, 0.01), rec(10, 100_000))).toBe(WAIT_POLICY.maxWaitSeconds);
+    expect(chooseWait(run(1000, 2), rec(310, 1004))).toBe(2);
+  });
+
+  test('the latency budget holds along a whole run: rate × (wait + overhead) ≤ 2% of the step', () => {
+    for (const rate of [0.5, 2, 5]) {
+      for (const n of [400, 1000, 3000, 6000]) {
+        const wait = chooseWait(run(n, rate), rec(310));
+        const latencySteps = rate * (wait + WAIT_POLICY.overheadSeconds);
+        expect(latencySteps).toBeLessThanOrEqual(
+          Math.max(0.02 * (n - 1), rate * (WAIT_POLICY.minWaitSeconds + WAIT_POLICY.overheadSeconds)) + 1e-9,
+        );
+      }
+    }
+  });
+});
