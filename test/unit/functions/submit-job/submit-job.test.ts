@@ -43,7 +43,7 @@ function setup() {
   const upload = async (
     jobId: string,
     manifest: unknown = { token: '<cat>' },
-    images = { 'a.png': PNG_BYTES },
+    images: Record<string, Uint8Array> = { 'a.png': PNG_BYTES },
   ) => {
     for (const [name, body] of Object.entries(images))
       await deps.objects.put(`jobs/${jobId}/input/images/${name}`, body);
