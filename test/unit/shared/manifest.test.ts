@@ -1,0 +1,58 @@
+// The job manifest: the paper's defaults, and clear errors for bad input.
+import { JobManifest, MAX_MANIFEST_BYTES, parseManifest } from '../../../shared/manifest.ts';
+
+const bytes = (value: unknown) =>
+  new TextEncoder().encode(typeof value === 'string' ? value : JSON.stringify(value));
+
+test('every field but token has the default of DESIGN.md §4', () => {
+  expect(parseManifest(bytes({ token: '<my-cat>' }))).toEqual({
+    method: 'textual-inversion',
+    token: '<my-cat>',
+    initializerToken: 'object',
+    baseModel: 'default',
+    templates: 'object',
+    training: { learningRate: 5e-3, scaleLr: true, batchSize: 2, seed: 59, maxSteps: 6100 },
+    stop: { criterion: 'dvar', window: 310, threshold: 0.15, evalBatchSize: 4, evalEvery: 1 },
+    notify: {},
+  });
+});
+
+test('partial sections keep the other defaults', () => {
+  const manifest = JobManifest.parse({
+    token: 't',
+    training: { maxSteps: 500 },
+    stop: { criterion: 'none' },
+  });
+  expect(manifest.training).toMatchObject({ maxSteps: 500, batchSize: 2 });
+  expect(manifest.stop).toMatchObject({ criterion: 'none', window: 310 });
+});
+
+test.each([
+  [{}, /token/],
+  [{ token: 'a b' }, /token/],
+  [{ token: 'a/b' }, /token/],
+  [{ token: '..' }, /token/],
+  [{ token: 't', method: 'lora' }, /method/],
+  [{ token: 't', baseModel: '../x' }, /baseModel/],
+  [{ token: 't', training: { batchSize: 0 } }, /training\.batchSize/],
+  [{ token: 't', training: { resolution: 100 } }, /training\.resolution/],
+  [{ token: 't', stop: { window: 1 } }, /stop\.window/],
+  [{ token: 't', stop: { threshold: 0 } }, /stop\.threshold/],
+  [{ token: 't', notify: { webhookUrl: 'http://example.com' } }, /notify\.webhookUrl/],
+  [{ token: 't', notify: { webhookUrl: 'https://169.254.169.254/latest' } }, /notify\.webhookUrl/],
+  [[], /root/],
+])('rejects %j', (value, message) => {
+  expect(() => parseManifest(bytes(value))).toThrow(message);
+});
+
+test('rejects non-JSON, invalid UTF-8 and oversized manifests', () => {
+  expect(() => parseManifest(bytes('{'))).toThrow(/not valid UTF-8 JSON/);
+  expect(() => parseManifest(new Uint8Array([0x7b, 0xff, 0x7d]))).toThrow(/not valid UTF-8 JSON/);
+  expect(() => parseManifest(new Uint8Array(MAX_MANIFEST_BYTES + 1))).toThrow(/limit is 65536/);
+});
+
+test('accepts an https webhook on a domain', () => {
+  expect(
+    parseManifest(bytes({ token: 't', notify: { webhookUrl: 'https://hooks.example.com/x?y=1' } })).notify,
+  ).toEqual({ webhookUrl: 'https://hooks.example.com/x?y=1' });
+});
