@@ -10,14 +10,13 @@ import {
   runTextualInversion,
   TI_DEFAULTS,
   type TiDeps,
-  type TiModel,
   type TiModelRequest,
   type TiSettings,
 } from '../../../trainer-image/src/train/textual-inversion.ts';
 import type { PixelImage, TiBatch } from '../../../trainer-image/src/train/ti-batches.ts';
+import { standInModel } from './support/stand-in-model.ts';
 
 const PIPELINE = join(process.cwd(), '../shared/fixtures/tiny-sd');
-const D = 32;
 
 const images: PixelImage[] = [0, 1].map((k) => ({
   channels: 3,
@@ -26,40 +25,8 @@ const images: PixelImage[] = [0, 1].map((k) => ({
   data: Float32Array.from({ length: 192 }, (_, i) => Math.cos(i * (k + 2))),
 }));
 
-const requests: TiModelRequest[] = [];
-const batchesSeen: TiBatch[] = [];
-
-async function fakeModel(request: TiModelRequest): Promise<TiModel> {
-  requests.push(request);
-  const target = (batch: TiBatch) => {
-    const mean = batch.noisyLatents.reduce((s, x) => s + x, 0) / batch.noisyLatents.length;
-    return Float32Array.from({ length: D }, (_, i) => mean + i / D + batch.timesteps[0]! / 1000);
-  };
-  const loss = (rows: Float32Array, batch: TiBatch) => {
-    const t = target(batch);
-    return rows.reduce((s, x, i) => s + (x - t[i]!) ** 2, 0) / D;
-  };
-  return {
-    hiddenSize: D,
-    initialRows: new Float32Array(D).fill(0.5),
-    encodeVae: async (image) => {
-      const data = new Float32Array(8 * 4 * 4);
-      data.forEach((_, i) => {
-        data[i] = i < 64 ? image.data[i * 3]! : -3;
-      });
-      return { data, dims: [1, 8, 4, 4] };
-    },
-    objective: {
-      loss: async (rows, batch) => loss(rows, batch),
-      lossAndGradient: async (rows, batch) => {
-        batchesSeen.push(batch);
-        const t = target(batch);
-        return { loss: loss(rows, batch), gradient: rows.map((x, i) => (2 * (x - t[i]!)) / D) };
-      },
-    },
-    release: async () => {},
-  };
-}
+const seen = { requests: [] as TiModelRequest[], batches: [] as TiBatch[] };
+const fakeModel = standInModel(seen);
 
 class ListSink implements SampleSink {
   samples: LossSample[] = [];
@@ -99,18 +66,23 @@ const fresh = () => new FolderArtifactStore(mkdtempSync(join(tmpdir(), 'plateau-
 
 describe('runTextualInversion', () => {
   it('adds the placeholder, trains, and writes <token>.safetensors', async () => {
-    requests.length = 0;
-    batchesSeen.length = 0;
+    seen.requests.length = 0;
+    seen.batches.length = 0;
     const store = fresh();
     const sink = new ListSink();
     const result = await runTextualInversion(settings, deps(store, sink));
-    expect(requests[0]).toMatchObject({ placeholderId: 64, initializerId: 25, vocabSize: 64, nVectors: 1 });
+    expect(seen.requests[0]).toMatchObject({
+      placeholderId: 64,
+      initializerId: 25,
+      vocabSize: 64,
+      nVectors: 1,
+    });
     expect(result.lr).toBeCloseTo(0.01, 12);
     expect(result.steps).toBe(24);
     expect(result.outputKey).toBe('output/<my-toy>.safetensors');
     // Every training prompt carries the placeholder id; batches have the configured size.
-    expect(batchesSeen[0]!.size).toBe(2);
-    expect(batchesSeen[0]!.inputIds.filter((id) => id === 64)).toHaveLength(2);
+    expect(seen.batches[0]!.size).toBe(2);
+    expect(seen.batches[0]!.inputIds.filter((id) => id === 64)).toHaveLength(2);
     expect(sink.samples).toHaveLength(24);
     const bytes = await store.get('output/<my-toy>.safetensors');
     const n = Number(new DataView(bytes!.buffer).getBigUint64(0, true));

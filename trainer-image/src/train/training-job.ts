@@ -1,0 +1,148 @@
+// One pipeline job on the trainer container: read the manifest, sync the base model into the local cache,
+// fetch the images, and run textual inversion with the pipeline's ports — samples to the sink, the stop flag
+// from the job record, checkpoints and the embedding under the job's prefix. It always resumes from the
+// latest checkpoint, so a Spot reclaim costs only the steps since it. The monitor decides when to stop.
+import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
+import { jobKeys, modelPrefix } from '../../../shared/keys.ts';
+import { parseManifest } from '../../../shared/manifest.ts';
+import type { ObjectStore } from '../../../shared/pipeline-ports.ts';
+import type { ArtifactStore, SampleSink, StopSignal } from '../../../shared/ports.ts';
+import { loadTrainingImages } from './images.ts';
+import { modelResolution } from './model-resolution.ts';
+import { runTextualInversion, TI_DEFAULTS, type TiDeps, type TiResult } from './textual-inversion.ts';
+
+export interface TrainingJobDeps {
+  readonly jobId: string;
+  /** The bucket (full keys). */
+  readonly objects: ObjectStore;
+  /** The job's prefix (`jobs/<jobId>/`) as an ArtifactStore: checkpoints/ and output/. */
+  readonly store: ArtifactStore;
+  readonly sink: SampleSink;
+  readonly stopSignal: StopSignal;
+  readonly loadModel: TiDeps['loadModel'];
+  /** Local folder where base models are cached across jobs on the same host. */
+  readonly modelCacheDir: string;
+  /** Scratch folder for this job's images. */
+  readonly workDir: string;
+  readonly onCheckpoint?: (step: number) => Promise<void>;
+  readonly log?: (line: string) => void;
+}
+
+/** Objects above this size are fetched in ranged parts, so a multi-GB UNet never sits in memory whole. */
+const PART_BYTES = 64 * 1024 * 1024;
+
+async function download(
+  objects: ObjectStore,
+  key: string,
+  size: number,
+  path: string,
+  partBytes: number,
+): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const temporary = `${path}.partial-${process.pid}`;
+  const fetch = async (range?: { start: number; end: number }) => {
+    const body = await objects.get(key, range);
+    if (!body) throw new Error(`s3 object ${key} disappeared while downloading`);
+    return body;
+  };
+  if (size <= partBytes) {
+    await writeFile(temporary, await fetch());
+  } else {
+    await writeFile(temporary, new Uint8Array(0));
+    for (let start = 0; start < size; start += partBytes) {
+      const end = Math.min(size, start + partBytes) - 1;
+      await writeFile(temporary, await fetch({ start, end }), { flag: 'a' });
+    }
+  }
+  const written = (await stat(temporary)).size;
+  if (written !== size) throw new Error(`s3 object ${key}: downloaded ${written} bytes, expected ${size}`);
+  await rename(temporary, path);
+}
+
+/** Mirrors every object under `prefix` into `dir` (skipping files already there with the right size). */
+export async function syncPrefix(
+  objects: ObjectStore,
+  prefix: string,
+  dir: string,
+  partBytes = PART_BYTES,
+): Promise<number> {
+  const root = resolve(dir);
+  const listed = (await objects.list(prefix)).filter((o) => !o.key.endsWith('/'));
+  for (const object of listed) {
+    const path = resolve(root, object.key.slice(prefix.length));
+    if (!path.startsWith(root + sep)) throw new Error(`s3 key ${object.key} escapes ${dir}`);
+    const existing = await stat(path).catch(() => undefined);
+    if (existing?.size === object.size) continue;
+    await download(objects, object.key, object.size, path, partBytes);
+  }
+  return listed.length;
+}
+
+export async function runTrainingJob(deps: TrainingJobDeps): Promise<TiResult> {
+  const keys = jobKeys(deps.jobId);
+  const log = deps.log ?? (() => {});
+  const manifestBytes = await deps.objects.get(keys.manifest);
+  if (!manifestBytes) throw new Error(`${keys.manifest} not found`);
+  const manifest = parseManifest(manifestBytes);
+
+  const pipelineDir = join(deps.modelCacheDir, manifest.baseModel);
+  const files = await syncPrefix(deps.objects, modelPrefix(manifest.baseModel), pipelineDir);
+  if (files === 0)
+    throw new Error(`base model '${manifest.baseModel}' not found under ${modelPrefix(manifest.baseModel)}`);
+  const imagesDir = join(deps.workDir, 'images');
+  await syncPrefix(deps.objects, keys.imagesPrefix, imagesDir);
+  const resolution = manifest.training.resolution ?? (await modelResolution(pipelineDir));
+  const images = (await loadTrainingImages(imagesDir, resolution)).map((image) => ({
+    data: image.pixels,
+    channels: 3,
+    height: image.resolution,
+    width: image.resolution,
+  }));
+  log(`job ${deps.jobId}: ${images.length} image(s) at ${resolution}px on ${manifest.baseModel}`);
+
+  return runTextualInversion(
+    {
+      ...TI_DEFAULTS,
+      token: manifest.token,
+      initializerToken: manifest.initializerToken,
+      templates: manifest.templates,
+      learningRate: manifest.training.learningRate,
+      scaleLr: manifest.training.scaleLr,
+      batchSize: manifest.training.batchSize,
+      seed: manifest.training.seed,
+      maxSteps: manifest.training.maxSteps,
+      evalBatchSize: manifest.stop.evalBatchSize,
+      evalEvery: manifest.stop.evalEvery,
+    },
+    {
+      pipelineDir,
+      images,
+      loadModel: deps.loadModel,
+      openSink: async () => deps.sink,
+      stopSignal: deps.stopSignal,
+      store: deps.store,
+      resume: true,
+      outputFacts: {
+        job_id: deps.jobId,
+        base_model: manifest.baseModel,
+        criterion: manifest.stop.criterion,
+        window: manifest.stop.window,
+        threshold: manifest.stop.threshold,
+      },
+      onReady: ({ resumedFrom, lr }) =>
+        log(
+          `job ${deps.jobId}: lr ${lr}, ${resumedFrom === null ? 'fresh start' : `resuming at step ${resumedFrom}`}`,
+        ),
+      ...(deps.onCheckpoint
+        ? {
+            onCheckpoint: (_key: string, step: number) => {
+              void deps
+                .onCheckpoint?.(step)
+                .catch((error: unknown) => log(`checkpoint note failed: ${String(error)}`));
+            },
+          }
+        : {}),
+    },
+  );
+}
