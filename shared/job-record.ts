@@ -118,3 +118,17 @@ export function applyUpdate(
 ): JobRecord {
   return JobRecord.parse({ ...record, ...patch, status: to ?? record.status, updatedAt: now.toISOString() });
 }
+
+/**
+ * Cancels a job the way the monitor stops one: flags the record (reason `cancelled`) and moves it to STOPPING;
+ * the trainer stops at its next flush and finalize ends the job CANCELLED with the last step's artifacts.
+ * Returns undefined when the job is unknown, already final, or already stopping for another reason.
+ */
+export function requestCancel(jobs: JobStore, jobId: string, now: Date): Promise<JobRecord | undefined> {
+  return jobs.update(jobId, {
+    from: ['QUEUED', 'RUNNING'],
+    to: 'STOPPING',
+    patch: { stopRequested: true, stopReason: 'cancelled', stopRequestedAt: now.toISOString() },
+    when: { kind: 'absent', field: 'stopReason' },
+  });
+}

@@ -6,8 +6,10 @@ import {
   isFinal,
   JOB_STATUSES,
   type JobRecord,
+  requestCancel,
   sourcesOf,
 } from '../../../shared/job-record.ts';
+import { ManualClock, MemoryJobStore } from '../functions/in-memory-ports.ts';
 
 test('the pipeline path QUEUED → RUNNING → STOPPING → SUCCEEDED is allowed, and never backwards', () => {
   expect(canTransition('QUEUED', 'RUNNING')).toBe(true);
@@ -58,4 +60,21 @@ test('applyUpdate sets status, patch and updatedAt, and validates the result', (
     createdAt: T0,
   });
   expect(() => applyUpdate(record, undefined, { attempts: -1 }, now)).toThrow();
+});
+
+test('requestCancel flags a running job once and leaves final or already-stopping jobs alone', async () => {
+  const clock = new ManualClock();
+  const jobs = new MemoryJobStore(clock);
+  await jobs.create({ ...record, status: 'RUNNING' });
+  expect(await requestCancel(jobs, 'j', clock.now())).toMatchObject({
+    status: 'STOPPING',
+    stopRequested: true,
+    stopReason: 'cancelled',
+    stopRequestedAt: T0,
+  });
+  expect(await requestCancel(jobs, 'j', clock.now())).toBeUndefined();
+  await jobs.create({ ...record, jobId: 'done', status: 'SUCCEEDED' });
+  expect(await requestCancel(jobs, 'done', clock.now())).toBeUndefined();
+  await jobs.create({ ...record, jobId: 'stopping', status: 'RUNNING', stopReason: 'criterion' });
+  expect(await requestCancel(jobs, 'stopping', clock.now())).toBeUndefined();
 });
