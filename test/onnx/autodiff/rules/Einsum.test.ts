@@ -1,0 +1,49 @@
+/** @jest-environment ./test/onnx/support/onnx-environment.cjs */
+// Einsum's gradient against central finite differences for the forms older exports use (batched matmul,
+// attention scores), a transpose and a letter summed out of one operand; a diagonal is an error that names the
+// node.
+import { attr } from '../../../../trainer-image/src/autodiff/grad-rule.ts';
+import { checkGradient, expectGradientsMatch } from '../../support/finite-difference.ts';
+
+describe('Einsum gradient', () => {
+  it.each([
+    [
+      'bij,bjk->bik',
+      [
+        [2, 3, 4],
+        [2, 4, 5],
+      ],
+    ],
+    [
+      'b i d, b j d -> b i j',
+      [
+        [2, 3, 4],
+        [2, 5, 4],
+      ],
+    ],
+    ['ij->ji', [[3, 4]]],
+    [
+      'ij,jk->i',
+      [
+        [3, 4],
+        [4, 2],
+      ],
+    ],
+  ])('matches finite differences (%s)', async (equation, shapes) => {
+    await expectGradientsMatch({
+      opType: 'Einsum',
+      inputs: (shapes as number[][]).map((dims) => ({ dims })),
+      attrs: { equation: attr.string(equation as string) },
+    });
+  });
+
+  it('names the node for a repeated subscript', async () => {
+    await expect(
+      checkGradient({
+        opType: 'Einsum',
+        inputs: [{ dims: [3, 3] }],
+        attrs: { equation: attr.string('ii->i') },
+      }),
+    ).rejects.toThrow("Einsum node 'under_test'");
+  });
+});

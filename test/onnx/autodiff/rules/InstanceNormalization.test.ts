@@ -1,0 +1,26 @@
+/** @jest-environment ./test/onnx/support/onnx-environment.cjs */
+// InstanceNormalization's gradient against central finite differences (x, scale, bias), in float32 (onnxruntime's
+// CPU kernel has no double), 2-D and 1-D spatial, and as GroupNorm exports use it (scale 1, bias 0).
+import { expectGradientsMatch } from '../../support/finite-difference.ts';
+
+describe('InstanceNormalization gradient', () => {
+  it('matches finite differences (2-D spatial)', async () => {
+    await expectGradientsMatch({
+      opType: 'InstanceNormalization',
+      inputs: [{ dims: [2, 3, 3, 4], range: [-2, 2] }, { dims: [3] }, { dims: [3] }],
+      dtype: 'float32',
+    });
+  });
+
+  it('matches finite differences (GroupNorm form, 1-D spatial, constant scale and bias)', async () => {
+    await expectGradientsMatch({
+      opType: 'InstanceNormalization',
+      inputs: [
+        { dims: [2, 2, 12], range: [-2, 2] },
+        { dims: [2], values: [1, 1], constant: true },
+        { dims: [2], values: [0, 0], constant: true },
+      ],
+      dtype: 'float32',
+    });
+  });
+});

@@ -1,0 +1,9 @@
+/** @jest-environment ./test/onnx/support/onnx-environment.cjs */
+// Log's gradient against central finite differences (positive inputs).
+import { expectGradientsMatch } from '../../support/finite-difference.ts';
+
+describe('Log gradient', () => {
+  it('matches finite differences', async () => {
+    await expectGradientsMatch({ opType: 'Log', inputs: [{ dims: [2, 3, 4], range: [0.2, 3] }] });
+  });
+});
