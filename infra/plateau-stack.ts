@@ -13,9 +13,7 @@ import { PipelineFunction } from './constructs/pipeline-function.ts';
 import { TrainerBatch, TrainerEnvironment } from './constructs/trainer-batch.ts';
 import { trainerImage } from './constructs/trainer-image.ts';
 import { WebhookSecret } from './constructs/webhook-secret.ts';
-
-/** Where the trainer container caches base models (the image creates it, owned by the non-root user). */
-export const TRAINER_MODEL_CACHE_DIR = '/var/cache/plateau/models';
+import { trainerSettings } from './trainer-settings.ts';
 
 export interface PlateauStackProps extends StackProps {
   /** Repository root (Lambda entries, lockfile, Docker build context). */
@@ -90,9 +88,9 @@ export class PlateauStack extends Stack {
     const trainerEnv = new TrainerEnvironment(this, 'TrainerEnv');
     this.bucket.bind(trainerEnv, 'RW');
     this.table.bind(trainerEnv, 'RW');
-    trainerEnv.addEnvironment(ENV.MODEL_CACHE_DIR, TRAINER_MODEL_CACHE_DIR);
-    trainerEnv.addEnvironment(ENV.EXECUTION_PROVIDER, 'auto');
-    trainerEnv.addEnvironment(ENV.SAMPLE_TTL_DAYS, sampleTtlDays);
+    for (const [name, value] of Object.entries(trainerSettings({ sampleTtlDays: props.sampleTtlDays }))) {
+      trainerEnv.addEnvironment(name, value);
+    }
     this.trainer = new TrainerBatch(this, 'Trainer', {
       vpc,
       image: props.trainerImage ?? trainerImage(props.projectRoot),

@@ -1,0 +1,189 @@
+// The whole pipeline on one machine: embedded S3 and DynamoDB, the monitor ASL under aws-local-stepfunctions,
+// the four Lambda handlers' logic bound in-process with the same shared/ adapters the Lambdas use, and the
+// local job runner for Batch. A job.json upload under jobs/ (from any S3 client) runs submit-job exactly as
+// the bucket notification does in the cloud.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
+import { evaluateStop, parseEvaluateInput } from '../../functions/evaluate-stop/evaluate-stop.ts';
+import { finalize, parseFinalizeInput } from '../../functions/finalize/finalize.ts';
+import { parseRequestStopInput, requestStop } from '../../functions/request-stop/request-stop.ts';
+import { makeSubmitJobHandler, type SubmitOutcome } from '../../functions/submit-job/submit-job.ts';
+import { createDocumentClient } from '../../shared/aws/clients.ts';
+import { DynamoDbJobStore } from '../../shared/aws/dynamodb-job-store.ts';
+import { DynamoDbSampleReader } from '../../shared/aws/dynamodb-samples.ts';
+import { S3ObjectStore } from '../../shared/aws/s3-store.ts';
+import { ENV } from '../../shared/env.ts';
+import { JOBS_PREFIX, MANIFEST_SUFFIX } from '../../shared/keys.ts';
+import { systemClock } from '../../shared/pipeline-ports.ts';
+import { trainerSettings } from '../trainer-settings.ts';
+import { type EmbeddedAws, type S3Notification, startEmbeddedAws } from './embedded-aws.ts';
+import { LocalBatchJobs } from './local-batch.ts';
+import { LocalEventBus } from './local-events.ts';
+import { LocalMonitor } from './local-monitor.ts';
+
+/** The job definition and queue names the local submit-job passes to the local runner (informational). */
+const LOCAL_JOB_QUEUE = 'plateau-local';
+const LOCAL_JOB_DEFINITION = 'plateau-trainer-local';
+
+export interface EmbeddedPipelineOptions {
+  /** Repository root: the trainer runs from here. */
+  readonly projectRoot: string;
+  /** Folder for S3 data (persisted when given) and the model cache; a temporary folder otherwise. */
+  readonly stateDir?: string;
+  /**
+   * The trainer command line.
+   * @default [process.execPath, 'trainer-image/src/main.ts']
+   */
+  readonly trainerCommand?: readonly string[];
+  /** @default 'cpu' (the embedded mode has no GPU runtime to probe; set 'auto' to try CUDA) */
+  readonly executionProvider?: 'auto' | 'cuda' | 'cpu';
+  /** @default 0 (local GPU time is free) */
+  readonly gpuHourPriceUsd?: number;
+  /** Monitor timing: the ASL's InitialWait seconds, or Wait overrides for tests. */
+  readonly initialWaitSeconds?: number;
+  readonly waitOverridesMs?: { readonly initial?: number; readonly loop?: number };
+  readonly retryIntervalMs?: number;
+  /** Extra environment for every trainer process (merged over the job definition's). */
+  readonly trainerEnvironment?: Readonly<Record<string, string>>;
+  /** Progress and diagnostics: trainer output, monitor states, submit outcomes. */
+  readonly log?: (line: string) => void;
+}
+
+export interface EmbeddedPipeline {
+  readonly aws: EmbeddedAws;
+  readonly batch: LocalBatchJobs;
+  readonly monitor: LocalMonitor;
+  readonly events: LocalEventBus;
+  /** Outcomes of every submit-job run, in order. */
+  readonly submissions: SubmitOutcome[];
+  /** The environment a client (or the trainer) needs to reach the embedded services. */
+  readonly clientEnvironment: Readonly<Record<string, string>>;
+  /** Runs submit-job for an S3 event, as the bucket notification does (also used to replay events). */
+  deliver(event: S3Notification): Promise<SubmitOutcome[]>;
+  /** Resolves when no submit-job run and no monitor execution is in flight. */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startEmbeddedPipeline(options: EmbeddedPipelineOptions): Promise<EmbeddedPipeline> {
+  const log = options.log ?? (() => {});
+  const temporary = options.stateDir === undefined;
+  const stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), 'plateau-embedded-'));
+  const aws = await startEmbeddedAws({ dataDir: join(stateDir, 's3') });
+  const clientEnvironment: Record<string, string> = {
+    AWS_REGION: aws.region,
+    AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey,
+    AWS_ENDPOINT_URL_S3: aws.s3Endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: aws.dynamodbEndpoint,
+    AWS_EC2_METADATA_DISABLED: 'true',
+  };
+  const config = { region: aws.region, credentials: aws.credentials };
+  const s3 = new S3Client({ ...config, endpoint: aws.s3Endpoint, forcePathStyle: true });
+  const documents = createDocumentClient({ ...config, endpoint: aws.dynamodbEndpoint });
+  const objects = new S3ObjectStore(s3, aws.bucket);
+  const jobs = new DynamoDbJobStore(documents, aws.table);
+  const samples = new DynamoDbSampleReader(documents, aws.table);
+  const events = new LocalEventBus();
+  const batch = new LocalBatchJobs({
+    command: options.trainerCommand ?? [process.execPath, 'trainer-image/src/main.ts'],
+    cwd: options.projectRoot,
+    environment: {
+      ...clientEnvironment,
+      // What the job definition sets (plateau-stack.ts binds BUCKET and TABLE, trainerSettings the rest).
+      [ENV.BUCKET]: aws.bucket,
+      [ENV.TABLE]: aws.table,
+      ...trainerSettings({
+        modelCacheDir: join(stateDir, 'model-cache'),
+        executionProvider: options.executionProvider ?? 'cpu',
+      }),
+      ...options.trainerEnvironment,
+    },
+    onOutput: (id, chunk) => log(`[trainer ${id.slice(0, 8)}] ${chunk.trimEnd()}`),
+  });
+  const monitor = new LocalMonitor({
+    ...(options.initialWaitSeconds === undefined ? {} : { initialWaitSeconds: options.initialWaitSeconds }),
+    ...(options.waitOverridesMs ? { waitOverridesMs: options.waitOverridesMs } : {}),
+    ...(options.retryIntervalMs === undefined ? {} : { retryIntervalMs: options.retryIntervalMs }),
+    onState: (execution, state) => log(`[monitor ${execution}] ${state}`),
+    handlers: {
+      evaluateStop: (input) =>
+        evaluateStop(parseEvaluateInput(input), { jobs, samples, batch, clock: systemClock }),
+      requestStop: (input) => requestStop(parseRequestStopInput(input), { jobs, clock: systemClock }),
+      finalize: (input) =>
+        finalize(parseFinalizeInput(input), {
+          objects,
+          jobs,
+          samples,
+          batch,
+          events,
+          clock: systemClock,
+          gpuHourPriceUsd: options.gpuHourPriceUsd ?? 0,
+        }),
+    },
+  });
+  const submitJob = makeSubmitJobHandler({
+    objects,
+    jobs,
+    batch,
+    monitor,
+    clock: systemClock,
+    config: {
+      bucket: aws.bucket,
+      table: aws.table,
+      jobQueue: LOCAL_JOB_QUEUE,
+      jobDefinition: LOCAL_JOB_DEFINITION,
+    },
+    log: (message, fields) => log(`[submit-job] ${message} ${JSON.stringify(fields ?? {})}`),
+  });
+
+  const submissions: SubmitOutcome[] = [];
+  const inFlight = new Set<Promise<unknown>>();
+  const deliver = async (event: S3Notification) => {
+    const outcomes = await submitJob(event);
+    submissions.push(...outcomes);
+    return outcomes;
+  };
+  // The bucket notification's filter: prefix jobs/, suffix input/job.json (JobBucket.notifyManifestUploads).
+  aws.onObjectCreated((event) => {
+    const record = event.Records[0] as { s3?: { bucket?: { name?: string }; object?: { key?: string } } };
+    const key = decodeURIComponent((record.s3?.object?.key ?? '').replace(/\+/g, ' '));
+    if (
+      record.s3?.bucket?.name !== aws.bucket ||
+      !key.startsWith(JOBS_PREFIX) ||
+      !key.endsWith(MANIFEST_SUFFIX)
+    ) {
+      return;
+    }
+    const run = deliver(event).catch((error: unknown) => {
+      log(`[submit-job] failed: ${error instanceof Error ? error.message : String(error)}`);
+    });
+    inFlight.add(run);
+    void run.finally(() => inFlight.delete(run));
+  });
+
+  return {
+    aws,
+    batch,
+    monitor,
+    events,
+    submissions,
+    clientEnvironment,
+    deliver,
+    async idle() {
+      while (inFlight.size > 0) await Promise.all(inFlight);
+      await monitor.idle();
+    },
+    async close() {
+      while (inFlight.size > 0) await Promise.all(inFlight);
+      await monitor.close();
+      await batch.close();
+      s3.destroy();
+      documents.destroy();
+      await aws.close();
+      if (temporary) rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,145 @@
+// The embedded runtime end to end with real s3rver, dynalite and aws-local-stepfunctions running the monitor
+// ASL rendered from the CDK construct, the Lambda logic bound in-process, and the local job runner spawning a
+// stand-in trainer (support/fake-trainer.ts; the real trainer is exercised by its own tests). Jobs are
+// uploaded with a plain S3 client, as a user would.
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import sharp from 'sharp';
+import { type EmbeddedPipeline, startEmbeddedPipeline } from '../../../infra/local/embedded-pipeline.ts';
+import { createDocumentClient } from '../../../shared/aws/clients.ts';
+import { DynamoDbJobStore } from '../../../shared/aws/dynamodb-job-store.ts';
+import { jobKeys } from '../../../shared/keys.ts';
+
+let pipeline: EmbeddedPipeline;
+let s3: S3Client;
+let jobs: DynamoDbJobStore;
+const lines: string[] = [];
+
+beforeAll(async () => {
+  pipeline = await startEmbeddedPipeline({
+    projectRoot: process.cwd(),
+    trainerCommand: [process.execPath, 'test/integration/infra/support/fake-trainer.ts'],
+    waitOverridesMs: { initial: 300, loop: 150 },
+    retryIntervalMs: 10,
+    log: (line) => lines.push(line),
+  });
+  const { aws } = pipeline;
+  s3 = new S3Client({
+    region: aws.region,
+    credentials: aws.credentials,
+    endpoint: aws.s3Endpoint,
+    forcePathStyle: true,
+  });
+  jobs = new DynamoDbJobStore(
+    createDocumentClient({
+      region: aws.region,
+      credentials: aws.credentials,
+      endpoint: aws.dynamodbEndpoint,
+    }),
+    aws.table,
+  );
+  await put('models/tiny/model_index.json', '{"_class_name": "StableDiffusionPipeline"}');
+});
+
+afterAll(async () => {
+  s3?.destroy();
+  await pipeline?.close();
+});
+
+async function put(key: string, body: string | Uint8Array): Promise<void> {
+  await s3.send(new PutObjectCommand({ Bucket: pipeline.aws.bucket, Key: key, Body: body }));
+}
+
+async function text(key: string): Promise<string | undefined> {
+  try {
+    const out = await s3.send(new GetObjectCommand({ Bucket: pipeline.aws.bucket, Key: key }));
+    return await out.Body?.transformToString();
+  } catch {
+    return undefined;
+  }
+}
+
+async function upload(jobId: string, images: readonly Uint8Array[]): Promise<void> {
+  const keys = jobKeys(jobId);
+  for (const [i, image] of images.entries()) await put(`${keys.imagesPrefix}img-${i}.png`, image);
+  const manifest = {
+    token: '<cat-toy>',
+    initializerToken: 'toy',
+    baseModel: 'tiny',
+    training: { maxSteps: 400 },
+    stop: { window: 20, threshold: 0.15 },
+  };
+  await put(keys.manifest, JSON.stringify(manifest));
+}
+
+async function settled(jobId: string): Promise<void> {
+  for (let i = 0; i < 400 && !pipeline.submissions.some((s) => 'jobId' in s && s.jobId === jobId); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  await pipeline.idle();
+}
+
+const png = () =>
+  sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 200, g: 80, b: 40 } } })
+    .png()
+    .toBuffer();
+
+describe('embedded pipeline', () => {
+  it('runs an uploaded job to SUCCEEDED with the stop decided by the monitor', async () => {
+    await upload('toy-1', [await png(), await png()]);
+    await settled('toy-1');
+
+    const record = await jobs.get('toy-1');
+    expect(record).toMatchObject({ status: 'SUCCEEDED', stopReason: 'criterion', stopRequested: true });
+    const criterionStep = record?.criterionStep ?? -1;
+    const lastStep = record?.lastStep ?? -1;
+    expect(criterionStep).toBeGreaterThanOrEqual(20);
+    expect(lastStep).toBeGreaterThanOrEqual(criterionStep);
+    expect(lastStep).toBeLessThan(399);
+
+    const report = JSON.parse((await text(jobKeys('toy-1').report)) ?? '{}');
+    expect(report).toMatchObject({
+      status: 'SUCCEEDED',
+      criterionStep,
+      stopLatencySteps: lastStep - criterionStep,
+    });
+    expect(await text(jobKeys('toy-1').lossChart)).toContain('<svg');
+
+    const [execution] = pipeline.monitor.executions;
+    expect(execution).toMatchObject({ name: 'toy-1', status: 'SUCCEEDED' });
+    const states = lines.filter((l) => l.startsWith('[monitor toy-1]')).map((l) => l.split('] ')[1]);
+    expect(states.slice(0, 4)).toEqual(['IsContinuation', 'Begin', 'InitialWait', 'EvaluateStop']);
+    expect(states.filter((s) => s === 'RequestStop')).toHaveLength(1);
+    expect(states.slice(-2)).toEqual(['Finalize', 'Done']);
+    expect(pipeline.events.events).toEqual([
+      expect.objectContaining({
+        detailType: 'Plateau Job Finished',
+        detail: expect.objectContaining({ jobId: 'toy-1', status: 'SUCCEEDED', criterionStep }),
+      }),
+    ]);
+  });
+
+  it('treats a replayed S3 event as a duplicate: one job, one Batch job, one execution', async () => {
+    const replay = {
+      Records: [
+        {
+          eventName: 'ObjectCreated:Put',
+          s3: { bucket: { name: pipeline.aws.bucket }, object: { key: jobKeys('toy-1').manifest } },
+        },
+      ],
+    };
+    expect(await pipeline.deliver(replay)).toEqual([{ outcome: 'duplicate', jobId: 'toy-1' }]);
+    expect(pipeline.monitor.executions.filter((e) => e.name === 'toy-1')).toHaveLength(1);
+    expect((await jobs.get('toy-1'))?.status).toBe('SUCCEEDED');
+  });
+
+  it('fails a job with a corrupt image with the reason, without running the trainer or writing outputs', async () => {
+    await upload('toy-bad', [await png(), new TextEncoder().encode('this is not an image at all')]);
+    await settled('toy-bad');
+    const record = await jobs.get('toy-bad');
+    expect(record?.status).toBe('FAILED');
+    expect(record?.error).toMatch(/img-1\.png is not a PNG, JPEG or WebP/);
+    expect(record?.batchJobId).toBeUndefined();
+    expect(pipeline.monitor.executions.map((e) => e.name)).not.toContain('toy-bad');
+    expect(await text(jobKeys('toy-bad').report)).toBeUndefined();
+  });
+});

@@ -1,0 +1,51 @@
+// A stand-in for the trainer process (the only faked part of the embedded-pipeline test): it reads the job
+// like the real trainer (ENV, manifest from S3), streams a plateauing deterministic loss to DynamoDB through
+// the real sample sink, checks the real stop signal at every flush, and writes the embedding on stop.
+import { S3Client } from '@aws-sdk/client-s3';
+import { createDocumentClient } from '../../../../shared/aws/clients.ts';
+import { DynamoDbSampleSink } from '../../../../shared/aws/dynamodb-samples.ts';
+import { DynamoDbStopSignal } from '../../../../shared/aws/dynamodb-stop-signal.ts';
+import { S3ObjectStore } from '../../../../shared/aws/s3-store.ts';
+import { readEnv } from '../../../../shared/env.ts';
+import { jobKeys } from '../../../../shared/keys.ts';
+import { parseManifest } from '../../../../shared/manifest.ts';
+
+const FLUSH_EVERY = 5;
+const STEP_MS = Number(process.env.FAKE_TRAINER_STEP_MS ?? 10);
+
+async function main(): Promise<number> {
+  const env = readEnv(['BUCKET', 'TABLE', 'JOB_ID']);
+  const objects = new S3ObjectStore(new S3Client({}), env.BUCKET);
+  const documents = createDocumentClient();
+  const keys = jobKeys(env.JOB_ID);
+  const bytes = await objects.get(keys.manifest);
+  if (!bytes) throw new Error('no manifest');
+  const manifest = parseManifest(bytes);
+  const sink = new DynamoDbSampleSink(documents, env.TABLE, env.JOB_ID, { ttlDays: 1 });
+  const stop = new DynamoDbStopSignal(documents, env.TABLE, env.JOB_ID);
+  let step = 0;
+  for (; step < manifest.training.maxSteps; step++) {
+    // Decays with time constant 15 steps to a floor: DVAR's ratio falls below 0.15 a few windows in.
+    const detLoss = 0.1 + 0.5 * Math.exp(-step / 15) + 1e-4 * Math.sin(step);
+    await sink.write({ step, detLoss, trainLoss: detLoss * 1.1, lr: 5e-3, wallTimeMs: Date.now() });
+    if ((step + 1) % FLUSH_EVERY === 0) {
+      await sink.flush();
+      if ((await stop.check()).stop) break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, STEP_MS));
+  }
+  await sink.flush();
+  await objects.put(keys.embedding(manifest.token), new TextEncoder().encode('fake embedding'));
+  process.stderr.write(`fake trainer: ${env.JOB_ID} stopped after step ${step}\n`);
+  return 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`fake trainer: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);
