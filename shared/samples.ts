@@ -36,16 +36,21 @@ export function detLossHistory(samples: readonly LossSample[]): { values: number
 }
 
 /**
- * Steps per second over the most recent `span` samples (wall time between the first and last of them), or
- * undefined with fewer than two samples or no elapsed time. Recent samples track the current speed, so a
- * slow first step (graph building, warm-up) does not skew it.
+ * Steps per second from the most recent `span` samples: the median of the per-step intervals between
+ * consecutive samples, so one long gap (warm-up, a Spot reclaim and resume, a slow flush) does not skew it.
+ * Undefined with fewer than two samples or no elapsed time.
  */
 export function observedStepRate(samples: readonly LossSample[], span = 50): number | undefined {
   const recent = samples.slice(-span);
-  const first = recent[0];
-  const last = recent[recent.length - 1];
-  if (!first || !last || last.step <= first.step) return undefined;
-  const seconds = (last.wallTimeMs - first.wallTimeMs) / 1000;
-  if (!(seconds > 0)) return undefined;
-  return (last.step - first.step) / seconds;
+  const perStepMs: number[] = [];
+  for (let i = 1; i < recent.length; i++) {
+    const a = recent[i - 1]!;
+    const b = recent[i]!;
+    if (b.step > a.step) perStepMs.push((b.wallTimeMs - a.wallTimeMs) / (b.step - a.step));
+  }
+  if (perStepMs.length === 0) return undefined;
+  perStepMs.sort((x, y) => x - y);
+  const mid = perStepMs.length >> 1;
+  const median = perStepMs.length % 2 ? perStepMs[mid]! : (perStepMs[mid - 1]! + perStepMs[mid]!) / 2;
+  return median > 0 ? 1000 / median : undefined;
 }

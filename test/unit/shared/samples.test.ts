@@ -31,6 +31,10 @@ test('observedStepRate uses the recent span', () => {
   expect(observedStepRate([s(0, 0), s(1, 0)])).toBeUndefined();
   // A slow first step (warm-up) is outside a span of 3.
   expect(observedStepRate([s(0, 0), s(1, 60_000), s(2, 60_500), s(3, 61_000)], 3)).toBe(2);
+  // A resume gap inside the span: the median interval still gives the running speed.
+  const resumed = [s(0, 0), s(1, 250), s(2, 500), s(3, 300_000), s(4, 300_250), s(5, 300_500)];
+  expect(observedStepRate(resumed)).toBe(4);
+  expect(observedStepRate([s(0, 0), s(2, 1000)])).toBe(2);
 });
 
 test('sample sort keys order by step as strings', () => {
