@@ -132,3 +132,18 @@ export function requestCancel(jobs: JobStore, jobId: string, now: Date): Promise
     when: { kind: 'absent', field: 'stopReason' },
   });
 }
+
+/**
+ * For the trainer before it exits non-zero: puts the reason on the record (status unchanged), so the monitor's
+ * `failed` decision and the FAILED job carry it instead of Batch's generic "Essential container exited".
+ */
+export function recordTrainerError(
+  jobs: JobStore,
+  jobId: string,
+  message: string,
+): Promise<JobRecord | undefined> {
+  return jobs.update(jobId, {
+    from: ['QUEUED', 'RUNNING', 'STOPPING'],
+    patch: { error: message.slice(0, 4000) },
+  });
+}

@@ -6,6 +6,7 @@ import {
   isFinal,
   JOB_STATUSES,
   type JobRecord,
+  recordTrainerError,
   requestCancel,
   sourcesOf,
 } from '../../../shared/job-record.ts';
@@ -77,4 +78,19 @@ test('requestCancel flags a running job once and leaves final or already-stoppin
   expect(await requestCancel(jobs, 'done', clock.now())).toBeUndefined();
   await jobs.create({ ...record, jobId: 'stopping', status: 'RUNNING', stopReason: 'criterion' });
   expect(await requestCancel(jobs, 'stopping', clock.now())).toBeUndefined();
+});
+
+test('recordTrainerError puts the reason on a live job and leaves final jobs alone', async () => {
+  const clock = new ManualClock();
+  const jobs = new MemoryJobStore(clock);
+  await jobs.create({ ...record, status: 'RUNNING' });
+  expect(
+    await recordTrainerError(jobs, 'j', `image cat.png does not decode${'!'.repeat(5000)}`),
+  ).toMatchObject({
+    status: 'RUNNING',
+    error: expect.stringMatching(/^image cat\.png does not decode!+$/),
+  });
+  expect((await jobs.get('j'))?.error).toHaveLength(4000);
+  await jobs.create({ ...record, jobId: 'done', status: 'SUCCEEDED' });
+  expect(await recordTrainerError(jobs, 'done', 'x')).toBeUndefined();
 });
