@@ -3,8 +3,9 @@
 import { type CliIo, type Command, UsageError } from './command.ts';
 import { dvarCommand } from './commands/dvar.ts';
 import { startCommand } from './commands/start.ts';
+import { upCommand } from './commands/up.ts';
 
-export const COMMANDS: readonly Command[] = [startCommand, dvarCommand];
+export const COMMANDS: readonly Command[] = [startCommand, dvarCommand, upCommand];
 
 function helpText(io: CliIo): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -18,6 +18,8 @@ export const LOCAL_REGION = 'us-east-1';
 export interface EmbeddedAwsOptions {
   /** Folder for S3 objects (kept across restarts when given); a temporary folder otherwise. */
   readonly dataDir?: string;
+  /** Folder for DynamoDB data (LevelDB); in memory otherwise. */
+  readonly dynamoDir?: string;
   /** @default 'plateau' */
   readonly bucket?: string;
   /** @default 'plateau' */
@@ -67,7 +69,13 @@ export async function startEmbeddedAws(options: EmbeddedAwsOptions = {}): Promis
     configureBuckets: [{ name: bucket }],
   });
   const s3Address = await s3.run();
-  const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  if (options.dynamoDir) mkdirSync(options.dynamoDir, { recursive: true });
+  const dynamo = dynalite({
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+    ...(options.dynamoDir ? { path: options.dynamoDir } : {}),
+  });
   await new Promise<void>((resolve) => dynamo.listen(0, '127.0.0.1', resolve));
   const dynamoAddress = dynamo.address() as AddressInfo;
   const s3Endpoint = `http://127.0.0.1:${s3Address.port}`;
@@ -111,6 +119,11 @@ export async function startEmbeddedAws(options: EmbeddedAwsOptions = {}): Promis
 async function createTable(endpoint: string, table: string): Promise<void> {
   const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   try {
+    const existing = await client
+      .send(new DescribeTableCommand({ TableName: table }))
+      .then((out) => out.Table?.TableStatus)
+      .catch(() => undefined);
+    if (existing === 'ACTIVE') return;
     await client.send(
       new CreateTableCommand({
         TableName: table,

@@ -3,8 +3,9 @@
 // local job runner for Batch. A job.json upload under jobs/ (from any S3 client) runs submit-job exactly as
 // the bucket notification does in the cloud.
 import { mkdtempSync, rmSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { evaluateStop, parseEvaluateInput } from '../../functions/evaluate-stop/evaluate-stop.ts';
 import { finalize, parseFinalizeInput } from '../../functions/finalize/finalize.ts';
@@ -60,6 +61,8 @@ export interface EmbeddedPipeline {
   readonly submissions: SubmitOutcome[];
   /** The environment a client (or the trainer) needs to reach the embedded services. */
   readonly clientEnvironment: Readonly<Record<string, string>>;
+  /** Uploads a folder's files under a key prefix (e.g. a base model to models/<name>/), as `aws s3 sync` would. */
+  uploadFolder(dir: string, prefix: string): Promise<number>;
   /** Runs submit-job for an S3 event, as the bucket notification does (also used to replay events). */
   deliver(event: S3Notification): Promise<SubmitOutcome[]>;
   /** Resolves when no submit-job run and no monitor execution is in flight. */
@@ -71,7 +74,10 @@ export async function startEmbeddedPipeline(options: EmbeddedPipelineOptions): P
   const log = options.log ?? (() => {});
   const temporary = options.stateDir === undefined;
   const stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), 'plateau-embedded-'));
-  const aws = await startEmbeddedAws({ dataDir: join(stateDir, 's3') });
+  const aws = await startEmbeddedAws({
+    dataDir: join(stateDir, 's3'),
+    ...(temporary ? {} : { dynamoDir: join(stateDir, 'dynamodb') }),
+  });
   const clientEnvironment: Record<string, string> = {
     AWS_REGION: aws.region,
     AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId,
@@ -172,6 +178,14 @@ export async function startEmbeddedPipeline(options: EmbeddedPipelineOptions): P
     submissions,
     clientEnvironment,
     deliver,
+    async uploadFolder(dir, prefix) {
+      const files = await listFiles(dir);
+      for (const file of files) {
+        const key = `${prefix}${relative(dir, file).split(sep).join('/')}`;
+        await objects.put(key, await readFile(file));
+      }
+      return files.length;
+    },
     async idle() {
       while (inFlight.size > 0) await Promise.all(inFlight);
       await monitor.idle();
@@ -186,4 +200,16 @@ export async function startEmbeddedPipeline(options: EmbeddedPipelineOptions): P
       if (temporary) rmSync(stateDir, { recursive: true, force: true });
     },
   };
+}
+
+async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const nested = await Promise.all(
+    entries.map((entry) => {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) return listFiles(path);
+      return Promise.resolve(entry.isFile() ? [path] : []);
+    }),
+  );
+  return nested.flat().sort();
 }

@@ -1,0 +1,62 @@
+// The `plateau up` service: starts the embedded pipeline, preloads base models, prints the ready line, and
+// shuts everything down when told to stop. Kept apart from up.ts so the CLI loads it only for `up`.
+import { basename } from 'node:path';
+import { type EmbeddedPipeline, startEmbeddedPipeline } from '../../infra/local/embedded-pipeline.ts';
+import { MODELS_PREFIX } from '../../shared/keys.ts';
+import type { CliIo } from '../command.ts';
+import type { UpOptions } from './up.ts';
+
+/** The one line `--json` prints when the service is ready. */
+export function readyLine(pipeline: EmbeddedPipeline) {
+  const { aws } = pipeline;
+  return {
+    s3Endpoint: aws.s3Endpoint,
+    dynamodbEndpoint: aws.dynamodbEndpoint,
+    region: aws.region,
+    bucket: aws.bucket,
+    table: aws.table,
+    accessKeyId: aws.credentials.accessKeyId,
+    secretAccessKey: aws.credentials.secretAccessKey,
+  };
+}
+
+/** Starts the service, preloads models, reports readiness, and stops when `until` resolves. */
+export async function runUp(options: UpOptions, io: CliIo, until: Promise<unknown>): Promise<number> {
+  const pipeline = await startEmbeddedPipeline({
+    projectRoot: process.cwd(),
+    ...(options.stateDir ? { stateDir: options.stateDir } : {}),
+    log: (line) => {
+      if (options.verbose || line.startsWith('[submit-job]')) io.err.write(`${line}\n`);
+    },
+  });
+  try {
+    for (const dir of options.models) {
+      const name = basename(dir);
+      const count = await pipeline.uploadFolder(dir, `${MODELS_PREFIX}${name}/`);
+      io.err.write(
+        `plateau up: loaded model ${name} (${count} files) into s3://${pipeline.aws.bucket}/${MODELS_PREFIX}${name}/\n`,
+      );
+    }
+    const ready = readyLine(pipeline);
+    if (options.json) io.out.write(`${JSON.stringify(ready)}\n`);
+    else {
+      io.out.write(
+        [
+          'plateau up: the embedded pipeline is running. Point any S3 client at it:',
+          `  export AWS_ENDPOINT_URL_S3=${ready.s3Endpoint} AWS_ENDPOINT_URL_DYNAMODB=${ready.dynamodbEndpoint}`,
+          `  export AWS_REGION=${ready.region} AWS_ACCESS_KEY_ID=${ready.accessKeyId} AWS_SECRET_ACCESS_KEY=${ready.secretAccessKey}`,
+          `  aws s3 sync <model dir> s3://${ready.bucket}/models/<name>/`,
+          `  aws s3 cp <images> s3://${ready.bucket}/jobs/<jobId>/input/images/ --recursive`,
+          `  aws s3 cp job.json s3://${ready.bucket}/jobs/<jobId>/input/job.json`,
+          'Stop with Ctrl-C.',
+          '',
+        ].join('\n'),
+      );
+    }
+    await until;
+    io.err.write('plateau up: stopping\n');
+    return 0;
+  } finally {
+    await pipeline.close();
+  }
+}

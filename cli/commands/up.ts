@@ -1,0 +1,55 @@
+// `plateau up`: the embedded pipeline as a long-lived service — S3 and DynamoDB endpoints on 127.0.0.1 that
+// any S3 client can use, jobs processed exactly as the deployed stack would, until SIGINT/SIGTERM.
+// With --json it prints one line when ready: the endpoints, names and credentials a client needs.
+// The service itself lives in up-service.ts, imported only when `up` runs (it loads aws-cdk-lib and the
+// embedded servers, which the other commands never need).
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { type Command, UsageError } from '../command.ts';
+
+export interface UpOptions {
+  readonly json: boolean;
+  readonly stateDir?: string;
+  readonly models: readonly string[];
+  readonly verbose: boolean;
+}
+
+export function parseUpOptions(args: readonly string[]): UpOptions {
+  let values: { json?: boolean; state?: string; model?: string[]; verbose?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: [...args],
+      options: {
+        json: { type: 'boolean' },
+        state: { type: 'string' },
+        model: { type: 'string', multiple: true },
+        verbose: { type: 'boolean' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  return {
+    json: values.json === true,
+    ...(values.state ? { stateDir: resolve(values.state) } : {}),
+    models: (values.model ?? []).map((dir) => resolve(dir)),
+    verbose: values.verbose === true,
+  };
+}
+
+export const upCommand: Command = {
+  name: 'up',
+  summary: 'Run the embedded pipeline (S3, DynamoDB, monitor, trainer) as a local service until stopped',
+  usage: 'plateau up [--json] [--state <dir>] [--model <dir>]... [--verbose]',
+  async run(args, io) {
+    const options = parseUpOptions(args);
+    const until = new Promise<string>((resolveSignal) => {
+      process.once('SIGINT', () => resolveSignal('SIGINT'));
+      process.once('SIGTERM', () => resolveSignal('SIGTERM'));
+    });
+    const { runUp } = await import('./up-service.ts');
+    return runUp(options, io, until);
+  },
+};
