@@ -44,7 +44,28 @@ export const matMulGrad: GradRule = {
       }
       return;
     }
-    if (g.needs(0)) g.unbroadcast(g.emit('MatMul', [go, transposeLast2(g, b, rb)]), a, g.gi(0));
-    if (g.needs(1)) g.unbroadcast(g.emit('MatMul', [transposeLast2(g, a, ra), go]), b, g.gi(1));
+    // A product already shaped like its input needs no unbroadcast: dA when B has no batch axes (or the same
+    // ones as A), dB when A has none (or the same ones as B). Skipping it spares run-time shape checks.
+    const batchA = g.dims(a).slice(0, -2);
+    const batchB = g.dims(b).slice(0, -2);
+    const sameBatch = ra === rb && batchA.every((d, i) => d !== undefined && d === batchB[i]);
+    if (g.needs(0)) {
+      const product = g.emit(
+        'MatMul',
+        [go, transposeLast2(g, b, rb)],
+        {},
+        rb === 2 || sameBatch ? [g.gi(0)] : undefined,
+      );
+      if (rb !== 2 && !sameBatch) g.unbroadcast(product, a, g.gi(0));
+    }
+    if (g.needs(1)) {
+      const product = g.emit(
+        'MatMul',
+        [transposeLast2(g, a, ra), go],
+        {},
+        ra === 2 || sameBatch ? [g.gi(1)] : undefined,
+      );
+      if (ra !== 2 && !sameBatch) g.unbroadcast(product, b, g.gi(1));
+    }
   },
 };
