@@ -85,8 +85,24 @@ const png = () =>
 
 describe('embedded pipeline', () => {
   it('runs an uploaded job to SUCCEEDED with the stop decided by the monitor', async () => {
+    const seen: string[] = [];
+    const observe = async () => {
+      const status = (await jobs.get('toy-1'))?.status;
+      if (status && seen[seen.length - 1] !== status) seen.push(status);
+    };
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        await observe();
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    })();
     await upload('toy-1', [await png(), await png()]);
     await settled('toy-1');
+    watching = false;
+    await watcher;
+    await observe();
+    expect(seen).toEqual(['QUEUED', 'RUNNING', 'STOPPING', 'SUCCEEDED']);
 
     const record = await jobs.get('toy-1');
     expect(record).toMatchObject({ status: 'SUCCEEDED', stopReason: 'criterion', stopRequested: true });
