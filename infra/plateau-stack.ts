@@ -128,7 +128,6 @@ export class PlateauStack extends Stack {
     submitJob.fn.addEnvironment(ENV.SAMPLE_TTL_DAYS, sampleTtlDays);
     this.bucket.notifyManifestUploads(submitJob.fn);
 
-    this.bucket.bind(evaluateStop.fn, 'R');
     this.table.bind(evaluateStop.fn, 'RW');
     this.trainer.bindObserve(evaluateStop.fn);
 

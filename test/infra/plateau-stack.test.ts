@@ -142,7 +142,7 @@ describe('lambdas', () => {
     expect(resources[logicalIdOf(finalize.fn)]?.Properties.Layers).toHaveLength(1);
   });
 
-  it('grant least privilege: only submit-job submits Batch jobs, request-stop has no S3 access', () => {
+  it('grant least privilege: only submit-job submits Batch jobs, the monitor checks have no S3 access', () => {
     const policyOf = (f: { fn: { role?: unknown } }) => {
       const roleId = stack.getLogicalId((f.fn.role as { node: { defaultChild: never } }).node.defaultChild);
       const policies = ofType('AWS::IAM::Policy').filter(([, p]) =>
@@ -157,6 +157,7 @@ describe('lambdas', () => {
     for (const f of [evaluateStop, requestStop, finalize])
       expect(policyOf(f)).not.toContain('batch:SubmitJob');
     expect(policyOf(requestStop)).not.toContain('s3:');
+    expect(policyOf(evaluateStop)).not.toContain('s3:');
     expect(policyOf(finalize)).toContain('events:PutEvents');
     expect(policyOf(finalize)).toContain('secretsmanager:GetSecretValue');
     for (const f of Object.values(stack.functions)) expect(policyOf(f)).not.toMatch(/"s3:\*"|"dynamodb:\*"/);
