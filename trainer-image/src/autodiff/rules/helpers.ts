@@ -172,10 +172,29 @@ export function normInputGrad(
   stats: NormStats,
   dxhat: string,
   axes: readonly number[],
-  out: string,
-): void {
+  out?: string,
+): string {
   const meanD = reduceMean(g, dxhat, axes, true);
   const meanDX = reduceMean(g, g.emit('Mul', [dxhat, stats.xhat]), axes, true);
   const inner = g.emit('Sub', [g.emit('Sub', [dxhat, meanD]), g.emit('Mul', [stats.xhat, meanDX])]);
-  g.emit('Mul', [inner, stats.invStd], {}, [out]);
+  return g.emit('Mul', [inner, stats.invStd], {}, out === undefined ? undefined : [out]);
+}
+
+/**
+ * The gradient of input k of an n-ary Max or Min (broadcasting): dy where xₖ is the selected value, shared
+ * evenly between inputs that tie (PyTorch's convention for maximum/minimum), summed over broadcast axes.
+ */
+export function selectGrad(g: GradContext): void {
+  const go = requireGo(g);
+  const y = g.o(0);
+  const type = g.dataType(y);
+  const hits: string[] = [];
+  for (let k = 0; k < g.inputCount; k++) hits.push(g.emit('Equal', [g.i(k), y]));
+  const asFloat = hits.map((h) => g.emit('Cast', [h], { to: attr.int(type) }));
+  const share = asFloat.length === 1 ? go : g.emit('Div', [go, g.emit('Sum', asFloat)]);
+  for (let k = 0; k < g.inputCount; k++) {
+    if (!g.needs(k)) continue;
+    const picked = g.emit('Mul', [share, asFloat[k] as string]);
+    g.unbroadcast(picked, g.i(k), g.gi(k));
+  }
 }

@@ -1,0 +1,9 @@
+// Min: y = min(x₀, x₁, …) elementwise (broadcasting), so dxₖ = dy where xₖ = y (split evenly on ties), summed
+// over the axes xₖ was broadcast along.
+import type { GradRule } from '../grad-rule.ts';
+import { selectGrad } from './helpers.ts';
+
+export const minGrad: GradRule = {
+  opType: 'Min',
+  build: (g) => selectGrad(g),
+};
