@@ -7,11 +7,14 @@ import sharp from 'sharp';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from '../../../infra/local/embedded-pipeline.ts';
 import { createDocumentClient } from '../../../shared/aws/clients.ts';
 import { DynamoDbJobStore } from '../../../shared/aws/dynamodb-job-store.ts';
+import type { DynamoDbSampleReader } from '../../../shared/aws/dynamodb-samples.ts';
+import { DynamoDbSampleReader } from '../../../shared/aws/dynamodb-samples.ts';
 import { jobKeys } from '../../../shared/keys.ts';
 
 let pipeline: EmbeddedPipeline;
 let s3: S3Client;
 let jobs: DynamoDbJobStore;
+let samples: DynamoDbSampleReader;
 const lines: string[] = [];
 
 beforeAll(async () => {
@@ -29,14 +32,13 @@ beforeAll(async () => {
     endpoint: aws.s3Endpoint,
     forcePathStyle: true,
   });
-  jobs = new DynamoDbJobStore(
-    createDocumentClient({
-      region: aws.region,
-      credentials: aws.credentials,
-      endpoint: aws.dynamodbEndpoint,
-    }),
-    aws.table,
-  );
+  const documents = createDocumentClient({
+    region: aws.region,
+    credentials: aws.credentials,
+    endpoint: aws.dynamodbEndpoint,
+  });
+  jobs = new DynamoDbJobStore(documents, aws.table);
+  samples = new DynamoDbSampleReader(documents, aws.table);
   await put('models/tiny/model_index.json', '{"_class_name": "StableDiffusionPipeline"}');
 });
 
@@ -146,6 +148,33 @@ describe('embedded pipeline', () => {
     expect(await pipeline.deliver(replay)).toEqual([{ outcome: 'duplicate', jobId: 'toy-1' }]);
     expect(pipeline.monitor.executions.filter((e) => e.name === 'toy-1')).toHaveLength(1);
     expect((await jobs.get('toy-1'))?.status).toBe('SUCCEEDED');
+  });
+
+  it('retries an attempt lost to a Spot reclaim; samples of the rerun overwrite, never duplicate', async () => {
+    await upload('toy-reclaim', [await png()]);
+    let batchJobId: string | undefined;
+    for (let i = 0; i < 400 && !batchJobId; i++) {
+      batchJobId = (await jobs.get('toy-reclaim'))?.batchJobId;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    if (!batchJobId) throw new Error('no Batch job was submitted');
+    for (let i = 0; i < 400 && (await samples.read('toy-reclaim')).length < 10; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    pipeline.batch.reclaim(batchJobId);
+    await settled('toy-reclaim');
+
+    const batch = await pipeline.batch.describe(batchJobId);
+    expect(batch?.status).toBe('SUCCEEDED');
+    expect(batch?.attempts).toHaveLength(2);
+    expect(batch?.attempts[0]?.exitCode).toBe(137);
+    const record = await jobs.get('toy-reclaim');
+    expect(record?.status).toBe('SUCCEEDED');
+    const steps = (await samples.read('toy-reclaim')).map((sample) => sample.step);
+    expect(new Set(steps).size).toBe(steps.length);
+    expect(steps).toEqual(steps.map((_, i) => i));
+    const report = JSON.parse((await text(jobKeys('toy-reclaim').report)) ?? '{}');
+    expect(report.timings.attempts).toBe(2);
   });
 
   it('fails a job with a corrupt image with the reason, without running the trainer or writing outputs', async () => {
