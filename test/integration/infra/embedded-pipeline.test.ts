@@ -7,7 +7,6 @@ import sharp from 'sharp';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from '../../../infra/local/embedded-pipeline.ts';
 import { createDocumentClient } from '../../../shared/aws/clients.ts';
 import { DynamoDbJobStore } from '../../../shared/aws/dynamodb-job-store.ts';
-import type { DynamoDbSampleReader } from '../../../shared/aws/dynamodb-samples.ts';
 import { DynamoDbSampleReader } from '../../../shared/aws/dynamodb-samples.ts';
 import { jobKeys } from '../../../shared/keys.ts';
 
