@@ -1,7 +1,7 @@
 /** @jest-environment ./test/onnx/support/onnx-environment.cjs */
 // Resize's gradient against central finite differences for nearest 2× upsampling as SD exports write it (scales
-// input, asymmetric + floor; half_pixel + round_prefer_floor; constant sizes), in float32 (CPU kernel), and the
-// error for a mode it cannot differentiate.
+// input, asymmetric + floor; half_pixel + round_prefer_floor; constant sizes; sizes known only at run time), in
+// float32 (CPU kernel), and the error for a mode it cannot differentiate.
 import { attr } from '../../../../trainer-image/src/autodiff/grad-rule.ts';
 import { DataType } from '../../../../trainer-image/src/onnx/model.ts';
 import { checkGradient, expectGradientsMatch } from '../../support/finite-difference.ts';
@@ -45,6 +45,27 @@ describe('Resize gradient', () => {
         mode: attr.string('nearest'),
         coordinate_transformation_mode: attr.string('asymmetric'),
         nearest_mode: attr.string('floor'),
+      },
+      dtype: 'float32',
+    });
+  });
+
+  it.each([
+    ['asymmetric', 'floor', [1, 2, 6, 4]],
+    ['half_pixel', 'round_prefer_floor', [1, 2, 9, 2]],
+  ])('matches finite differences with run-time sizes (%s, %s)', async (ctm, nearest, sizes) => {
+    await expectGradientsMatch({
+      opType: 'Resize',
+      inputs: [
+        { dims: [1, 2, 3, 2], symbolic: true },
+        null,
+        null,
+        { dims: [4], values: sizes as number[], dataType: DataType.INT64, check: false },
+      ],
+      attrs: {
+        mode: attr.string('nearest'),
+        coordinate_transformation_mode: attr.string(ctm as string),
+        nearest_mode: attr.string(nearest as string),
       },
       dtype: 'float32',
     });
