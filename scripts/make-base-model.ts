@@ -1,0 +1,69 @@
+// `npm run make-base-model [-- --steps N --minutes M --size tiny --out DIR --checkpoint FILE]`: pretrains the
+// embedded base model (seeded, resumable from its checkpoint, progress bar on stderr) and writes models/<name>/
+// with its model card and contact sheet. Ctrl-C (or --minutes) stops with a checkpoint and still writes the model.
+import { parseArgs } from 'node:util';
+import { baseModelConfig } from '../models/src/builder/config.ts';
+import { makeBaseModel } from '../models/src/pretrain/make-base-model.ts';
+import { PRETRAIN_DEFAULTS, type StepInfo } from '../models/src/pretrain/pretrain.ts';
+import { vocabulary } from '../models/src/world/captions.ts';
+
+const { values } = parseArgs({
+  options: {
+    steps: { type: 'string', default: '10000' },
+    minutes: { type: 'string' },
+    size: { type: 'string', default: 'default' },
+    seed: { type: 'string', default: String(PRETRAIN_DEFAULTS.seed) },
+    out: { type: 'string' },
+    checkpoint: { type: 'string' },
+  },
+});
+
+const size = values.size === 'tiny' ? 'tiny' : 'default';
+const name = baseModelConfig(vocabulary().length, size).name;
+const steps = Number(values.steps);
+const seed = Number(values.seed);
+if (!Number.isInteger(steps) || steps < 1 || !Number.isInteger(seed)) {
+  process.stderr.write('--steps and --seed must be integers (steps ≥ 1)\n');
+  process.exit(2);
+}
+const deadline = values.minutes ? Date.now() + Number(values.minutes) * 60_000 : Number.POSITIVE_INFINITY;
+let interrupted = false;
+process.on('SIGINT', () => {
+  interrupted = true;
+});
+process.on('SIGTERM', () => {
+  interrupted = true;
+});
+
+let smoothed = Number.NaN;
+let msPerStep = Number.NaN;
+function progress(info: StepInfo): void {
+  smoothed = Number.isNaN(smoothed) ? info.loss : 0.98 * smoothed + 0.02 * info.loss;
+  msPerStep = Number.isNaN(msPerStep) ? info.stepMs : 0.95 * msPerStep + 0.05 * info.stepMs;
+  const width = 30;
+  const done = Math.round((width * info.step) / info.steps);
+  const eta = ((info.steps - info.step) * msPerStep) / 60_000;
+  process.stderr.write(
+    `\r[${'#'.repeat(done)}${'.'.repeat(width - done)}] ${info.step}/${info.steps} loss ${smoothed.toFixed(4)} ` +
+      `${(msPerStep / 1000).toFixed(2)} s/step eta ${eta.toFixed(0)} min `,
+  );
+}
+
+const argv = process.argv.slice(2).join(' ');
+const result = await makeBaseModel({
+  ...PRETRAIN_DEFAULTS,
+  size,
+  seed,
+  steps,
+  outDir: values.out ?? `models/${name}`,
+  checkpointPath: values.checkpoint ?? `.plateau/pretrain/${name}.ckpt`,
+  workDir: `.plateau/pretrain/${name}-work`,
+  command: `npm run make-base-model${argv ? ` -- ${argv}` : ''}`,
+  sampleSteps: 50,
+  guidance: 3,
+  sampleSeed: 7,
+  onStep: progress,
+  shouldStop: () => interrupted || Date.now() > deadline,
+  log: (line) => process.stderr.write(`\n${line}`),
+});
+process.stderr.write(`\ndone: ${result.step} steps\n`);
