@@ -22,7 +22,7 @@ import { trainerSettings } from '../trainer-settings.ts';
 import { type EmbeddedAws, type S3Notification, startEmbeddedAws } from './embedded-aws.ts';
 import { LocalBatchJobs } from './local-batch.ts';
 import { LocalEventBus } from './local-events.ts';
-import { LocalMonitor } from './local-monitor.ts';
+import { LocalMonitor, type MonitorTaskHandler } from './local-monitor.ts';
 
 /** The job definition and queue names the local submit-job passes to the local runner (informational). */
 const LOCAL_JOB_QUEUE = 'plateau-local';
@@ -46,6 +46,11 @@ export interface EmbeddedPipelineOptions {
   readonly initialWaitSeconds?: number;
   readonly waitOverridesMs?: { readonly initial?: number; readonly loop?: number };
   readonly retryIntervalMs?: number;
+  /** Wraps a monitor task's handler, e.g. to inject a fault in a test; the identity otherwise. */
+  readonly wrapTask?: (
+    task: 'evaluateStop' | 'requestStop' | 'finalize',
+    handler: MonitorTaskHandler,
+  ) => MonitorTaskHandler;
   /** Extra environment for every trainer process (merged over the job definition's). */
   readonly trainerEnvironment?: Readonly<Record<string, string>>;
   /** Progress and diagnostics: trainer output, monitor states, submit outcomes. */
@@ -109,25 +114,32 @@ export async function startEmbeddedPipeline(options: EmbeddedPipelineOptions): P
     },
     onOutput: (id, chunk) => log(`[trainer ${id.slice(0, 8)}] ${chunk.trimEnd()}`),
   });
+  type Task = 'evaluateStop' | 'requestStop' | 'finalize';
+  const handlers: Record<Task, MonitorTaskHandler> = {
+    evaluateStop: (input) =>
+      evaluateStop(parseEvaluateInput(input), { jobs, samples, batch, clock: systemClock }),
+    requestStop: (input) => requestStop(parseRequestStopInput(input), { jobs, clock: systemClock }),
+    finalize: (input) =>
+      finalize(parseFinalizeInput(input), {
+        objects,
+        jobs,
+        samples,
+        batch,
+        events,
+        clock: systemClock,
+        gpuHourPriceUsd: options.gpuHourPriceUsd ?? 0,
+      }),
+  };
+  const wrap = options.wrapTask ?? ((_task: Task, handler: MonitorTaskHandler) => handler);
   const monitor = new LocalMonitor({
     ...(options.initialWaitSeconds === undefined ? {} : { initialWaitSeconds: options.initialWaitSeconds }),
     ...(options.waitOverridesMs ? { waitOverridesMs: options.waitOverridesMs } : {}),
     ...(options.retryIntervalMs === undefined ? {} : { retryIntervalMs: options.retryIntervalMs }),
     onState: (execution, state) => log(`[monitor ${execution}] ${state}`),
     handlers: {
-      evaluateStop: (input) =>
-        evaluateStop(parseEvaluateInput(input), { jobs, samples, batch, clock: systemClock }),
-      requestStop: (input) => requestStop(parseRequestStopInput(input), { jobs, clock: systemClock }),
-      finalize: (input) =>
-        finalize(parseFinalizeInput(input), {
-          objects,
-          jobs,
-          samples,
-          batch,
-          events,
-          clock: systemClock,
-          gpuHourPriceUsd: options.gpuHourPriceUsd ?? 0,
-        }),
+      evaluateStop: wrap('evaluateStop', handlers.evaluateStop),
+      requestStop: wrap('requestStop', handlers.requestStop),
+      finalize: wrap('finalize', handlers.finalize),
     },
   });
   const submitJob = makeSubmitJobHandler({

@@ -8,6 +8,7 @@ import { type EmbeddedPipeline, startEmbeddedPipeline } from '../../../infra/loc
 import { createDocumentClient } from '../../../shared/aws/clients.ts';
 import { DynamoDbJobStore } from '../../../shared/aws/dynamodb-job-store.ts';
 import { DynamoDbSampleReader } from '../../../shared/aws/dynamodb-samples.ts';
+import { requestCancel } from '../../../shared/job-record.ts';
 import { jobKeys } from '../../../shared/keys.ts';
 
 let pipeline: EmbeddedPipeline;
@@ -15,6 +16,7 @@ let s3: S3Client;
 let jobs: DynamoDbJobStore;
 let samples: DynamoDbSampleReader;
 const lines: string[] = [];
+const failOnce = new Set<string>();
 
 beforeAll(async () => {
   pipeline = await startEmbeddedPipeline({
@@ -23,6 +25,13 @@ beforeAll(async () => {
     waitOverridesMs: { initial: 300, loop: 150 },
     retryIntervalMs: 10,
     log: (line) => lines.push(line),
+    // Fault injection: evaluate-stop throws once for the jobs listed in failOnce.
+    wrapTask: (task, handler) => async (input) => {
+      const jobId = (input as { jobId?: string }).jobId ?? '';
+      if (task === 'evaluateStop' && failOnce.delete(jobId))
+        throw new Error('injected evaluate-stop failure');
+      return handler(input);
+    },
   });
   const { aws } = pipeline;
   s3 = new S3Client({
@@ -59,7 +68,11 @@ async function text(key: string): Promise<string | undefined> {
   }
 }
 
-async function upload(jobId: string, images: readonly Uint8Array[]): Promise<void> {
+async function upload(
+  jobId: string,
+  images: readonly Uint8Array[],
+  stop: { window: number } = { window: 20 },
+): Promise<void> {
   const keys = jobKeys(jobId);
   for (const [i, image] of images.entries()) await put(`${keys.imagesPrefix}img-${i}.png`, image);
   const manifest = {
@@ -67,7 +80,7 @@ async function upload(jobId: string, images: readonly Uint8Array[]): Promise<voi
     initializerToken: 'toy',
     baseModel: 'tiny',
     training: { maxSteps: 400 },
-    stop: { window: 20, threshold: 0.15 },
+    stop: { ...stop, threshold: 0.15 },
   };
   await put(keys.manifest, JSON.stringify(manifest));
 }
@@ -174,6 +187,32 @@ describe('embedded pipeline', () => {
     expect(steps).toEqual(steps.map((_, i) => i));
     const report = JSON.parse((await text(jobKeys('toy-reclaim').report)) ?? '{}');
     expect(report.timings.attempts).toBe(2);
+  });
+
+  it('retries an evaluate-stop that throws once; the job still succeeds', async () => {
+    failOnce.add('toy-flaky');
+    await upload('toy-flaky', [await png()]);
+    await settled('toy-flaky');
+    expect(failOnce.has('toy-flaky')).toBe(false);
+    expect((await jobs.get('toy-flaky'))?.status).toBe('SUCCEEDED');
+    const states = lines.filter((l) => l.startsWith('[monitor toy-flaky]')).map((l) => l.split('] ')[1]);
+    expect(states).not.toContain('MonitorFailed');
+  });
+
+  it("cancels a running job: CANCELLED with the last step's artifacts", async () => {
+    await upload('toy-cancel', [await png()], { window: 1000 });
+    for (let i = 0; i < 400 && (await samples.read('toy-cancel')).length < 10; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(await requestCancel(jobs, 'toy-cancel', new Date())).toBeDefined();
+    await settled('toy-cancel');
+    const record = await jobs.get('toy-cancel');
+    expect(record).toMatchObject({ status: 'CANCELLED', stopReason: 'cancelled' });
+    expect(record?.lastStep ?? 399).toBeLessThan(399);
+    expect(await text(jobKeys('toy-cancel').embedding('<cat-toy>'))).toBe('fake embedding');
+    expect(pipeline.events.events.map((e) => e.detail)).toContainEqual(
+      expect.objectContaining({ jobId: 'toy-cancel', status: 'CANCELLED' }),
+    );
   });
 
   it('fails a job with a corrupt image with the reason, without running the trainer or writing outputs', async () => {
