@@ -51,6 +51,11 @@ export interface FdCase {
   readonly seed?: number;
   /** Elements probed per checked input (default 48; all when there are fewer). */
   readonly maxProbes?: number;
+  /**
+   * A subgraph instead of the single node (decomposed LayerNorm, GELU, attention…): adds nodes reading the input
+   * names (x0, x1, …; '' for absent ones) and writing y0 … y(outputs−1). opType then only names the case.
+   */
+  readonly subgraph?: (b: GraphBuilder, inputs: readonly string[]) => void;
   /** The registry to differentiate with (default: every rule in rules/index.ts). */
   readonly registry?: GradRegistry;
 }
@@ -155,6 +160,16 @@ function feedsOf(inputs: readonly (Prepared | null)[], override?: { name: string
 const nodeInputs = (inputs: readonly (Prepared | null)[]): string[] =>
   inputs.map((p) => (p === null ? '' : p.name));
 
+function addNodes(
+  b: GraphBuilder,
+  c: FdCase,
+  inputs: readonly (Prepared | null)[],
+  outs: readonly string[],
+): void {
+  if (c.subgraph) c.subgraph(b, nodeInputs(inputs));
+  else b.node(c.opType, nodeInputs(inputs), outs, c.attrs, { name: 'under_test' });
+}
+
 async function outputDims(
   c: FdCase,
   inputs: readonly (Prepared | null)[],
@@ -164,7 +179,7 @@ async function outputDims(
   const outs = Array.from({ length: n }, (_, k) => `y${k}`);
   const b = new GraphBuilder('forward');
   declareInputs(b, inputs);
-  b.node(c.opType, nodeInputs(inputs), outs, c.attrs);
+  addNodes(b, c, inputs, outs);
   // Cast to double so every output has a declared type whatever the op yields.
   for (const o of outs) {
     b.node('Cast', [o], [`${o}_f64`], { to: { type: 'int', value: DataType.DOUBLE } });
@@ -190,7 +205,7 @@ function lossModel(
   const outs = Array.from({ length: n }, (_, k) => `y${k}`);
   const b = new GraphBuilder('fd');
   declareInputs(b, inputs);
-  b.node(c.opType, nodeInputs(inputs), outs, c.attrs, { name: 'under_test' });
+  addNodes(b, c, inputs, outs);
   const terms: string[] = [];
   for (const k of c.lossOutputs ?? outs.map((_, i) => i)) {
     const d = dims[k] ?? [];
