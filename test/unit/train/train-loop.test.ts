@@ -112,6 +112,27 @@ describe('runTrainingLoop', () => {
     expect(sink.samples.filter((s) => s.detLoss !== undefined).map((s) => s.step)).toEqual([0, 3, 6]);
   });
 
+  it('also flushes and checks the stop signal when the flush interval has passed', async () => {
+    const sink = new MemorySink();
+    let now = 0;
+    let checks = 0;
+    await runTrainingLoop(
+      start(),
+      { ...options, maxSteps: 12, flushEvery: 1000, flushIntervalMs: 1000 },
+      {
+        objective: quadratic,
+        batches,
+        sink,
+        stopSignal: { check: async () => ({ stop: ++checks < 0 }) },
+        store: new MemoryStore(),
+        // Each clock read advances 250 ms: the sample stamp and the interval check read it once per step.
+        clock: () => (now += 250),
+      },
+    );
+    expect(checks).toBeGreaterThanOrEqual(5);
+    expect(checks).toBeLessThanOrEqual(7);
+  });
+
   it('resumes from the latest checkpoint bit-for-bit', async () => {
     const straightSink = new MemorySink();
     const straight = await runTrainingLoop(start(), options, {

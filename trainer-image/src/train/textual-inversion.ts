@@ -36,6 +36,8 @@ export interface TiSettings {
   readonly nVectors: number;
   readonly checkpointEvery: number;
   readonly flushEvery: number;
+  /** Flush (and check the stop signal) at least this often, in ms; absent = by step count only. */
+  readonly flushIntervalMs?: number;
 }
 
 /** The paper's TI defaults (DESIGN.md §4); callers override what the job or command line sets. */
@@ -221,6 +223,7 @@ export async function runTextualInversion(settings: TiSettings, deps: TiDeps): P
         maxSteps: settings.maxSteps,
         evalEvery: settings.evalEvery,
         flushEvery: settings.flushEvery,
+        ...(settings.flushIntervalMs === undefined ? {} : { flushIntervalMs: settings.flushIntervalMs }),
         checkpointEvery: settings.checkpointEvery,
         fingerprint,
       },

@@ -17,6 +17,11 @@ export interface TrainLoopOptions {
   readonly evalEvery: number;
   /** Samples are flushed (and the stop signal checked) every this many steps. */
   readonly flushEvery: number;
+  /**
+   * Also flush once this many ms have passed since the last flush (the pipeline: the monitor sees samples and
+   * the trainer sees a stop request within about this long, however slow or fast the steps are).
+   */
+  readonly flushIntervalMs?: number;
   readonly checkpointEvery: number;
   /** Settings the numbers depend on; stored in checkpoints and compared on resume. */
   readonly fingerprint: Fingerprint;
@@ -128,6 +133,7 @@ export async function runTrainingLoop<Batch>(
   // A run that already stopped by the criterion stays stopped: its last weights are the result.
   if (criterion && state.criterionStep !== null) return finish('dvar');
 
+  let lastFlushAt = clock();
   while (state.step < options.maxSteps) {
     const step = state.step;
     let detLoss: number | undefined;
@@ -161,8 +167,11 @@ export async function runTrainingLoop<Batch>(
     });
 
     if (state.criterionStep !== null) return finish('dvar');
-    if (state.step % options.flushEvery === 0) {
+    const intervalDue =
+      options.flushIntervalMs !== undefined && clock() - lastFlushAt >= options.flushIntervalMs;
+    if (state.step % options.flushEvery === 0 || intervalDue) {
       await deps.sink.flush();
+      lastFlushAt = clock();
       const signal = await deps.stopSignal.check();
       if (signal.stop) return finish(signal.reason ?? 'stop-requested');
     }

@@ -114,6 +114,10 @@ export async function runTrainingJob(deps: TrainingJobDeps): Promise<TiResult> {
       maxSteps: manifest.training.maxSteps,
       evalBatchSize: manifest.stop.evalBatchSize,
       evalEvery: manifest.stop.evalEvery,
+      // The monitor decides from the samples and the trainer obeys at a flush: flush about once a second so
+      // both see fresh data (the stop latency the pipeline promises), on slow and fast GPUs alike.
+      flushEvery: 50,
+      flushIntervalMs: 1000,
     },
     {
       pipelineDir,
