@@ -86,3 +86,28 @@ export function pretrainForwardModel(cfg: BaseModelConfig): PretrainForward {
   m.addWeightsAsInputs();
   return { model: m.builder.build(OPSET), params: m.params };
 }
+
+/**
+ * The textual-inversion objective on this model, built the way the trainer builds it: token table grown by a
+ * `placeholder_rows` input [1, D], the same noised-sample MSE, weights as initializers. Inputs: input_ids,
+ * placeholder_rows, noisy, timestep, noise. Used to time a TI step without the pipeline.
+ */
+export function textualInversionForwardModel(cfg: BaseModelConfig, weights: Weights): OnnxModel {
+  const m = new ModelGraph('textual_inversion');
+  const u = cfg.unet;
+  const L = cfg.textEncoder.maxLength;
+  m.input('input_ids', DataType.INT64, ['batch', L]);
+  m.input('placeholder_rows', DataType.FLOAT, [1, cfg.textEncoder.hiddenSize]);
+  m.input('noisy', DataType.FLOAT, ['batch', u.inChannels, u.imageSize, u.imageSize]);
+  m.input('timestep', DataType.INT64, ['batch']);
+  m.input('noise', DataType.FLOAT, ['batch', u.inChannels, u.imageSize, u.imageSize]);
+  const context = emitTextEncoder(m, cfg.textEncoder, 'input_ids', 'placeholder_rows');
+  const pred = emitUnet(m, u, { sample: 'noisy', timestep: 'timestep', context });
+  const diff = m.op('Sub', [pred, 'noise'], 'loss');
+  m.builder.node('ReduceMean', [m.op('Mul', [diff, diff], 'loss')], ['loss'], {
+    keepdims: { type: 'int', value: 0 },
+  });
+  m.output('loss', DataType.FLOAT, []);
+  m.addWeightsAsInitializers(weights);
+  return m.builder.build(OPSET);
+}

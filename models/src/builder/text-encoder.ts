@@ -3,12 +3,23 @@
 import type { TextEncoderConfig } from './config.ts';
 import type { ModelGraph } from './model-graph.ts';
 
-/** Emits the encoder reading int64 ids `ids` [B, L]; returns the name of last_hidden_state [B, L, D]. */
-export function emitTextEncoder(m: ModelGraph, cfg: TextEncoderConfig, ids: string): string {
+/**
+ * Emits the encoder reading int64 ids `ids` [B, L]; returns the name of last_hidden_state [B, L, D].
+ * `extraRows` [n, D] (a graph input) appends learned token rows to the table: ids vocabSize.. select them.
+ */
+export function emitTextEncoder(
+  m: ModelGraph,
+  cfg: TextEncoderConfig,
+  ids: string,
+  extraRows?: string,
+): string {
   const d = cfg.hiddenSize;
   const L = cfg.maxLength;
   // Rows of norm ≈ 1.6 at D = 64: big enough that TI's AdamW steps (lr ≈ 1e-2) move a token gradually.
-  const table = m.param('te.token_embedding.weight', [cfg.vocabSize, d], 'normal', 0.2);
+  const base = m.param('te.token_embedding.weight', [cfg.vocabSize, d], 'normal', 0.2);
+  const table = extraRows
+    ? m.op('Concat', [base, extraRows], 'te.embed', { axis: { type: 'int', value: 0 } })
+    : base;
   const positions = m.param('te.position_embedding.weight', [L, d], 'normal', 0.1);
   let h = m.op(
     'Add',

@@ -1,13 +1,14 @@
 // Makes the base model end to end: pretrain (resumable), write the EMA weights in the diffusers ONNX layout,
-// time one textual-inversion step on the written package, draw a colour × shape contact sheet and write the
+// time one textual-inversion step, draw a colour × shape contact sheet and write the
 // model card. `npm run make-base-model` is a thin command-line wrapper around makeBaseModel().
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { buildGradientGraph } from '../../../trainer-image/src/autodiff/build-gradient-graph.ts';
+import { encodeModel } from '../../../trainer-image/src/onnx/codec.ts';
 import { Session } from '../../../trainer-image/src/runtime/session.ts';
-import {
-  buildTextualInversionGraph,
-  sessionSource,
-} from '../../../trainer-image/src/train/training-graph.ts';
+import { textualInversionForwardModel } from '../builder/components.ts';
+import type { BaseModelConfig } from '../builder/config.ts';
+import type { Weights } from '../builder/model-graph.ts';
 import { writeModelPackage } from '../builder/write-package.ts';
 import { openPipelineSampler } from '../sampler/pipeline-sampler.ts';
 import { encodeGridPng } from '../world/png.ts';
@@ -25,24 +26,37 @@ export interface MakeOptions extends PretrainOptions {
   readonly log?: (line: string) => void;
 }
 
-/** Median wall time of a textual-inversion step (batch 2, loss + row gradient) on one thread. */
-export async function measureTiStepMs(pipelineDir: string, repeats = 15): Promise<number> {
-  const graph = buildTextualInversionGraph(pipelineDir);
-  const session = await Session.create(sessionSource(graph.train, pipelineDir), { intraOpThreads: 1 });
+/**
+ * Median wall time of a textual-inversion step on one thread: batch 2, loss + gradient of the token row, on the
+ * same objective the trainer builds (token table grown by the row, noised sample, UNet, MSE).
+ */
+export async function measureTiStepMs(
+  config: BaseModelConfig,
+  weights: Weights,
+  repeats = 15,
+): Promise<number> {
+  const { model, gradients } = buildGradientGraph(textualInversionForwardModel(config, weights), {
+    loss: 'loss',
+    wrt: ['placeholder_rows'],
+  });
+  const session = await Session.create(encodeModel(model), { intraOpThreads: 1 });
   const B = 2;
-  const [n, d] = graph.trainableDims as [number, number];
+  const d = config.textEncoder.hiddenSize;
   const per = 3 * 32 * 32;
+  const ids = new BigInt64Array(B * 77).fill(1n);
+  ids[1] = BigInt(config.textEncoder.vocabSize);
   const feeds = {
-    [graph.inputs.rows]: { dataType: 1, dims: [n, d], data: new Float32Array(n * d).fill(0.1) },
-    [graph.inputs.inputIds]: { dataType: 7, dims: [B, 77], data: new BigInt64Array(B * 77).fill(1n) },
-    [graph.inputs.latents]: { dataType: 1, dims: [B, 3, 32, 32], data: new Float32Array(B * per).fill(0.2) },
-    [graph.inputs.noise]: { dataType: 1, dims: [B, 3, 32, 32], data: new Float32Array(B * per).fill(-0.3) },
-    [graph.inputs.timesteps]: { dataType: 7, dims: [B], data: BigInt64Array.from([100n, 700n]) },
+    placeholder_rows: { dataType: 1, dims: [1, d], data: new Float32Array(d).fill(0.1) },
+    input_ids: { dataType: 7, dims: [B, 77], data: ids },
+    noisy: { dataType: 1, dims: [B, 3, 32, 32], data: new Float32Array(B * per).fill(0.2) },
+    noise: { dataType: 1, dims: [B, 3, 32, 32], data: new Float32Array(B * per).fill(-0.3) },
+    timestep: { dataType: 7, dims: [B], data: BigInt64Array.from([100n, 700n]) },
   };
+  const outputs = ['loss', gradients.placeholder_rows ?? ''];
   const times: number[] = [];
   for (let i = 0; i < repeats + 2; i++) {
     const started = performance.now();
-    await session.run(feeds, [graph.loss, graph.gradient]);
+    await session.run(feeds, outputs);
     if (i >= 2) times.push(performance.now() - started);
   }
   await session.release();
@@ -58,7 +72,7 @@ export async function makeBaseModel(o: MakeOptions): Promise<PretrainResult> {
   writeModelPackage(o.outDir, result.config, result.ema, result.vocab, {
     _plateau_pretraining: { steps: result.step, seed: o.seed },
   });
-  const tiStepMs = await measureTiStepMs(o.outDir);
+  const tiStepMs = await measureTiStepMs(result.config, result.ema);
   log(`textual-inversion step: ${tiStepMs.toFixed(1)} ms`);
 
   const sampler = await openPipelineSampler(o.outDir, { threads: o.threads });

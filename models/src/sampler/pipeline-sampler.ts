@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeModel, loadModel } from '../../../trainer-image/src/onnx/codec.ts';
-import { spliceEmbeddingRows } from '../../../trainer-image/src/onnx/surgery.ts';
+import type { OnnxGraph } from '../../../trainer-image/src/onnx/model.ts';
 import { Session, type TypedTensor } from '../../../trainer-image/src/runtime/session.ts';
 import { parseSchedulerConfig } from '../../../trainer-image/src/train/ddpm.ts';
 import { Rng } from '../../../trainer-image/src/train/rng.ts';
@@ -33,6 +33,37 @@ export interface PipelineSampler {
 }
 
 const ROWS_INPUT = 'learned_token_rows';
+const TABLE = 'te.token_embedding.weight';
+
+/** Grows this model's token table by a [1, D] rows input: the Gather reads Concat(table, rows). */
+function growTokenTable(graph: OnnxGraph): { graph: OnnxGraph; hiddenSize: number } {
+  const table = graph.initializers.find((t) => t.name === TABLE);
+  const hiddenSize = table?.dims[1];
+  if (!table || hiddenSize === undefined) throw new Error(`text encoder: no token table '${TABLE}'`);
+  const grown = `${TABLE}/with_learned_rows`;
+  return {
+    hiddenSize,
+    graph: {
+      ...graph,
+      nodes: [
+        {
+          name: `${grown}/Concat`,
+          opType: 'Concat',
+          domain: '',
+          inputs: [TABLE, ROWS_INPUT],
+          outputs: [grown],
+          attributes: { axis: { type: 'int', value: 0 } },
+        },
+        ...graph.nodes.map((n) =>
+          n.opType === 'Gather' && n.inputs[0] === TABLE
+            ? { ...n, inputs: [grown, ...n.inputs.slice(1)] }
+            : n,
+        ),
+      ],
+      inputs: [...graph.inputs, { name: ROWS_INPUT, dataType: table.dataType, dims: [1, hiddenSize] }],
+    },
+  };
+}
 
 export async function openPipelineSampler(
   dir: string,
@@ -45,7 +76,7 @@ export async function openPipelineSampler(
   let rows: TypedTensor | undefined;
   if (options.learned) {
     await tokenizer.addPlaceholderToken(options.learned.token);
-    const spliced = spliceEmbeddingRows(te.graph, { idsInput: 'input_ids', rowsInput: ROWS_INPUT, nRows: 1 });
+    const spliced = growTokenTable(te.graph);
     teBytes = encodeModel({ ...te, graph: spliced.graph });
     rows = { dataType: 1, dims: [1, spliced.hiddenSize], data: options.learned.row };
   } else {

@@ -5,18 +5,20 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pretrainForwardModel } from '../../../../models/src/builder/components.ts';
+import {
+  pretrainForwardModel,
+  textualInversionForwardModel,
+} from '../../../../models/src/builder/components.ts';
 import { baseModelConfig } from '../../../../models/src/builder/config.ts';
 import { initialWeights } from '../../../../models/src/builder/model-graph.ts';
 import { writeModelPackage } from '../../../../models/src/builder/write-package.ts';
+import { openPipelineSampler } from '../../../../models/src/sampler/pipeline-sampler.ts';
 import { vocabulary } from '../../../../models/src/world/captions.ts';
+import { buildGradientGraph } from '../../../../trainer-image/src/autodiff/build-gradient-graph.ts';
+import { encodeModel } from '../../../../trainer-image/src/onnx/codec.ts';
 import { Session, type TypedTensor } from '../../../../trainer-image/src/runtime/session.ts';
 import { modelResolution } from '../../../../trainer-image/src/train/model-resolution.ts';
 import { loadTokenizer } from '../../../../trainer-image/src/train/tokenizer.ts';
-import {
-  buildTextualInversionGraph,
-  sessionSource,
-} from '../../../../trainer-image/src/train/training-graph.ts';
 
 const vocab = vocabulary();
 
@@ -26,11 +28,12 @@ function floats(t: TypedTensor | undefined): number[] {
 }
 const cfg = baseModelConfig(vocab.length, 'tiny');
 let dir = '';
+let weights = new Map<string, Float32Array>();
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'plateau-base-model-'));
   // Zero-initialised output projections would make the UNet ignore the text at initialisation: fill them.
-  const weights = initialWeights(pretrainForwardModel(cfg).params, 3);
+  weights = initialWeights(pretrainForwardModel(cfg).params, 3);
   for (const values of weights.values()) if (values.every((v) => v === 0)) values.fill(0.05);
   writeModelPackage(dir, cfg, weights, vocab);
 });
@@ -99,35 +102,49 @@ describe('base model package', () => {
     expect(await modelResolution(dir)).toBe(32);
   });
 
-  it('is trainable by the textual-inversion graph builder', async () => {
-    const graph = buildTextualInversionGraph(dir);
-    expect(graph.trainableDims).toEqual([1, cfg.textEncoder.hiddenSize]);
-    expect(graph.vocabSize).toBe(vocab.length);
-    const session = await Session.create(sessionSource(graph.train, dir), { intraOpThreads: 1 });
+  it('gives a non-zero token-row gradient on the textual-inversion objective', async () => {
+    const { model, gradients } = buildGradientGraph(textualInversionForwardModel(cfg, weights), {
+      loss: 'loss',
+      wrt: ['placeholder_rows'],
+    });
+    const session = await Session.create(encodeModel(model), { intraOpThreads: 1 });
     const per = 3 * 32 * 32;
+    const d = cfg.textEncoder.hiddenSize;
     const ids = new BigInt64Array(77).fill(1n);
     ids[0] = 0n;
-    ids[1] = BigInt(graph.placeholderIds[0] ?? 0);
+    ids[1] = BigInt(vocab.length);
     ids[2] = 2n;
     const out = await session.run({
-      placeholder_rows: {
-        dataType: 1,
-        dims: [1, cfg.textEncoder.hiddenSize],
-        data: new Float32Array(cfg.textEncoder.hiddenSize).fill(0.3),
-      },
+      placeholder_rows: { dataType: 1, dims: [1, d], data: new Float32Array(d).fill(0.3) },
       input_ids: { dataType: 7, dims: [1, 77], data: ids },
-      latents: { dataType: 1, dims: [1, 3, 32, 32], data: new Float32Array(per).fill(0.5) },
+      noisy: { dataType: 1, dims: [1, 3, 32, 32], data: new Float32Array(per).fill(0.5) },
       noise: {
         dataType: 1,
         dims: [1, 3, 32, 32],
         data: Float32Array.from({ length: per }, (_, i) => Math.cos(i)),
       },
-      timesteps: { dataType: 7, dims: [1], data: BigInt64Array.from([500n]) },
+      timestep: { dataType: 7, dims: [1], data: BigInt64Array.from([500n]) },
     });
-    expect(out.gradient?.dims).toEqual([1, cfg.textEncoder.hiddenSize]);
-    const g = floats(out.gradient);
+    const g = floats(out[gradients.placeholder_rows ?? '']);
+    expect(g).toHaveLength(d);
     expect(g.every(Number.isFinite)).toBe(true);
     expect(g.some((v) => v !== 0)).toBe(true);
     await session.release();
+  });
+
+  it('samples images, and a learned token row changes them', async () => {
+    const plain = await openPipelineSampler(dir);
+    const a = await plain.sample(['a photo of a red ring'], { seed: 1, steps: 4, guidance: 2 });
+    expect(a).toHaveLength(3 * 32 * 32);
+    expect(a.every((v) => v >= -1.0001 && v <= 1.0001)).toBe(true);
+    await plain.release();
+    const d = cfg.textEncoder.hiddenSize;
+    const learned = await openPipelineSampler(dir, {
+      learned: { token: '<thing>', row: new Float32Array(d).fill(2) },
+    });
+    const b = await learned.sample(['a photo of a <thing>'], { seed: 1, steps: 4, guidance: 2 });
+    expect(b).toHaveLength(a.length);
+    expect(Array.from(b)).not.toEqual(Array.from(a));
+    await learned.release();
   });
 });
