@@ -1,12 +1,12 @@
 // Sub: y = a − b (broadcasting), so da = dy and db = −dy, each summed over the axes it was broadcast along.
 import type { GradRule } from '../grad-rule.ts';
-import { requireGo } from './helpers.ts';
+import { gradToInput, outputs, passThrough, requireGo } from './helpers.ts';
 
 export const subGrad: GradRule = {
   opType: 'Sub',
   build: (g) => {
     const go = requireGo(g);
-    if (g.needs(0)) g.unbroadcast(go, g.i(0), g.gi(0));
-    if (g.needs(1)) g.unbroadcast(g.emit('Neg', [go]), g.i(1), g.gi(1));
+    if (g.needs(0)) gradToInput(g, g.i(0), [g.i(1)], g.gi(0), passThrough(g, go));
+    if (g.needs(1)) gradToInput(g, g.i(1), [g.i(0)], g.gi(1), (out) => g.emit('Neg', [go], {}, outputs(out)));
   },
 };

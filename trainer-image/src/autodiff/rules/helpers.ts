@@ -198,3 +198,41 @@ export function selectGrad(g: GradContext): void {
     g.unbroadcast(picked, g.i(k), g.gi(k));
   }
 }
+
+/**
+ * Produces the gradient of elementwise input `x` into `out`. `make(out)` emits dy-shaped values (into `out` when
+ * given). They go to `out` directly when no other input can have broadcast x — each of their dims, aligned
+ * right, is 1 or provably x's own (a scalar scale, a bias of x's last dim) — else through unbroadcast. Statically
+ * obvious cases thus skip the run-time shape checks unbroadcast needs when dims are unknown.
+ */
+export function gradToInput(
+  g: GradContext,
+  x: string,
+  others: readonly string[],
+  out: string,
+  make: (out?: string) => string,
+): void {
+  const dx = g.dims(x);
+  const covered = others.every((o) => {
+    if (o === '') return true;
+    const d = g.dims(o);
+    if (d.length > dx.length) return false;
+    return d.every((v, i) => v === 1 || (v !== undefined && v === dx[dx.length - d.length + i]));
+  });
+  if (covered) make(out);
+  else g.unbroadcast(make(), x, out);
+}
+
+/** For gradToInput: dy itself (an Identity into `out` when bound directly). */
+export function passThrough(g: GradContext, go: string): (out?: string) => string {
+  return (out) => {
+    if (out === undefined) return go;
+    g.bind(go, out);
+    return out;
+  };
+}
+
+/** The `outputs` argument of emit for an optional bound name. */
+export function outputs(out?: string): string[] | undefined {
+  return out === undefined ? undefined : [out];
+}
