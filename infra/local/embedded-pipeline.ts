@@ -62,6 +62,12 @@ export interface EmbeddedPipeline {
   readonly batch: LocalBatchJobs;
   readonly monitor: LocalMonitor;
   readonly events: LocalEventBus;
+  /** The adapters the in-process handlers use, for clients in the same process (the CLI's progress view). */
+  readonly stores: {
+    readonly objects: S3ObjectStore;
+    readonly jobs: DynamoDbJobStore;
+    readonly samples: DynamoDbSampleReader;
+  };
   /** Outcomes of every submit-job run, in order. */
   readonly submissions: SubmitOutcome[];
   /** The environment a client (or the trainer) needs to reach the embedded services. */
@@ -187,6 +193,7 @@ export async function startEmbeddedPipeline(options: EmbeddedPipelineOptions): P
     batch,
     monitor,
     events,
+    stores: { objects, jobs, samples },
     submissions,
     clientEnvironment,
     deliver,

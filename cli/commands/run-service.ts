@@ -1,0 +1,71 @@
+// `plateau run`'s body: starts the embedded pipeline, submits the job as a user upload, shows progress, and
+// downloads the outputs. Exit 0 when the job SUCCEEDED, 1 otherwise (with the reason).
+import { startEmbeddedPipeline } from '../../infra/local/embedded-pipeline.ts';
+import { downloadOutputs, submitLocalJob, watchLocalJob } from '../../infra/local/local-job.ts';
+import type { CliIo } from '../command.ts';
+import type { RunOptions } from './run.ts';
+
+/** Test seams: a stand-in trainer, faster polling and monitor waits. */
+export interface RunOverrides {
+  readonly trainerCommand?: readonly string[];
+  readonly pollMs?: number;
+  readonly waitOverridesMs?: { readonly initial?: number; readonly loop?: number };
+}
+
+export async function runLocalJob(
+  options: RunOptions,
+  io: CliIo,
+  overrides: RunOverrides = {},
+): Promise<number> {
+  const started = Date.now();
+  const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
+  const pipeline = await startEmbeddedPipeline({
+    projectRoot: process.cwd(),
+    ...(overrides.trainerCommand ? { trainerCommand: overrides.trainerCommand } : {}),
+    ...(overrides.waitOverridesMs ? { waitOverridesMs: overrides.waitOverridesMs } : {}),
+    log: (line) => {
+      if (options.verbose) io.err.write(`${line}\n`);
+    },
+  });
+  try {
+    await submitLocalJob(pipeline, {
+      jobId: options.jobId,
+      imagesDir: options.imagesDir,
+      modelDir: options.modelDir,
+      manifest: options.manifest,
+    });
+    io.err.write(`plateau run: job ${options.jobId} uploaded\n`);
+    const record = await watchLocalJob(
+      pipeline,
+      options.jobId,
+      (p) => {
+        const parts = [`[${elapsed()}] ${p.status}`];
+        if (p.step !== undefined) parts.push(`step ${p.step}`);
+        if (p.detLoss !== undefined) parts.push(`det loss ${p.detLoss.toPrecision(4)}`);
+        if (p.ratio !== undefined) parts.push(`DVAR ratio ${p.ratio.toFixed(3)}`);
+        if (p.criterionStep !== undefined) parts.push(`criterion held at step ${p.criterionStep}`);
+        io.err.write(`${parts.join('  ')}\n`);
+      },
+      overrides.pollMs ?? 1000,
+    );
+    const files = await downloadOutputs(pipeline, options.jobId, options.outDir);
+    const summary = {
+      jobId: record.jobId,
+      status: record.status,
+      ...(record.stopReason ? { stopReason: record.stopReason } : {}),
+      ...(record.criterionStep === undefined ? {} : { criterionStep: record.criterionStep }),
+      ...(record.lastStep === undefined ? {} : { lastStep: record.lastStep }),
+      ...(record.error ? { error: record.error } : {}),
+      outDir: options.outDir,
+      files,
+    };
+    if (options.json) io.out.write(`${JSON.stringify(summary)}\n`);
+    else {
+      io.out.write(`${record.status}: job ${record.jobId}${record.error ? ` (${record.error})` : ''}\n`);
+      for (const file of files) io.out.write(`  ${file}\n`);
+    }
+    return record.status === 'SUCCEEDED' ? 0 : 1;
+  } finally {
+    await pipeline.close();
+  }
+}

@@ -1,0 +1,70 @@
+// `plateau run` on the embedded pipeline with the stand-in trainer: uploads like a user, reports progress
+// (status, step, DVAR ratio, criterion step) and downloads the outputs to <out>/<jobId>/.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { parseRunOptions } from '../../../cli/commands/run.ts';
+import { runLocalJob } from '../../../cli/commands/run-service.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'plateau-run-test-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('plateau run', () => {
+  it('runs a job to SUCCEEDED, shows progress and writes the outputs', async () => {
+    const images = join(root, 'images');
+    const model = join(root, 'tiny');
+    mkdirSync(images);
+    mkdirSync(model);
+    writeFileSync(join(model, 'model_index.json'), '{}');
+    const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#c84' } })
+      .png()
+      .toBuffer();
+    writeFileSync(join(images, 'a.png'), png);
+    const options = parseRunOptions([
+      ...['--images', images, '--token', '<toy>', '--init', 'toy', '--model', model],
+      ...[
+        '--job-id',
+        'cli-run',
+        '--out',
+        join(root, 'out'),
+        '--window',
+        '20',
+        '--max-steps',
+        '400',
+        '--json',
+      ],
+    ]);
+    let out = '';
+    let err = '';
+    const io = {
+      version: '0',
+      out: { write: (s: string) => (out += s) },
+      err: { write: (s: string) => (err += s) },
+    };
+    const code = await runLocalJob(options, io, {
+      trainerCommand: [process.execPath, 'test/integration/infra/support/fake-trainer.ts'],
+      pollMs: 50,
+      waitOverridesMs: { initial: 300, loop: 150 },
+    });
+    expect(code).toBe(0);
+    const summary = JSON.parse(out.trim());
+    expect(summary).toMatchObject({ jobId: 'cli-run', status: 'SUCCEEDED', stopReason: 'criterion' });
+    const outDir = join(root, 'out', 'cli-run');
+    expect(summary.outDir).toBe(outDir);
+    for (const name of ['<toy>.safetensors', 'report.json', 'loss.svg'])
+      expect(existsSync(join(outDir, name))).toBe(true);
+    expect(JSON.parse(readFileSync(join(outDir, 'report.json'), 'utf8')).criterionStep).toBe(
+      summary.criterionStep,
+    );
+    expect(err).toMatch(/RUNNING {2}step \d+ {2}det loss [\d.]+ {2}DVAR ratio [\d.]+/);
+    expect(err).toContain(`criterion held at step ${summary.criterionStep}`);
+  });
+
+  it('says what is missing', () => {
+    expect(() => parseRunOptions(['--token', '<t>', '--model', 'm'])).toThrow(/--images/);
+    expect(() =>
+      parseRunOptions(['--images', 'i', '--token', '<t>', '--model', 'm', '--threshold', '2']),
+    ).toThrow(/threshold/);
+  });
+});
