@@ -1,11 +1,12 @@
-// `npm run make-base-model [-- --steps N --minutes M --size tiny --out DIR --checkpoint FILE]`: pretrains the
-// embedded base model (seeded, resumable from its checkpoint, progress bar on stderr) and writes models/<name>/
-// with its model card and contact sheet. Ctrl-C (or --minutes) stops with a checkpoint and still writes the model.
+// `npm run make-base-model [-- --steps N --minutes M --size tiny --out DIR --checkpoint FILE --example-only]`:
+// writes the example concept (examples/), pretrains the embedded base model (seeded, resumable from its
+// checkpoint, progress bar on stderr) and writes models/<name>/ with its model card and contact sheet. Ctrl-C (or --minutes) stops with a checkpoint and still writes the model.
 import { parseArgs } from 'node:util';
 import { baseModelConfig } from '../models/src/builder/config.ts';
 import { makeBaseModel } from '../models/src/pretrain/make-base-model.ts';
 import { PRETRAIN_DEFAULTS, type StepInfo } from '../models/src/pretrain/pretrain.ts';
 import { vocabulary } from '../models/src/world/captions.ts';
+import { EXAMPLE_NAME, writeExample } from '../models/src/world/example.ts';
 
 const { values } = parseArgs({
   options: {
@@ -15,11 +16,16 @@ const { values } = parseArgs({
     seed: { type: 'string', default: String(PRETRAIN_DEFAULTS.seed) },
     out: { type: 'string' },
     checkpoint: { type: 'string' },
+    'example-only': { type: 'boolean', default: false },
   },
 });
 
 const size = values.size === 'tiny' ? 'tiny' : 'default';
 const name = baseModelConfig(vocabulary().length, size).name;
+const exampleDir = `examples/${EXAMPLE_NAME}`;
+await writeExample(exampleDir, name);
+process.stderr.write(`wrote the example concept to ${exampleDir}\n`);
+if (values['example-only']) process.exit(0);
 const steps = Number(values.steps);
 const seed = Number(values.seed);
 if (!Number.isInteger(steps) || steps < 1 || !Number.isInteger(seed)) {

@@ -1,0 +1,49 @@
+// The bundled example concept (examples/<name>/): a specific object of the world defined by attributes no caption
+// names — a purple diamond with a yellow checker fill and a light outline — in five generated photos on different
+// backgrounds, with its job manifest. Deterministic: the same seed writes the same bytes.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Rng } from '../../../trainer-image/src/train/rng.ts';
+import { encodePng } from './png.ts';
+import { type Background, type Concept, IMAGE_SIZE, renderScene, sampleScene } from './world.ts';
+
+export const EXAMPLE_NAME = 'checkered-gem';
+
+export const EXAMPLE_CONCEPT: Concept = {
+  shape: 'diamond',
+  colour: 'purple',
+  size: 'large',
+  pattern: 'checker',
+  patternColour: 'yellow',
+  outline: 'light',
+};
+
+const EXAMPLE_BACKGROUNDS: readonly Background[] = ['grass', 'sky', 'beach', 'water', 'snow'];
+
+export interface ExampleFiles {
+  /** Relative path → bytes. */
+  readonly files: ReadonlyMap<string, Uint8Array>;
+}
+
+export async function exampleFiles(baseModel: string, seed = 6): Promise<ExampleFiles> {
+  const rng = Rng.forStream(seed, 'example-concept');
+  const files = new Map<string, Uint8Array>();
+  for (const [i, background] of EXAMPLE_BACKGROUNDS.entries()) {
+    const scene = sampleScene(rng, EXAMPLE_CONCEPT, background);
+    files.set(
+      `images/${String(i + 1).padStart(2, '0')}.png`,
+      await encodePng(renderScene(scene), IMAGE_SIZE),
+    );
+  }
+  const manifest = { token: `<${EXAMPLE_NAME}>`, initializerToken: EXAMPLE_CONCEPT.shape, baseModel };
+  files.set('job.json', new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`));
+  files.set('concept.json', new TextEncoder().encode(`${JSON.stringify(EXAMPLE_CONCEPT, null, 2)}\n`));
+  return { files };
+}
+
+export async function writeExample(dir: string, baseModel: string): Promise<void> {
+  for (const [path, bytes] of (await exampleFiles(baseModel)).files) {
+    mkdirSync(join(dir, path, '..'), { recursive: true });
+    writeFileSync(join(dir, path), bytes);
+  }
+}
