@@ -43,8 +43,9 @@ export interface MonitorDefinitionProps {
   /** The monitor itself, which a long job's execution restarts with its state (bounded history). */
   readonly self: sfn.IStateMachine;
   /**
-   * Seconds before the first evaluation (the trainer needs a while to start and write samples).
-   * @default 30
+   * Seconds before the first evaluation. Short on purpose: evaluate-stop itself waits longer while the
+   * trainer has no samples yet, and a long fixed wait would add to the stop latency of fast jobs.
+   * @default 10
    */
   readonly initialWaitSeconds?: number;
   /**
@@ -169,7 +170,7 @@ export class MonitorDefinition extends Construct {
 
     const wait = new sfn.Wait(this, S.wait, { time: sfn.WaitTime.secondsPath('$.decision.waitSeconds') });
     const initialWait = new sfn.Wait(this, S.initialWait, {
-      time: sfn.WaitTime.duration(Duration.seconds(props.initialWaitSeconds ?? 30)),
+      time: sfn.WaitTime.duration(Duration.seconds(props.initialWaitSeconds ?? 10)),
     });
     const countLoop = new sfn.Pass(this, S.countLoop, {
       parameters: {
