@@ -2,11 +2,18 @@
 // Kept free of process globals so tests call main() directly with their own streams.
 import { type CliIo, type Command, UsageError } from './command.ts';
 import { dvarCommand } from './commands/dvar.ts';
+import { gradcheckCommand } from './commands/gradcheck.ts';
 import { runCommand } from './commands/run.ts';
 import { startCommand } from './commands/start.ts';
 import { upCommand } from './commands/up.ts';
 
-export const COMMANDS: readonly Command[] = [startCommand, dvarCommand, upCommand, runCommand];
+export const COMMANDS: readonly Command[] = [
+  startCommand,
+  dvarCommand,
+  gradcheckCommand,
+  upCommand,
+  runCommand,
+];
 
 function helpText(io: CliIo): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

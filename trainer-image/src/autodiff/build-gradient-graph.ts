@@ -37,6 +37,9 @@ export interface GradientGraph {
 
 const ATTR_INT = (value: number): Attr => ({ type: 'int', value });
 
+/** Ops whose optional trailing outputs a rule may ask the forward node to produce (savedOutput). */
+const OPTIONAL_OUTPUTS: Readonly<Record<string, number>> = { LayerNormalization: 3, Dropout: 2 };
+
 /** Orders nodes so every input is produced before use (ONNX requires it; we check rather than trust). */
 export function topologicalOrder(nodes: readonly OnnxNode[], available: ReadonlySet<string>): OnnxNode[] {
   const producer = new Map<string, number>();
@@ -121,6 +124,7 @@ export function buildGradientGraph(model: OnnxModel, options: GradientGraphOptio
   const initList = [...initializers.values()];
   const available = new Set<string>([...inputs.map((v) => v.name), ...initList.map((t) => t.name)]);
   const nodes = topologicalOrder(nameNodes(graph.nodes), available);
+  const nodeIndex = new Map(nodes.map((n, i) => [n.name, i]));
   const forwardGraph = { ...graph, nodes, inputs, initializers: initList };
   const info = inferShapes(forwardGraph, opset);
 
@@ -278,6 +282,8 @@ export function buildGradientGraph(model: OnnxModel, options: GradientGraphOptio
     if (list.length === 1) return list[0];
     const [sum] = emitNode(`grad/${tensor}`, 'Sum', list, 1);
     const total = sum ?? '';
+    const known = info.get(tensor);
+    if (known) info.set(total, { dataType: known.dataType, dims: known.dims });
     contributions.set(tensor, [total]);
     return total;
   };
@@ -325,6 +331,24 @@ export function buildGradientGraph(model: OnnxModel, options: GradientGraphOptio
       i: (k) => node.inputs[k] ?? '',
       o: (k) => node.outputs[k] ?? '',
       go: (k) => goNames[k],
+      savedOutput: (k) => {
+        const current = nodes[nodeIndex.get(node.name) ?? -1] ?? node;
+        const existing = current.outputs[k];
+        if (existing) return existing;
+        if (k >= (OPTIONAL_OUTPUTS[node.opType] ?? 0)) return undefined;
+        const name = fresh(`${node.name}/saved_output${k}`);
+        const outs = Array.from(
+          { length: Math.max(current.outputs.length, k + 1) },
+          (_, j) => current.outputs[j] ?? '',
+        );
+        outs[k] = name;
+        const replaced: OnnxNode = { ...current, outputs: outs };
+        const at = nodeIndex.get(node.name);
+        if (at !== undefined) nodes[at] = replaced;
+        const inferred = inferNode(replaced, info, opset)[k];
+        if (inferred) info.set(name, inferred);
+        return name;
+      },
       gi: (k) => {
         if (!ctx.needs(k)) {
           throw new Error(
@@ -490,7 +514,11 @@ export function buildGradientGraph(model: OnnxModel, options: GradientGraphOptio
         );
       }
       const input = node.inputs[k];
-      if (input) addContribution(input, name);
+      if (!input) continue;
+      // A gradient has its tensor's type and shape, whatever the rule's ops let inference see.
+      const known = info.get(input);
+      if (known) info.set(name, { dataType: known.dataType, dims: known.dims });
+      addContribution(input, name);
     }
     for (let k = 0; k < node.inputs.length; k++) {
       if (ctx.needs(k) && !giNames.has(k)) {
@@ -518,8 +546,24 @@ export function buildGradientGraph(model: OnnxModel, options: GradientGraphOptio
     outputs.push({ name: extra, dataType: ei?.dataType ?? 0, dims: ei?.dims });
   }
 
-  // 8. Prune: keep only what the outputs need.
-  const all = [...nodes, ...gradNodes];
+  // 8. Drop the gradient graph's Identity nodes (rules' bind, no-op unbroadcast) by renaming their uses, then
+  // prune: keep only what the outputs need.
+  const outputNames = new Set(outputs.map((o) => o.name));
+  const alias = new Map<string, string>();
+  const resolve = (name: string): string => {
+    let current = name;
+    for (let next = alias.get(current); next !== undefined; next = alias.get(current)) current = next;
+    return current;
+  };
+  for (const n of gradNodes) {
+    const [source] = n.inputs;
+    const [target] = n.outputs;
+    if (n.opType === 'Identity' && source && target && !outputNames.has(target)) alias.set(target, source);
+  }
+  const rewritten = gradNodes
+    .filter((n) => !(n.opType === 'Identity' && alias.has(n.outputs[0] ?? '')))
+    .map((n) => (n.inputs.some((x) => alias.has(x)) ? { ...n, inputs: n.inputs.map(resolve) } : n));
+  const all = [...nodes, ...rewritten];
   const needed = new Set(outputs.map((o) => o.name));
   const keep: boolean[] = new Array(all.length).fill(false);
   for (let i = all.length - 1; i >= 0; i--) {

@@ -67,22 +67,37 @@ export function broadcastDims(list: readonly (readonly Dim[] | undefined)[]): Di
   return out;
 }
 
-/** A product of dims as coefficient × symbols, or undefined when a dim is unknown. */
-function product(dims: readonly Dim[]): { coef: number; syms: string[] } | undefined {
+/** A dim as coefficient × symbols: symbolic dims are canonical products such as '8*batch', so batch·heads
+ * reshaped and divided back by heads is 'batch' again. */
+interface Product {
+  readonly coef: number;
+  readonly syms: readonly string[];
+}
+
+function parseDim(d: Dim): Product | undefined {
+  if (d === undefined) return undefined;
+  if (typeof d === 'number') return { coef: d, syms: [] };
   let coef = 1;
   const syms: string[] = [];
-  for (const d of dims) {
-    if (d === undefined) return undefined;
-    if (typeof d === 'number') coef *= d;
-    else syms.push(d);
+  for (const part of d.split('*')) {
+    if (/^\d+$/.test(part)) coef *= Number(part);
+    else syms.push(part);
   }
   return { coef, syms: syms.sort() };
 }
 
-function divideProducts(total: readonly Dim[], known: readonly Dim[]): Dim {
-  const a = product(total);
-  const b = product(known);
-  if (!a || !b || b.coef === 0) return undefined;
+export function formatDim(p: Product | undefined): Dim {
+  if (!p) return undefined;
+  if (p.syms.length === 0) return p.coef;
+  return p.coef === 1 ? p.syms.join('*') : `${p.coef}*${p.syms.join('*')}`;
+}
+
+function multiply(a: Product, b: Product): Product {
+  return { coef: a.coef * b.coef, syms: [...a.syms, ...b.syms].sort() };
+}
+
+function divide(a: Product, b: Product): Product | undefined {
+  if (b.coef === 0) return undefined;
   const rest = [...a.syms];
   for (const s of b.syms) {
     const k = rest.indexOf(s);
@@ -90,10 +105,24 @@ function divideProducts(total: readonly Dim[], known: readonly Dim[]): Dim {
     rest.splice(k, 1);
   }
   const coef = a.coef / b.coef;
-  if (!Number.isInteger(coef)) return undefined;
-  if (rest.length === 0) return coef;
-  if (rest.length === 1 && coef === 1) return rest[0];
-  return undefined;
+  return Number.isInteger(coef) ? { coef, syms: rest } : undefined;
+}
+
+/** A product of dims, or undefined when a dim is unknown. */
+function product(dims: readonly Dim[]): Product | undefined {
+  let acc: Product = { coef: 1, syms: [] };
+  for (const d of dims) {
+    const p = parseDim(d);
+    if (!p) return undefined;
+    acc = multiply(acc, p);
+  }
+  return acc;
+}
+
+function divideProducts(total: readonly Dim[], known: readonly Dim[]): Dim {
+  const a = product(total);
+  const b = product(known);
+  return a && b ? formatDim(divide(a, b)) : undefined;
 }
 
 function normAxis(axis: number, rank: number): number {
@@ -363,14 +392,21 @@ export function inferNode(node: OnnxNode, info: InfoMap, opset: number): (Tensor
     case 'Greater':
     case 'GreaterOrEqual': {
       const dims = broadcastDims(node.inputs.map((_, k) => dimsOf(k)));
-      const a = numbersOf(0);
-      const b = numbersOf(1);
+      const a = symOf(0);
+      const b = symOf(1);
       let sym: Dim[] | undefined;
       if (op === 'Equal' && a && b && (a.length === b.length || a.length === 1 || b.length === 1)) {
+        // Symbols are dims (never negative): equal to themselves, unequal to negative numbers.
+        const eq = (p: Dim, q: Dim): Dim => {
+          if (p === undefined || q === undefined) return undefined;
+          if (typeof p === 'number' && typeof q === 'number') return p === q ? 1 : 0;
+          if (p === q) return 1;
+          if ((typeof p === 'number' && p < 0) || (typeof q === 'number' && q < 0)) return 0;
+          return undefined;
+        };
         const n = Math.max(a.length, b.length);
-        sym = Array.from({ length: n }, (_, i) =>
-          (a[a.length === 1 ? 0 : i] ?? 0) === (b[b.length === 1 ? 0 : i] ?? 0) ? 1 : 0,
-        );
+        sym = Array.from({ length: n }, (_, i) => eq(a[a.length === 1 ? 0 : i], b[b.length === 1 ? 0 : i]));
+        if (sym.some((v) => v === undefined)) sym = undefined;
       }
       return [{ dataType: DataType.BOOL, dims, ...(sym ? { sym } : {}) }];
     }
@@ -613,7 +649,7 @@ export function inferNode(node: OnnxNode, info: InfoMap, opset: number): (Tensor
     }
     case 'Size': {
       const p = x?.dims ? product(x.dims) : undefined;
-      const sym = p && p.syms.length === 0 ? { sym: [p.coef] } : {};
+      const sym = p ? { sym: [formatDim(p)] } : {};
       return [{ dataType: DataType.INT64, dims: [], ...sym }];
     }
     case 'ConstantOfShape': {
@@ -780,9 +816,15 @@ function foldArithmetic(op: string, node: OnnxNode, info: InfoMap): { sym?: Dim[
                   ? Math.max(p, q)
                   : Math.min(p, q),
       );
-    } else if ((op === 'Mul' || op === 'Div') && q === 1) out.push(p);
-    else if (op === 'Mul' && p === 1) out.push(q);
-    else if ((op === 'Add' || op === 'Sub') && q === 0) out.push(p);
+    } else if (op === 'Mul' && p !== undefined && q !== undefined) {
+      const pp = parseDim(p);
+      const qq = parseDim(q);
+      out.push(pp && qq ? formatDim(multiply(pp, qq)) : undefined);
+    } else if (op === 'Div' && p !== undefined && q !== undefined) {
+      const pp = parseDim(p);
+      const qq = parseDim(q);
+      out.push(pp && qq ? formatDim(divide(pp, qq)) : undefined);
+    } else if ((op === 'Add' || op === 'Sub') && q === 0) out.push(p);
     else if (op === 'Add' && p === 0) out.push(q);
     else out.push(undefined);
   }

@@ -1,0 +1,246 @@
+// `plateau gradcheck <pipelineDir> [--wrt placeholder|conv_in] [--json]`: builds the textual-inversion training
+// graph with our autodiff, runs it on the CPU against the pipeline's golden PyTorch tensors and reports relative
+// errors, build and step times and peak memory as one JSON line (or a readable table without --json).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  readSafetensors,
+  type SafetensorsFile,
+  toBigInt64,
+  toFloat32,
+  toFloat64,
+} from '../../shared/safetensors.ts';
+import { DataType } from '../../trainer-image/src/onnx/model.ts';
+import { Session, type TypedTensor } from '../../trainer-image/src/runtime/session.ts';
+import {
+  buildTextualInversionGraph,
+  buildUnetLossGraph,
+  sessionSource,
+  type TextualInversionGraph,
+  type TrainableChoice,
+} from '../../trainer-image/src/train/training-graph.ts';
+import { type Command, UsageError } from '../command.ts';
+
+export interface GradcheckResult {
+  readonly pipeline: string;
+  readonly wrt: TrainableChoice;
+  readonly loss_rel_err: number;
+  readonly grad_placeholder_row_rel_err: number;
+  readonly grad_encoder_hidden_states_rel_err: number;
+  readonly grad_unet_conv_in_weight_rel_err: number;
+  readonly build_ms: number;
+  readonly train_step_ms: number;
+  readonly forward_ms: number;
+  readonly unet_nodes: number;
+  readonly grad_graph_nodes: number;
+  readonly peak_rss_mb: number;
+}
+
+export interface GradcheckOptions {
+  readonly wrt?: TrainableChoice;
+  /** Timed runs per graph (≥ 5 for the report; the median is taken). */
+  readonly runs?: number;
+}
+
+/** ‖ours − ref‖₂ / ‖ref‖₂ in float64. */
+export function relativeError(ours: ArrayLike<number>, ref: ArrayLike<number>): number {
+  if (ours.length !== ref.length) throw new Error(`length mismatch: ${ours.length} vs ${ref.length}`);
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < ref.length; i++) {
+    const d = (ours[i] ?? 0) - (ref[i] ?? 0);
+    num += d * d;
+    den += (ref[i] ?? 0) ** 2;
+  }
+  return Math.sqrt(num) / Math.sqrt(den);
+}
+
+function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
+}
+
+function tensor(golden: SafetensorsFile, key: string) {
+  const t = golden.tensors.get(key);
+  if (!t) throw new Error(`golden.safetensors has no '${key}'`);
+  return t;
+}
+
+/** The float64 reference where the golden file has one, else the float32 one. */
+function reference(golden: SafetensorsFile, name: string): Float64Array {
+  return toFloat64(golden.tensors.get(`ti64.${name}`) ?? tensor(golden, `ti.${name}`));
+}
+
+function feedFor(
+  dataType: number,
+  dims: readonly number[],
+  values: Float64Array | BigInt64Array,
+): TypedTensor {
+  const big = values instanceof BigInt64Array;
+  switch (dataType) {
+    case DataType.INT64:
+      return {
+        dataType,
+        dims,
+        data: big ? values : BigInt64Array.from(values, (v) => BigInt(Math.round(v))),
+      };
+    case DataType.INT32:
+      return { dataType, dims, data: Int32Array.from(big ? Array.from(values, Number) : values) };
+    case DataType.FLOAT:
+      return { dataType, dims, data: Float32Array.from(big ? Array.from(values, Number) : values) };
+    case DataType.DOUBLE:
+      return { dataType, dims, data: Float64Array.from(big ? Array.from(values, Number) : values) };
+    default:
+      throw new Error(`gradcheck: unsupported input data type ${dataType}`);
+  }
+}
+
+function tiFeeds(g: TextualInversionGraph, golden: SafetensorsFile): Record<string, TypedTensor> {
+  const ids = tensor(golden, 'ti.input_ids');
+  const latents = tensor(golden, 'ti.latents');
+  const timesteps = tensor(golden, 'ti.timesteps');
+  const row = toFloat32(tensor(golden, 'ti.initializer_row'));
+  const feeds: Record<string, TypedTensor> = {
+    [g.inputs.rows]: { dataType: DataType.FLOAT, dims: [1, row.length], data: row },
+    [g.inputs.inputIds]: feedFor(g.inputDataTypes.inputIds, ids.shape, toBigInt64(ids)),
+    [g.inputs.latents]: feedFor(g.inputDataTypes.latents, latents.shape, toFloat64(latents)),
+    [g.inputs.noise]: feedFor(g.inputDataTypes.noise, latents.shape, toFloat64(tensor(golden, 'ti.noise'))),
+    [g.inputs.timesteps]: feedFor(g.inputDataTypes.timesteps, timesteps.shape, toBigInt64(timesteps)),
+  };
+  if (g.trainableInitial) {
+    feeds[g.trainable] = { dataType: DataType.FLOAT, dims: g.trainableDims, data: g.trainableInitial };
+  }
+  return feeds;
+}
+
+async function timed(session: Session, feeds: Record<string, TypedTensor>, runs: number) {
+  let last = await session.run(feeds);
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    last = await session.run(feeds);
+    times.push(performance.now() - t0);
+  }
+  return { outputs: last, ms: median(times) };
+}
+
+function floats(outputs: Record<string, TypedTensor>, name: string): ArrayLike<number> {
+  const t = outputs[name];
+  if (!t || !(t.data instanceof Float32Array || t.data instanceof Float64Array)) {
+    throw new Error(`output '${name}' missing or not floating point`);
+  }
+  return t.data;
+}
+
+/** Runs the whole check; `runs` timed repetitions per graph after one warm-up. */
+export async function runGradcheck(
+  pipelineDir: string,
+  options: GradcheckOptions = {},
+): Promise<GradcheckResult> {
+  const wrt = options.wrt ?? 'placeholder';
+  const runs = Math.max(1, options.runs ?? 5);
+  const golden = readSafetensors(readFileSync(join(pipelineDir, 'golden.safetensors')));
+
+  const graph = buildTextualInversionGraph(pipelineDir, { wrt });
+  const feeds = tiFeeds(graph, golden);
+  const train = await Session.create(sessionSource(graph.train, graph.modelDir));
+  const forward = await Session.create(sessionSource(graph.forward, graph.modelDir));
+  const step = await timed(train, feeds, runs);
+  const fwd = await timed(forward, feeds, runs);
+  await train.release();
+  await forward.release();
+
+  const lossRef = reference(golden, 'loss');
+  const loss = floats(step.outputs, graph.loss);
+  const grad = floats(step.outputs, graph.gradient);
+
+  // The other trainable choice, and the UNet side with the text side held fixed (golden hidden states).
+  let placeholderGrad: ArrayLike<number>;
+  let convInGrad: ArrayLike<number> | undefined;
+  if (wrt === 'placeholder') placeholderGrad = grad;
+  else {
+    convInGrad = grad;
+    const other = buildTextualInversionGraph(pipelineDir, { wrt: 'placeholder' });
+    const s = await Session.create(sessionSource(other.train, other.modelDir));
+    placeholderGrad = floats(await s.run(tiFeeds(other, golden)), other.gradient);
+    await s.release();
+  }
+  const aux = buildUnetLossGraph(pipelineDir, ['encoder_hidden_states', 'conv_in']);
+  const ehs = tensor(golden, 'ti.encoder_hidden_states');
+  const auxFeeds: Record<string, TypedTensor> = {
+    encoder_hidden_states: { dataType: DataType.FLOAT, dims: ehs.shape, data: toFloat32(ehs) },
+    [aux.convInWeight]: {
+      dataType: DataType.FLOAT,
+      dims: tensor(golden, 'ti.grad_unet_conv_in_weight').shape,
+      data: aux.convInInitial,
+    },
+  };
+  for (const k of [graph.inputs.latents, graph.inputs.noise, graph.inputs.timesteps]) {
+    const f = feeds[k];
+    if (f) auxFeeds[k] = f;
+  }
+  const auxSession = await Session.create(sessionSource(aux.model, graph.modelDir));
+  const auxOut = await auxSession.run(auxFeeds);
+  await auxSession.release();
+  const ehsGrad = floats(auxOut, aux.gradients.encoder_hidden_states ?? '');
+  convInGrad ??= floats(auxOut, aux.gradients.conv_in ?? '');
+
+  return {
+    pipeline: pipelineDir,
+    wrt,
+    loss_rel_err: relativeError([loss[0] ?? Number.NaN], [lossRef[0] ?? Number.NaN]),
+    grad_placeholder_row_rel_err: relativeError(placeholderGrad, reference(golden, 'grad_placeholder_row')),
+    grad_encoder_hidden_states_rel_err: relativeError(
+      ehsGrad,
+      reference(golden, 'grad_encoder_hidden_states'),
+    ),
+    grad_unet_conv_in_weight_rel_err: relativeError(
+      convInGrad,
+      reference(golden, 'grad_unet_conv_in_weight'),
+    ),
+    build_ms: Math.round(graph.buildMs),
+    train_step_ms: Number(step.ms.toFixed(3)),
+    forward_ms: Number(fwd.ms.toFixed(3)),
+    unet_nodes: graph.unetNodes,
+    grad_graph_nodes: graph.train.graph.nodes.length,
+    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+  };
+}
+
+function parseArgs(args: readonly string[]): { dir: string; wrt: TrainableChoice; json: boolean } {
+  let dir: string | undefined;
+  let wrt: TrainableChoice = 'placeholder';
+  let json = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--json') json = true;
+    else if (a === '--wrt' || a?.startsWith('--wrt=')) {
+      const v = a === '--wrt' ? args[++i] : a.slice('--wrt='.length);
+      if (v !== 'placeholder' && v !== 'conv_in')
+        throw new UsageError(`--wrt must be placeholder or conv_in (got '${v}')`);
+      wrt = v;
+    } else if (a?.startsWith('-')) throw new UsageError(`unknown option '${a}'`);
+    else if (dir === undefined) dir = a;
+    else throw new UsageError(`unexpected argument '${a}'`);
+  }
+  if (!dir) throw new UsageError('missing <pipelineDir>');
+  return { dir, wrt, json };
+}
+
+export const gradcheckCommand: Command = {
+  name: 'gradcheck',
+  summary:
+    "Check the autodiff training graph's loss and gradients against a pipeline's golden PyTorch tensors",
+  usage: 'plateau gradcheck <pipelineDir> [--wrt placeholder|conv_in] [--json]',
+  async run(args, io) {
+    const { dir, wrt, json } = parseArgs(args);
+    const result = await runGradcheck(dir, { wrt });
+    if (json) io.out.write(`${JSON.stringify(result)}\n`);
+    else {
+      const lines = Object.entries(result).map(([k, v]) => `${k.padEnd(36)} ${v}`);
+      io.out.write(`${lines.join('\n')}\n`);
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,409 @@
+// The textual-inversion training graph: text encoder (token table grown by the trainable rows) + DDPM noising +
+// UNet + MSE loss merged into one ONNX graph with prefixed names ('te/', 'unet/'), differentiated by our autodiff.
+//
+// Inputs (feed all of them; dtypes in `TextualInversionGraph.inputs`):
+//   placeholder_rows  FLOAT [nVectors, D]   the new token rows (ids vocabSize .. vocabSize+nVectors−1)
+//   input_ids         text encoder's dtype   [B, 77] tokenized prompts using those ids
+//   latents           UNet sample dtype      [B, 4, h, w] VAE latents × scaling factor
+//   noise             UNet sample dtype      [B, 4, h, w] ε ~ N(0, 1)
+//   timesteps         UNet timestep dtype    [B] in [0, T); ᾱ_t comes from a constant table Gathered in-graph
+//   unet/<conv_in weight>  only with wrt 'conv_in': the weight is then an input instead of an initializer
+// Outputs: `loss` (scalar FLOAT, mean over all elements of (unet(noisy, t, te(ids)) − target)², target ε or v
+// from scheduler_config.json) and, in `train` only, `gradient` = d loss / d the trainable input.
+// `forward` has the same inputs and only `loss` (timing and the deterministic DVAR evaluation).
+// External weights stay in their files; `sessionSource` says how to hand a graph to onnxruntime (see there).
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildGradientGraph } from '../autodiff/build-gradient-graph.ts';
+import type { GradRegistry } from '../autodiff/registry.ts';
+import { encodeModel, loadModel } from '../onnx/codec.ts';
+import { GraphBuilder } from '../onnx/graph-builder.ts';
+import { DataType, defaultOpset, type OnnxGraph, type OnnxModel, type ValueInfo } from '../onnx/model.ts';
+import {
+  hasExternalData,
+  mergeGraphs,
+  prefixGraph,
+  pruneGraph,
+  spliceEmbeddingRows,
+} from '../onnx/surgery.ts';
+import { decodeValues } from '../onnx/tensor-values.ts';
+import { type DdpmSchedule, type PredictionType, parseSchedulerConfig } from './ddpm.ts';
+
+export type TrainableChoice = 'placeholder' | 'conv_in';
+
+export interface TextualInversionGraphOptions {
+  readonly wrt?: TrainableChoice;
+  /** Vectors per token (default 1). */
+  readonly nVectors?: number;
+  readonly registry?: GradRegistry;
+}
+
+export interface GraphInputs {
+  readonly rows: string;
+  readonly inputIds: string;
+  readonly latents: string;
+  readonly noise: string;
+  readonly timesteps: string;
+}
+
+export interface TextualInversionGraph {
+  readonly train: OnnxModel;
+  readonly forward: OnnxModel;
+  readonly inputs: GraphInputs;
+  /** ONNX data types of the inputs (input_ids and timesteps as the exported models declare them). */
+  readonly inputDataTypes: Readonly<Record<keyof GraphInputs, number>>;
+  readonly loss: 'loss';
+  readonly gradient: 'gradient';
+  /** The trainable input's graph name ('placeholder_rows' or the prefixed conv_in weight). */
+  readonly trainable: string;
+  readonly trainableDims: readonly number[];
+  /** The conv_in weight's values when it is the trainable input (to feed it), else undefined. */
+  readonly trainableInitial: Float32Array | undefined;
+  readonly placeholderIds: readonly number[];
+  readonly vocabSize: number;
+  readonly hiddenSize: number;
+  readonly predictionType: PredictionType;
+  readonly schedule: DdpmSchedule;
+  /** The folder external-data locations are written relative to (the pipeline folder). */
+  readonly modelDir: string;
+  readonly unetNodes: number;
+  readonly textEncoderNodes: number;
+  readonly buildMs: number;
+}
+
+const INPUTS: GraphInputs = {
+  rows: 'placeholder_rows',
+  inputIds: 'input_ids',
+  latents: 'latents',
+  noise: 'noise',
+  timesteps: 'timesteps',
+};
+
+function firstInput(graph: OnnxGraph, name: string, component: string): ValueInfo {
+  const v = graph.inputs.find((i) => i.name === name);
+  if (!v)
+    throw new Error(
+      `${component}: no input named '${name}' (inputs: ${graph.inputs.map((i) => i.name).join(', ')})`,
+    );
+  return v;
+}
+
+/** The Conv that consumes the UNet's `sample` input; its weight is "conv_in.weight" whatever the exporter named it. */
+export function findConvIn(unet: OnnxGraph, sampleName = 'sample'): { weight: string; node: string } {
+  const conv = unet.nodes.find((n) => n.opType === 'Conv' && n.inputs[0] === sampleName);
+  const weight = conv?.inputs[1];
+  if (!conv || !weight || !unet.initializers.some((t) => t.name === weight)) {
+    throw new Error(`unet: no Conv with an initializer weight consumes '${sampleName}'`);
+  }
+  return { weight, node: conv.name };
+}
+
+interface Components {
+  readonly te: OnnxModel;
+  readonly unet: OnnxModel;
+  readonly schedule: DdpmSchedule;
+  readonly opset: number;
+}
+
+function loadComponents(pipelineDir: string): Components {
+  const te = loadModel(join(pipelineDir, 'text_encoder', 'model.onnx'));
+  const unet = loadModel(join(pipelineDir, 'unet', 'model.onnx'));
+  const schedulerJson: unknown = JSON.parse(
+    readFileSync(join(pipelineDir, 'scheduler', 'scheduler_config.json'), 'utf8'),
+  );
+  const schedule = parseSchedulerConfig(schedulerJson);
+  const opset = defaultOpset(unet);
+  if (defaultOpset(te) !== opset) {
+    throw new Error(
+      `text encoder (opset ${defaultOpset(te)}) and UNet (opset ${opset}) must share one opset to be merged`,
+    );
+  }
+  return { te, unet, schedule, opset };
+}
+
+/** The noising + loss part: noisy latents for the UNet and the scalar MSE loss against ε or v. */
+function noisingAndLoss(
+  schedule: DdpmSchedule,
+  sample: ValueInfo,
+  timestep: ValueInfo,
+  pred: string,
+  opset: number,
+): { before: OnnxGraph; after: OnnxGraph; noisy: string } {
+  const n = schedule.numTrainTimesteps;
+  const sqrtAb: number[] = [];
+  const sqrtOneMinus: number[] = [];
+  for (let t = 0; t < n; t++) {
+    const ab = schedule.alphasCumprod[t] ?? 0;
+    sqrtAb.push(Math.sqrt(ab));
+    sqrtOneMinus.push(Math.sqrt(1 - ab));
+  }
+  const dt = sample.dataType;
+  const b = new GraphBuilder('ddpm');
+  b.initializer('ddpm/sqrt_alphas_cumprod', { dataType: dt, dims: [n], values: sqrtAb });
+  b.initializer('ddpm/sqrt_one_minus_alphas_cumprod', { dataType: dt, dims: [n], values: sqrtOneMinus });
+  b.initializer('ddpm/coef_shape', { dataType: DataType.INT64, dims: [4], values: [-1n, 1n, 1n, 1n] });
+  let index = INPUTS.timesteps;
+  if (timestep.dataType !== DataType.INT64) {
+    b.node('Cast', [INPUTS.timesteps], ['ddpm/timestep_index'], {
+      to: { type: 'int', value: DataType.INT64 },
+    });
+    index = 'ddpm/timestep_index';
+  }
+  b.node('Gather', ['ddpm/sqrt_alphas_cumprod', index], ['ddpm/signal_b'], {
+    axis: { type: 'int', value: 0 },
+  });
+  b.node('Gather', ['ddpm/sqrt_one_minus_alphas_cumprod', index], ['ddpm/sigma_b'], {
+    axis: { type: 'int', value: 0 },
+  });
+  b.node('Reshape', ['ddpm/signal_b', 'ddpm/coef_shape'], ['ddpm/signal']);
+  b.node('Reshape', ['ddpm/sigma_b', 'ddpm/coef_shape'], ['ddpm/sigma']);
+  b.node('Mul', ['ddpm/signal', INPUTS.latents], ['ddpm/signal_x0']);
+  b.node('Mul', ['ddpm/sigma', INPUTS.noise], ['ddpm/sigma_eps']);
+  b.node('Add', ['ddpm/signal_x0', 'ddpm/sigma_eps'], ['ddpm/noisy_latents']);
+  let target = INPUTS.noise;
+  if (schedule.predictionType === 'v_prediction') {
+    b.node('Mul', ['ddpm/signal', INPUTS.noise], ['ddpm/signal_eps']);
+    b.node('Mul', ['ddpm/sigma', INPUTS.latents], ['ddpm/sigma_x0']);
+    b.node('Sub', ['ddpm/signal_eps', 'ddpm/sigma_x0'], ['ddpm/v_target']);
+    target = 'ddpm/v_target';
+  }
+  const before = b.build(opset).graph;
+
+  const l = new GraphBuilder('loss');
+  let p = pred;
+  let t = target;
+  if (dt !== DataType.FLOAT) {
+    l.node('Cast', [pred], ['loss/pred_f32'], { to: { type: 'int', value: DataType.FLOAT } });
+    l.node('Cast', [target], ['loss/target_f32'], { to: { type: 'int', value: DataType.FLOAT } });
+    p = 'loss/pred_f32';
+    t = 'loss/target_f32';
+  }
+  l.node('Sub', [p, t], ['loss/diff']);
+  l.node('Mul', ['loss/diff', 'loss/diff'], ['loss/squared']);
+  l.node('ReduceMean', ['loss/squared'], ['loss'], { keepdims: { type: 'int', value: 0 } });
+  return { before, after: l.build(opset).graph, noisy: 'ddpm/noisy_latents' };
+}
+
+function mergedModel(parts: readonly OnnxGraph[], outputs: readonly ValueInfo[], c: Components): OnnxModel {
+  const graph = pruneGraph(mergeGraphs('textual_inversion', parts, outputs));
+  return {
+    irVersion: Math.max(c.te.irVersion, c.unet.irVersion, 8),
+    opsetImports: [
+      ...c.unet.opsetImports,
+      ...c.te.opsetImports.filter((o) => !c.unet.opsetImports.some((u) => u.domain === o.domain)),
+    ],
+    producerName: 'plateau',
+    producerVersion: '0.1.0',
+    graph,
+    functions: [...c.te.functions, ...c.unet.functions],
+    metadata: {},
+  };
+}
+
+function initializerValues(model: OnnxModel, name: string, modelDir: string): Float32Array {
+  const t = model.graph.initializers.find((i) => i.name === name);
+  if (!t) throw new Error(`initializer '${name}' not found`);
+  let bytes: Uint8Array;
+  if (t.data.kind === 'raw') bytes = t.data.bytes;
+  else if (t.data.kind === 'external') {
+    const count = t.dims.reduce((a, b) => a * b, 1);
+    const file = readFileSync(join(t.data.baseDir ?? modelDir, t.data.location));
+    bytes = file.subarray(t.data.offset, t.data.offset + (t.data.length ?? count * 4));
+  } else throw new Error(`initializer '${name}' is not numeric`);
+  if (t.dataType !== DataType.FLOAT) throw new Error(`initializer '${name}' is not FLOAT`);
+  return Float32Array.from(decodeValues(t.dataType, bytes) as number[]);
+}
+
+/** Builds the training graph (loss + gradient) and its loss-only twin for a diffusers ONNX pipeline folder. */
+export function buildTextualInversionGraph(
+  pipelineDir: string,
+  options: TextualInversionGraphOptions = {},
+): TextualInversionGraph {
+  const started = performance.now();
+  const wrt = options.wrt ?? 'placeholder';
+  const nVectors = options.nVectors ?? 1;
+  const c = loadComponents(pipelineDir);
+  const teGraph = c.te.graph;
+  const unetGraph = c.unet.graph;
+  const ids = firstInput(teGraph, 'input_ids', 'text encoder');
+  const sample = firstInput(unetGraph, 'sample', 'unet');
+  const timestep = firstInput(unetGraph, 'timestep', 'unet');
+  const ehs = firstInput(unetGraph, 'encoder_hidden_states', 'unet');
+  const teOut = teGraph.outputs.find((o) => o.name === 'last_hidden_state') ?? teGraph.outputs[0];
+  const unetOut = unetGraph.outputs.find((o) => o.name === 'out_sample') ?? unetGraph.outputs[0];
+  if (!teOut || !unetOut) throw new Error('text encoder and UNet must each have an output');
+
+  const spliced = spliceEmbeddingRows(teGraph, {
+    idsInput: ids.name,
+    rowsInput: INPUTS.rows,
+    nRows: nVectors,
+  });
+  const te = prefixGraph(spliced.graph, 'te/', {
+    [ids.name]: INPUTS.inputIds,
+    [INPUTS.rows]: INPUTS.rows,
+    [teOut.name]: 'encoder_hidden_states',
+  });
+  const convIn = findConvIn(unetGraph, sample.name);
+  const convInName = `unet/${convIn.weight}`;
+  const pred = 'model_pred';
+  const { before, after, noisy } = noisingAndLoss(c.schedule, sample, timestep, pred, c.opset);
+  let unet = prefixGraph(unetGraph, 'unet/', {
+    [sample.name]: noisy,
+    [timestep.name]: INPUTS.timesteps,
+    [ehs.name]: 'encoder_hidden_states',
+    [unetOut.name]: pred,
+  });
+  const inputs: ValueInfo[] = [
+    { name: INPUTS.latents, dataType: sample.dataType, dims: sample.dims },
+    { name: INPUTS.noise, dataType: sample.dataType, dims: sample.dims },
+    { name: INPUTS.timesteps, dataType: timestep.dataType, dims: timestep.dims },
+  ];
+  unet = { ...unet, inputs: [...unet.inputs.filter((v) => v.name !== noisy), ...inputs] };
+  const lossInfo: ValueInfo = { name: 'loss', dataType: DataType.FLOAT, dims: [] };
+  const forward = mergedModel([te, before, unet, after], [lossInfo], c);
+
+  const trainable = wrt === 'placeholder' ? INPUTS.rows : convInName;
+  const { model: gradModel, gradients } = buildGradientGraph(forward, {
+    loss: 'loss',
+    wrt: [trainable],
+    ...(options.registry ? { registry: options.registry } : {}),
+  });
+  const gradName = gradients[trainable] ?? '';
+  const train = renameOutput(gradModel, gradName, 'gradient');
+  const forwardWithInput =
+    wrt === 'conv_in' ? { ...forward, graph: moveToInput(forward.graph, convInName) } : forward;
+  const trainableDims =
+    wrt === 'placeholder'
+      ? [nVectors, spliced.hiddenSize]
+      : (unetGraph.initializers.find((t) => t.name === convIn.weight)?.dims ?? []);
+  return {
+    train,
+    forward: forwardWithInput,
+    inputs: INPUTS,
+    inputDataTypes: {
+      rows: DataType.FLOAT,
+      inputIds: ids.dataType,
+      latents: sample.dataType,
+      noise: sample.dataType,
+      timesteps: timestep.dataType,
+    },
+    loss: 'loss',
+    gradient: 'gradient',
+    trainable,
+    trainableDims,
+    trainableInitial:
+      wrt === 'conv_in' ? initializerValues(c.unet, convIn.weight, join(pipelineDir, 'unet')) : undefined,
+    placeholderIds: Array.from({ length: nVectors }, (_, i) => spliced.vocabSize + i),
+    vocabSize: spliced.vocabSize,
+    hiddenSize: spliced.hiddenSize,
+    predictionType: c.schedule.predictionType,
+    schedule: c.schedule,
+    modelDir: pipelineDir,
+    unetNodes: unetGraph.nodes.length,
+    textEncoderNodes: teGraph.nodes.length,
+    buildMs: performance.now() - started,
+  };
+}
+
+/**
+ * The UNet + noising + loss graph with the text encoder output as an input (`encoder_hidden_states`), for
+ * gradients on the UNet side with the text side held fixed: wrt 'encoder_hidden_states' and/or 'conv_in'.
+ * Returns the model and the gradient output name per requested tensor.
+ */
+export function buildUnetLossGraph(
+  pipelineDir: string,
+  wrt: readonly ('encoder_hidden_states' | 'conv_in')[],
+  registry?: GradRegistry,
+): {
+  model: OnnxModel;
+  gradients: Record<string, string>;
+  convInWeight: string;
+  convInInitial: Float32Array;
+} {
+  const c = loadComponents(pipelineDir);
+  const unetGraph = c.unet.graph;
+  const sample = firstInput(unetGraph, 'sample', 'unet');
+  const timestep = firstInput(unetGraph, 'timestep', 'unet');
+  const ehs = firstInput(unetGraph, 'encoder_hidden_states', 'unet');
+  const unetOut = unetGraph.outputs.find((o) => o.name === 'out_sample') ?? unetGraph.outputs[0];
+  if (!unetOut) throw new Error('unet has no output');
+  const convIn = findConvIn(unetGraph, sample.name);
+  const { before, after, noisy } = noisingAndLoss(c.schedule, sample, timestep, 'model_pred', c.opset);
+  let unet = prefixGraph(unetGraph, 'unet/', {
+    [sample.name]: noisy,
+    [timestep.name]: INPUTS.timesteps,
+    [ehs.name]: 'encoder_hidden_states',
+    [unetOut.name]: 'model_pred',
+  });
+  unet = {
+    ...unet,
+    inputs: [
+      ...unet.inputs.filter((v) => v.name !== noisy),
+      { name: INPUTS.latents, dataType: sample.dataType, dims: sample.dims },
+      { name: INPUTS.noise, dataType: sample.dataType, dims: sample.dims },
+    ],
+  };
+  const forward = mergedModel(
+    [before, unet, after],
+    [{ name: 'loss', dataType: DataType.FLOAT, dims: [] }],
+    c,
+  );
+  const names = wrt.map((w) => (w === 'conv_in' ? `unet/${convIn.weight}` : 'encoder_hidden_states'));
+  const { model, gradients } = buildGradientGraph(forward, {
+    loss: 'loss',
+    wrt: names,
+    ...(registry ? { registry } : {}),
+  });
+  const byChoice: Record<string, string> = {};
+  wrt.forEach((w, i) => {
+    byChoice[w] = gradients[names[i] ?? ''] ?? '';
+  });
+  return {
+    model,
+    gradients: byChoice,
+    convInWeight: `unet/${convIn.weight}`,
+    convInInitial: initializerValues(c.unet, convIn.weight, join(pipelineDir, 'unet')),
+  };
+}
+
+function renameOutput(model: OnnxModel, from: string, to: string): OnnxModel {
+  const g = model.graph;
+  return {
+    ...model,
+    graph: {
+      ...g,
+      nodes: g.nodes.map((n) =>
+        n.outputs.includes(from) ? { ...n, outputs: n.outputs.map((o) => (o === from ? to : o)) } : n,
+      ),
+      outputs: g.outputs.map((o) => (o.name === from ? { ...o, name: to } : o)),
+    },
+  };
+}
+
+function moveToInput(graph: OnnxGraph, name: string): OnnxGraph {
+  const t = graph.initializers.find((i) => i.name === name);
+  if (!t) return graph;
+  return {
+    ...graph,
+    initializers: graph.initializers.filter((i) => i.name !== name),
+    inputs: [...graph.inputs, { name, dataType: t.dataType, dims: [...t.dims] }],
+  };
+}
+
+/**
+ * How to hand a graph to onnxruntime. onnxruntime only reads external data inside the folder of the model
+ * file (or the working directory for bytes) and rejects absolute paths and symlinks out of it, so a graph
+ * with external weights is written into the pipeline folder itself (locations such as `unet/weights.pb`
+ * stay valid and nothing is copied); a graph without external data is passed as bytes.
+ */
+export function sessionSource(model: OnnxModel, modelDir: string): Uint8Array | string {
+  if (!hasExternalData(model.graph)) return encodeModel(model);
+  const bytes = encodeModel(model, { modelDir });
+  const path = join(
+    modelDir,
+    `.plateau-${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}.onnx`,
+  );
+  writeFileSync(path, bytes);
+  return path;
+}
