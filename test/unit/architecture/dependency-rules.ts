@@ -9,7 +9,16 @@ export interface Violation {
   readonly rule: string;
 }
 
-const SOURCE_DIRS = ['shared', 'functions', 'trainer-image/src', 'infra', 'cli', 'bench', 'scripts', 'models'];
+const SOURCE_DIRS = [
+  'shared',
+  'functions',
+  'trainer-image/src',
+  'infra',
+  'cli',
+  'bench',
+  'scripts',
+  'models',
+];
 const IMPORT_PATTERN =
   /(?:^|[\s;])(?:import|export)\s+(?:type\s+)?(?:[^'"`;]*?\s+from\s+)?['"]([^'"]+)['"]|(?:import|require)\(\s*['"]([^'"]+)['"]\s*\)/gm;
 
