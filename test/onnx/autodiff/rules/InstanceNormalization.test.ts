@@ -1,6 +1,7 @@
 /** @jest-environment ./test/onnx/support/onnx-environment.cjs */
 // InstanceNormalization's gradient against central finite differences (x, scale, bias), in float32 (onnxruntime's
-// CPU kernel has no double), 2-D and 1-D spatial, and as GroupNorm exports use it (scale 1, bias 0).
+// CPU kernel has no double), 2-D and 1-D spatial, as GroupNorm exports use it (scale 1, bias 0), and both ways of
+// getting the statistics (fused from opset 17, step by step before).
 import { expectGradientsMatch } from '../../support/finite-difference.ts';
 
 describe('InstanceNormalization gradient', () => {
@@ -21,6 +22,18 @@ describe('InstanceNormalization gradient', () => {
         { dims: [2], values: [0, 0], constant: true },
       ],
       dtype: 'float32',
+    });
+  });
+
+  it.each([
+    ['opset 14: statistics step by step', 14, false],
+    ['symbolic dims: run-time unit scale for the fused statistics', 17, true],
+  ])('matches finite differences (%s)', async (_, opset, symbolic) => {
+    await expectGradientsMatch({
+      opType: 'InstanceNormalization',
+      inputs: [{ dims: [2, 3, 4, 2], range: [-2, 2], symbolic }, { dims: [3] }, { dims: [3] }],
+      dtype: 'float32',
+      opset,
     });
   });
 });

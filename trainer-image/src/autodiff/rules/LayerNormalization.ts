@@ -2,29 +2,8 @@
 // −1) on. dB = Σ dy and dscale = Σ dy·x̂ over the leading axes; dx = invStd·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)) with
 // dx̂ = dy·scale. Mean and InvStdDev come from the forward node when it outputs them (same element type), else
 // float32 recomputes x̂ and InvStdDev with one unit-scale LayerNormalization and other types step by step.
-import type { GradContext, GradRule } from '../grad-rule.ts';
-import { attr } from '../grad-rule.ts';
-import { type NormStats, normAxis, normInputGrad, normStats, requireGo } from './helpers.ts';
-
-/**
- * x̂ and InvStdDev in float32 from one LayerNormalization node with unit scale and no bias: one fused kernel
- * instead of eight elementwise and reduction nodes (the forward kernel computes them in float32 as well).
- */
-function fusedStats(g: GradContext, x: string, scale: string, axis: number, epsilon: number): NormStats {
-  const dims = g.dims(scale);
-  const ones = dims.every((d) => typeof d === 'number')
-    ? g.constant({
-        dataType: 1,
-        dims: dims as number[],
-        values: new Array<number>(dims.reduce<number>((a, d) => a * (d as number), 1)).fill(1),
-      })
-    : g.emit('ConstantOfShape', [g.emit('Shape', [scale])], {
-        value: attr.tensor({ dataType: 1, dims: [1], values: [1] }),
-      });
-  const attrs = { axis: attr.int(axis), epsilon: attr.float(epsilon), stash_type: attr.int(1) };
-  const [xhat = '', , invStd = ''] = g.emitMulti('LayerNormalization', [x, ones], 3, attrs);
-  return { xhat, invStd };
-}
+import type { GradRule } from '../grad-rule.ts';
+import { fusedNormStats, normAxis, normInputGrad, normStats, requireGo } from './helpers.ts';
 
 export const layerNormalizationGrad: GradRule = {
   opType: 'LayerNormalization',
@@ -59,7 +38,7 @@ export const layerNormalizationGrad: GradRule = {
     const epsilon = g.attrFloat('epsilon', 1e-5);
     const stats =
       saved === undefined && type === 1
-        ? fusedStats(g, x, scale, axis, epsilon)
+        ? fusedNormStats(g, x, axis, epsilon)
         : normStats(g, x, axes, epsilon, saved);
     if (needScale) g.unbroadcast(g.emit('Mul', [go, stats.xhat]), scale, g.gi(1));
     if (needX) normInputGrad(g, stats, g.emit('Mul', [go, scale]), axes, g.gi(0));

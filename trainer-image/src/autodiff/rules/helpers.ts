@@ -164,6 +164,40 @@ export function normStats(
 }
 
 /**
+ * x̂ and InvStdDev of float32 `x` normalized over the axes from `axis` on, from one unit-scale LayerNormalization
+ * node (opset 17+): one fused kernel instead of two reductions and three elementwise passes. Instance norm is the
+ * same computation with axis 2.
+ */
+export function fusedNormStats(g: GradContext, x: string, axis: number, epsilon: number): NormStats {
+  const rank = g.rank(x);
+  const tail = g.dims(x).slice(axis);
+  const ones = tail.every((d) => typeof d === 'number')
+    ? g.constant({
+        dataType: 1,
+        dims: tail as number[],
+        values: new Array<number>(tail.reduce<number>((a, d) => a * (d as number), 1)).fill(1),
+      })
+    : g.emit(
+        'ConstantOfShape',
+        [g.emit('Slice', [g.emit('Shape', [x]), g.int64s([axis]), g.int64s([rank])])],
+        {
+          value: attr.tensor({ dataType: 1, dims: [1], values: [1] }),
+        },
+      );
+  const attrs = { axis: attr.int(axis), epsilon: attr.float(epsilon), stash_type: attr.int(1) };
+  const [xhat = '', , invStd = ''] = g.emitMulti('LayerNormalization', [x, ones], 3, attrs);
+  return { xhat, invStd };
+}
+
+/** Whether a forward tensor is a constant whose every element is `value`. */
+export function isConstantFill(g: GradContext, name: string, value: number): boolean {
+  const c = g.constValue(name);
+  return (
+    c !== undefined && Array.from(c.values as ArrayLike<number | bigint>).every((v) => Number(v) === value)
+  );
+}
+
+/**
  * The input gradient of x̂ = (x − mean)/σ over `axes` given dx̂:
  * dx = invStd·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)), the means over the normalized axes.
  */
