@@ -1,8 +1,9 @@
-// `npm run make-base-model [-- --steps N --minutes M --size tiny --out DIR --checkpoint FILE --example-only]`:
-// writes the example concept (examples/), pretrains the embedded base model (seeded, resumable from its
-// checkpoint, progress bar on stderr) and writes models/<name>/ with its model card and contact sheet. Ctrl-C (or --minutes) stops with a checkpoint and still writes the model.
+// `npm run make-base-model [-- --steps N --minutes M --size tiny --out DIR --checkpoint FILE]` writes the example
+// concept (examples/), pretrains the embedded base model (seeded, resumable, progress bar on stderr) and writes
+// models/<name>/ with its card; Ctrl-C or --minutes stops with a checkpoint. --example-only, --classifier-only.
 import { parseArgs } from 'node:util';
 import { baseModelConfig } from '../models/src/builder/config.ts';
+import { CLASSIFIER_NAME, makeClassifier } from '../models/src/classifier/make-classifier.ts';
 import { makeBaseModel } from '../models/src/pretrain/make-base-model.ts';
 import { PRETRAIN_DEFAULTS, type StepInfo } from '../models/src/pretrain/pretrain.ts';
 import { vocabulary } from '../models/src/world/captions.ts';
@@ -17,6 +18,7 @@ const { values } = parseArgs({
     out: { type: 'string' },
     checkpoint: { type: 'string' },
     'example-only': { type: 'boolean', default: false },
+    'classifier-only': { type: 'boolean', default: false },
   },
 });
 
@@ -26,6 +28,12 @@ const exampleDir = `examples/${EXAMPLE_NAME}`;
 await writeExample(exampleDir, name);
 process.stderr.write(`wrote the example concept to ${exampleDir}\n`);
 if (values['example-only']) process.exit(0);
+const classifierDir = `models/${CLASSIFIER_NAME}`;
+if (values['classifier-only']) {
+  const acc = await makeClassifier(classifierDir);
+  process.stderr.write(`wrote ${classifierDir}: accuracy on fresh renders ${(100 * acc.both).toFixed(1)}%\n`);
+  process.exit(0);
+}
 const steps = Number(values.steps);
 const seed = Number(values.seed);
 if (!Number.isInteger(steps) || steps < 1 || !Number.isInteger(seed)) {
@@ -68,6 +76,7 @@ const result = await makeBaseModel({
   sampleSteps: 50,
   guidance: 3,
   sampleSeed: 7,
+  classifierPath: `${classifierDir}/model.onnx`,
   onStep: progress,
   shouldStop: () => interrupted || Date.now() > deadline,
   log: (line) => process.stderr.write(`\n${line}`),

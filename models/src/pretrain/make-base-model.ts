@@ -1,7 +1,7 @@
 // Makes the base model end to end: pretrain (resumable), write the EMA weights in the diffusers ONNX layout,
 // time one textual-inversion step, draw a colour × shape contact sheet and write the
 // model card. `npm run make-base-model` is a thin command-line wrapper around makeBaseModel().
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildGradientGraph } from '../../../trainer-image/src/autodiff/build-gradient-graph.ts';
 import { encodeModel } from '../../../trainer-image/src/onnx/codec.ts';
@@ -10,6 +10,8 @@ import { textualInversionForwardModel } from '../builder/components.ts';
 import type { BaseModelConfig } from '../builder/config.ts';
 import type { Weights } from '../builder/model-graph.ts';
 import { writeModelPackage } from '../builder/write-package.ts';
+import { openClassifier } from '../classifier/classifier.ts';
+import { type Evaluation, evaluateBaseModel } from '../classifier/evaluate.ts';
 import { openPipelineSampler } from '../sampler/pipeline-sampler.ts';
 import { encodeGridPng } from '../world/png.ts';
 import { COLOURS, fromModelOutput, SHAPES } from '../world/world.ts';
@@ -23,6 +25,8 @@ export interface MakeOptions extends PretrainOptions {
   readonly sampleSteps: number;
   readonly guidance: number;
   readonly sampleSeed: number;
+  /** The attribute classifier's model.onnx: when it exists, held-out pairs are sampled and judged for the card. */
+  readonly classifierPath?: string;
   readonly log?: (line: string) => void;
 }
 
@@ -77,11 +81,19 @@ export async function makeBaseModel(o: MakeOptions): Promise<PretrainResult> {
 
   const sampler = await openPipelineSampler(o.outDir, { threads: o.threads });
   const prompts = SHAPES.flatMap((shape) => COLOURS.map((colour) => `a photo of a ${colour} ${shape}`));
-  const images = await sampler.sample(prompts, {
-    seed: o.sampleSeed,
-    steps: o.sampleSteps,
-    guidance: o.guidance,
-  });
+  const sampling = { seed: o.sampleSeed, steps: o.sampleSteps, guidance: o.guidance };
+  const images = await sampler.sample(prompts, sampling);
+  let evaluation: Evaluation | undefined;
+  if (o.classifierPath && existsSync(o.classifierPath)) {
+    const classifier = await openClassifier(o.classifierPath, o.threads);
+    evaluation = await evaluateBaseModel(sampler, classifier, {
+      ...sampling,
+      seed: o.sampleSeed + 1,
+      perPair: 8,
+    });
+    await classifier.release();
+    log(`held-out pairs judged right: ${(100 * evaluation.heldOutAccuracy).toFixed(1)}%`);
+  }
   await sampler.release();
   const per = 3 * sampler.imageSize * sampler.imageSize;
   const rgb = prompts.map((_, k) => fromModelOutput(images, k * per));
@@ -109,6 +121,7 @@ export async function makeBaseModel(o: MakeOptions): Promise<PretrainResult> {
       sheet: { file: sheet, rows: [...SHAPES], cols: [...COLOURS] },
       sampling: { steps: o.sampleSteps, guidance: o.guidance, seed: o.sampleSeed },
       tiStepMs,
+      ...(evaluation ? { evaluation } : {}),
     }),
   );
   log(`wrote ${o.outDir}`);

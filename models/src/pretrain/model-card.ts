@@ -1,6 +1,7 @@
 // The model card (models/<name>/README.md): recipe, seed, data, loss, CPU time, the command that reproduces
 // it and the contact sheet, written from the facts of a pretraining run.
 import type { BaseModelConfig } from '../builder/config.ts';
+import type { Evaluation, PairScore } from '../classifier/evaluate.ts';
 import { HELD_OUT } from '../world/captions.ts';
 import { BACKGROUNDS, COLOURS, OUTLINES, PATTERNS, SHAPES } from '../world/world.ts';
 
@@ -19,6 +20,26 @@ export interface CardFacts {
   };
   readonly sampling: { readonly steps: number; readonly guidance: number; readonly seed: number };
   readonly tiStepMs?: number;
+  readonly evaluation?: Evaluation;
+}
+
+function evaluationSection(e: Evaluation, perPairSeed: number): string {
+  const row = (s: PairScore) =>
+    `| ${s.colour} ${s.shape} | ${s.colourCorrect}/${s.images} | ${s.shapeCorrect}/${s.images} | ${s.bothCorrect}/${s.images} |`;
+  return `
+## Does it draw what it is asked?
+
+The attribute classifier (\`models/plateau-world-classifier/\`, trained by the project on world renders) judged
+samples of "a photo of a <colour> <shape>" (DDIM as below, seed ${perPairSeed}). Held-out pairs were never shown
+in pretraining; the seen pairs use the same shapes with another colour.
+
+- Held-out pairs, colour and shape both right: **${(100 * e.heldOutAccuracy).toFixed(1)}%**
+- Seen pairs, colour and shape both right: **${(100 * e.seenAccuracy).toFixed(1)}%**
+
+| pair | colour right | shape right | both right |
+|---|---|---|---|
+${[...e.heldOut.map((s) => `${row(s)} (held out)`), ...e.seen.map(row)].join('\n')}
+`;
 }
 
 function mean(values: readonly number[]): number {
@@ -109,5 +130,5 @@ ${f.command}
 Rows: ${f.sheet.rows.join(', ')}; columns: ${f.sheet.cols.join(', ')}. Prompt "a photo of a <colour> <shape>",
 DDIM ${f.sampling.steps} steps, guidance ${f.sampling.guidance}, seed ${f.sampling.seed}. The held-out pairs above
 appear in the sheet although pretraining never showed them.
-`;
+${f.evaluation ? evaluationSection(f.evaluation, f.sampling.seed + 1) : ''}`;
 }
