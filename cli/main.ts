@@ -5,6 +5,7 @@ import { dvarCommand } from './commands/dvar.ts';
 import { gradcheckCommand } from './commands/gradcheck.ts';
 import { runCommand } from './commands/run.ts';
 import { startCommand } from './commands/start.ts';
+import { trainCommand } from './commands/train.ts';
 import { upCommand } from './commands/up.ts';
 
 export const COMMANDS: readonly Command[] = [
@@ -13,6 +14,7 @@ export const COMMANDS: readonly Command[] = [
   gradcheckCommand,
   upCommand,
   runCommand,
+  trainCommand,
 ];
 
 function helpText(io: CliIo): string {

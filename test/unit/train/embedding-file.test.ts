@@ -1,16 +1,10 @@
 // The embedding file: safetensors layout with the token as the only key, F32 [n, D], metadata read back.
+import { readSafetensors, toFloat32 } from '../../../shared/safetensors.ts';
 import {
   embeddingFileName,
   encodeEmbeddingFile,
   modelSpecArchitecture,
 } from '../../../trainer-image/src/train/embedding-file.ts';
-
-function parse(bytes: Uint8Array) {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n = Number(view.getBigUint64(0, true));
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
-  return { n, header, data: new Float32Array(bytes.slice(8 + n).buffer) };
-}
 
 describe('embedding file', () => {
   it('holds one tensor keyed by the token, with modelspec and plateau metadata', () => {
@@ -24,12 +18,15 @@ describe('embedding file', () => {
       plateau: { steps: 412, stop_reason: 'dvar', criterion_step: 411, final_ratio: 0.149 },
       date: new Date('2026-01-02T03:04:05Z'),
     });
-    const { n, header, data } = parse(bytes);
-    expect(n % 8).toBe(0);
-    expect(Object.keys(header).sort()).toEqual(['<my-cat>', '__metadata__']);
-    expect(header['<my-cat>']).toEqual({ dtype: 'F32', shape: [2, 3], data_offsets: [0, 24] });
-    expect(data).toEqual(rows);
-    expect(header.__metadata__).toMatchObject({
+    const headerLength = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+    expect(headerLength % 8).toBe(0);
+    const file = readSafetensors(bytes);
+    expect([...file.tensors.keys()]).toEqual(['<my-cat>']);
+    const tensor = file.tensors.get('<my-cat>')!;
+    expect(tensor.dtype).toBe('F32');
+    expect(tensor.shape).toEqual([2, 3]);
+    expect(toFloat32(tensor)).toEqual(rows);
+    expect(file.metadata).toMatchObject({
       'modelspec.architecture': 'stable-diffusion-d3/textual-inversion',
       'modelspec.title': '<my-cat>',
       'modelspec.date': '2026-01-02T03:04:05.000Z',

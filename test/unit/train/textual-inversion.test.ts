@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { DvarTracker } from '../../../shared/dvar.ts';
 import { FolderArtifactStore } from '../../../shared/local/folder-artifact-store.ts';
 import type { LossSample, SampleSink } from '../../../shared/ports.ts';
+import { readSafetensors, toFloat32 } from '../../../shared/safetensors.ts';
 import {
   runTextualInversion,
   TI_DEFAULTS,
@@ -84,12 +85,10 @@ describe('runTextualInversion', () => {
     expect(seen.batches[0]!.size).toBe(2);
     expect(seen.batches[0]!.inputIds.filter((id) => id === 64)).toHaveLength(2);
     expect(sink.samples).toHaveLength(24);
-    const bytes = await store.get('output/<my-toy>.safetensors');
-    const n = Number(new DataView(bytes!.buffer).getBigUint64(0, true));
-    const header = JSON.parse(new TextDecoder().decode(bytes!.subarray(8, 8 + n)));
-    expect(header['<my-toy>'].shape).toEqual([1, 32]);
-    expect(header.__metadata__['plateau.stop_reason']).toBe('max-steps');
-    expect(new Float32Array(bytes!.slice(8 + n).buffer)).toEqual(result.rows);
+    const file = readSafetensors((await store.get('output/<my-toy>.safetensors'))!);
+    expect(file.tensors.get('<my-toy>')?.shape).toEqual([1, 32]);
+    expect(file.metadata['plateau.stop_reason']).toBe('max-steps');
+    expect(toFloat32(file.tensors.get('<my-toy>')!)).toEqual(result.rows);
   });
 
   it('continues from the latest checkpoint to the same result as a straight run', async () => {

@@ -1,6 +1,7 @@
 // The learned embedding as `<token>.safetensors`: one tensor keyed by the token string, F32 [nVectors, D],
 // with `__metadata__` in the SAI model-spec keys (modelspec.*) plus plateau.* run facts — the layout diffusers
 // `load_textual_inversion`, AUTOMATIC1111 and ComfyUI load.
+import { writeSafetensors } from '../../../shared/safetensors.ts';
 
 export interface EmbeddingFacts {
   readonly token: string;
@@ -55,22 +56,9 @@ export function encodeEmbeddingFile(facts: EmbeddingFacts): Uint8Array {
     'modelspec.date': (facts.date ?? new Date()).toISOString(),
   };
   for (const [key, value] of Object.entries(facts.plateau)) metadata[`plateau.${key}`] = String(value);
-  const header = {
-    __metadata__: metadata,
-    [token]: { dtype: 'F32', shape: [nVectors, hiddenSize], data_offsets: [0, rows.length * 4] },
-  };
-  // The header is padded with spaces to a multiple of 8 bytes so the data is aligned.
-  let headerBytes = new TextEncoder().encode(JSON.stringify(header));
-  const padded = Math.ceil(headerBytes.length / 8) * 8;
-  if (padded !== headerBytes.length) {
-    const withPad = new Uint8Array(padded).fill(0x20);
-    withPad.set(headerBytes);
-    headerBytes = withPad;
-  }
-  const out = new Uint8Array(8 + headerBytes.length + rows.length * 4);
-  const view = new DataView(out.buffer);
-  view.setBigUint64(0, BigInt(headerBytes.length), true);
-  out.set(headerBytes, 8);
-  for (let i = 0; i < rows.length; i++) view.setFloat32(8 + headerBytes.length + i * 4, rows[i]!, true);
-  return out;
+  // Little-endian float32 bytes whatever the host, then one tensor named by the token.
+  const le = new Float32Array(rows.length);
+  const view = new DataView(le.buffer);
+  for (let i = 0; i < rows.length; i++) view.setFloat32(i * 4, rows[i]!, true);
+  return writeSafetensors({ [token]: { dtype: 'F32', shape: [nVectors, hiddenSize], data: le } }, metadata);
 }

@@ -1,0 +1,194 @@
+// `plateau train`: standalone textual inversion with DVAR decided in-process. The output folder mirrors a job's
+// layout (checkpoints/, output/<token>.safetensors, samples.jsonl); `touch <out>/STOP` stops the run at its next
+// flush; --resume continues from the latest checkpoint bit-for-bit. Progress goes to stderr, a summary to stdout.
+import { rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DVAR_DEFAULTS, DvarTracker } from '../../shared/dvar.ts';
+import { FileStopSignal } from '../../shared/local/file-stop-signal.ts';
+import { FolderArtifactStore } from '../../shared/local/folder-artifact-store.ts';
+import { JsonlSampleSink } from '../../shared/local/jsonl-sample-sink.ts';
+import { CHECKPOINT_PREFIX } from '../../trainer-image/src/train/checkpoint.ts';
+import { loadTrainingImages } from '../../trainer-image/src/train/images.ts';
+import { modelResolution } from '../../trainer-image/src/train/model-resolution.ts';
+import { loadOnnxTiModel } from '../../trainer-image/src/train/onnx-ti-model.ts';
+import {
+  runTextualInversion,
+  TI_DEFAULTS,
+  type TiDeps,
+  type TiSettings,
+} from '../../trainer-image/src/train/textual-inversion.ts';
+import type { PixelImage } from '../../trainer-image/src/train/ti-batches.ts';
+import { type Command, UsageError } from '../command.ts';
+
+const TI = DVAR_DEFAULTS['textual-inversion'];
+
+const USAGE =
+  'plateau train --model <pipelineDir> --images <dir> --token "<tok>" --init <word> [--out <dir>] ' +
+  '[--max-steps N] [--window W] [--threshold a] [--eval-every k] [--seed s] [--resume] [--no-dvar] ' +
+  '[--batch-size B] [--lr x] [--templates object|style] [--checkpoint-every N] [--progress-every N]';
+
+function integer(name: string, text: string | undefined, fallback: number, min: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min)
+    throw new UsageError(`--${name} must be an integer >= ${min}, got '${text}'`);
+  return value;
+}
+
+function positive(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new UsageError(`--${name} must be a number > 0, got '${text}'`);
+  return value;
+}
+
+/** Model loading is injectable so tests can drive the command with a stand-in model. */
+export function createTrainCommand(loadModel: TiDeps['loadModel'] = loadOnnxTiModel): Command {
+  return {
+    name: 'train',
+    summary: 'Learn a token for a concept from a folder of images, stopping by DVAR (standalone)',
+    usage: USAGE,
+    async run(args, io) {
+      let parsed: ReturnType<typeof parse>;
+      try {
+        parsed = parse(args);
+      } catch (error) {
+        if (error instanceof UsageError) throw error;
+        throw new UsageError(error instanceof Error ? error.message : String(error));
+      }
+      const { values } = parsed;
+      for (const required of ['model', 'images', 'token', 'init'] as const) {
+        if (!values[required]) throw new UsageError(`--${required} is required`);
+      }
+      const templates = values.templates ?? 'object';
+      if (templates !== 'object' && templates !== 'style') {
+        throw new UsageError(`--templates must be object or style, got '${templates}'`);
+      }
+      const window = integer('window', values.window, TI.window, 2);
+      const threshold = positive('threshold', values.threshold, TI.threshold);
+      const settings: TiSettings = {
+        ...TI_DEFAULTS,
+        token: values.token!,
+        initializerToken: values.init!,
+        templates,
+        learningRate: positive('lr', values.lr, TI_DEFAULTS.learningRate),
+        batchSize: integer('batch-size', values['batch-size'], TI_DEFAULTS.batchSize, 1),
+        seed: integer('seed', values.seed, TI_DEFAULTS.seed, 0),
+        maxSteps: integer('max-steps', values['max-steps'], TI.maxSteps, 1),
+        evalEvery: integer('eval-every', values['eval-every'], TI_DEFAULTS.evalEvery, 1),
+        checkpointEvery: integer(
+          'checkpoint-every',
+          values['checkpoint-every'],
+          TI_DEFAULTS.checkpointEvery,
+          1,
+        ),
+      };
+      const progressEvery = integer('progress-every', values['progress-every'], 10, 1);
+      const dvar = !values['no-dvar'];
+      const pipelineDir = resolve(values.model!);
+      const out = resolve(values.out ?? join('out', 'train'));
+      const store = new FolderArtifactStore(out);
+
+      if (!values.resume && (await store.list(CHECKPOINT_PREFIX)).length > 0) {
+        throw new Error(
+          `${out} holds checkpoints of an earlier run: pass --resume to continue it, or choose another --out`,
+        );
+      }
+      // A STOP file is a request to the run that was going when it was made, not to this one.
+      await rm(join(out, 'STOP'), { force: true });
+
+      const resolution = await modelResolution(pipelineDir);
+      const images: PixelImage[] = (await loadTrainingImages(resolve(values.images!), resolution)).map(
+        (image) => ({
+          data: image.pixels,
+          channels: 3,
+          height: image.resolution,
+          width: image.resolution,
+        }),
+      );
+
+      const started = Date.now();
+      let firstStep: number | null = null;
+      const result = await runTextualInversion(settings, {
+        pipelineDir,
+        images,
+        loadModel,
+        openSink: (fromStep) => JsonlSampleSink.open(join(out, 'samples.jsonl'), fromStep),
+        stopSignal: new FileStopSignal(join(out, 'STOP')),
+        store,
+        resume: values.resume === true,
+        ...(dvar ? { criterion: () => new DvarTracker({ window, threshold }) } : {}),
+        outputFacts: {
+          criterion: dvar ? 'dvar' : 'none',
+          window,
+          threshold,
+          base_model: pipelineDir.split(/[\\/]/).pop() ?? '',
+        },
+        onReady: ({ resumedFrom, lr }) => {
+          io.err.write(
+            `plateau train: ${images.length} image(s), lr ${lr}, ` +
+              `${resumedFrom === null ? 'starting at step 0' : `resuming at step ${resumedFrom}`}, ` +
+              `${dvar ? `DVAR W=${window} α=${threshold}` : 'no criterion'}, cap ${settings.maxSteps} steps\n`,
+          );
+        },
+        onStep: (p) => {
+          firstStep ??= p.step;
+          const done = p.step + 1;
+          if (done % progressEvery !== 0) return;
+          const seconds = (Date.now() - started) / 1000;
+          const rate = seconds > 0 ? (done - firstStep) / seconds : 0;
+          const det = p.detLoss === undefined ? '' : `  det ${p.detLoss.toPrecision(5)}`;
+          const ratio = p.ratio === null || p.ratio === undefined ? '' : `  ratio ${p.ratio.toFixed(3)}`;
+          io.err.write(
+            `step ${done}/${settings.maxSteps}${det}  train ${p.trainLoss.toPrecision(5)}${ratio}  ${rate.toFixed(2)} steps/s\n`,
+          );
+        },
+      });
+      const summary = {
+        embedding: join(out, result.outputKey),
+        steps: result.steps,
+        stopReason: result.stopReason,
+        criterionStep: result.criterionStep,
+        finalRatio: result.finalRatio,
+        resumedFrom: result.resumedFrom,
+        wallSeconds: (Date.now() - started) / 1000,
+      };
+      io.err.write(
+        `plateau train: stopped after ${result.steps} steps (${result.stopReason}); wrote ${summary.embedding}\n`,
+      );
+      io.out.write(`${JSON.stringify(summary)}\n`);
+      return 0;
+    },
+  };
+}
+
+function parse(args: readonly string[]) {
+  return parseArgs({
+    args: [...args],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      model: { type: 'string' },
+      images: { type: 'string' },
+      token: { type: 'string' },
+      init: { type: 'string' },
+      out: { type: 'string' },
+      'max-steps': { type: 'string' },
+      window: { type: 'string' },
+      threshold: { type: 'string' },
+      'eval-every': { type: 'string' },
+      seed: { type: 'string' },
+      resume: { type: 'boolean' },
+      'no-dvar': { type: 'boolean' },
+      'batch-size': { type: 'string' },
+      lr: { type: 'string' },
+      templates: { type: 'string' },
+      'checkpoint-every': { type: 'string' },
+      'progress-every': { type: 'string' },
+    },
+  });
+}
+
+export const trainCommand: Command = createTrainCommand();

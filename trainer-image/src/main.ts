@@ -1,0 +1,81 @@
+// Trainer container entry (AWS Batch, or the embedded runtime's local job runner): reads its configuration
+// from ENV once, wires the S3 and DynamoDB adapters, and runs the job — resuming from the latest checkpoint
+// on every start. Exit 0 when the run ended (stopped by the monitor, or at the step cap), 1 with the reason.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
+import { createDocumentClient } from '../../shared/aws/clients.ts';
+import { DynamoDbJobStore } from '../../shared/aws/dynamodb-job-store.ts';
+import { DynamoDbSampleSink } from '../../shared/aws/dynamodb-samples.ts';
+import { DynamoDbStopSignal } from '../../shared/aws/dynamodb-stop-signal.ts';
+import { S3ArtifactStore, S3ObjectStore } from '../../shared/aws/s3-store.ts';
+import { ENV, readEnv } from '../../shared/env.ts';
+import { recordTrainerError } from '../../shared/job-record.ts';
+import { jobKeys } from '../../shared/keys.ts';
+import { loadOnnxTiModel } from './train/onnx-ti-model.ts';
+import { runTrainingJob } from './train/training-job.ts';
+
+const DEFAULT_MODEL_CACHE = '/var/cache/plateau/models';
+const DEFAULT_SAMPLE_TTL_DAYS = 30;
+
+async function main(): Promise<number> {
+  const env = readEnv(['BUCKET', 'TABLE', 'JOB_ID']);
+  const device = process.env[ENV.EXECUTION_PROVIDER] ?? 'auto';
+  if (device !== 'auto' && device !== 'cuda' && device !== 'cpu') {
+    throw new Error(`${ENV.EXECUTION_PROVIDER} must be auto, cuda or cpu (got ${device})`);
+  }
+  const ttlDays = Number(process.env[ENV.SAMPLE_TTL_DAYS] ?? DEFAULT_SAMPLE_TTL_DAYS);
+  if (!Number.isFinite(ttlDays) || ttlDays <= 0)
+    throw new Error(`${ENV.SAMPLE_TTL_DAYS} must be a positive number`);
+
+  // A custom S3 endpoint (the embedded mode's s3rver) only answers path-style requests.
+  const s3 = new S3Client({ forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3) });
+  const objects = new S3ObjectStore(s3, env.BUCKET);
+  const documents = createDocumentClient();
+  const jobs = new DynamoDbJobStore(documents, env.TABLE);
+  const workDir = await mkdtemp(join(tmpdir(), 'plateau-job-'));
+  const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+  try {
+    const result = await runTrainingJob({
+      jobId: env.JOB_ID,
+      objects,
+      store: new S3ArtifactStore(objects, jobKeys(env.JOB_ID).root),
+      sink: new DynamoDbSampleSink(documents, env.TABLE, env.JOB_ID, { ttlDays }),
+      stopSignal: new DynamoDbStopSignal(documents, env.TABLE, env.JOB_ID),
+      loadModel: (request) => loadOnnxTiModel(request, { device }),
+      modelCacheDir: process.env[ENV.MODEL_CACHE_DIR] ?? DEFAULT_MODEL_CACHE,
+      workDir,
+      onCheckpoint: async (step) => {
+        await jobs.update(env.JOB_ID, {
+          from: ['QUEUED', 'RUNNING', 'STOPPING'],
+          patch: { lastCheckpointStep: step },
+        });
+      },
+      log,
+    });
+    log(
+      `job ${env.JOB_ID}: stopped after ${result.steps} steps (${result.stopReason}); wrote ${result.outputKey}`,
+    );
+    return 0;
+  } catch (error) {
+    // The reason goes on the job record so the FAILED job says why, not Batch's generic exit message.
+    const message = error instanceof Error ? error.message : String(error);
+    await recordTrainerError(jobs, env.JOB_ID, message).catch((recordError: unknown) =>
+      log(`could not record the error on the job: ${String(recordError)}`),
+    );
+    throw error;
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`plateau trainer: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,143 @@
+// The real TiModel on onnxruntime: the merged training graph (loss + d loss / d placeholder rows) and its
+// loss-only twin from training-graph.ts in two sessions — the deterministic evaluation is one forward pass of
+// the eval batch, nothing more — plus the VAE encoder, and the initializer token's embedding row as the start.
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadModel } from '../onnx/codec.ts';
+import { DataType, type OnnxTensor } from '../onnx/model.ts';
+import { findTokenEmbedding } from '../onnx/surgery.ts';
+import { cudaAvailable, Session, type SessionOptions, type TypedTensor } from '../runtime/session.ts';
+import type { TiModel, TiModelRequest } from './textual-inversion.ts';
+import type { TiBatch } from './ti-batches.ts';
+import { buildTextualInversionGraph, sessionSource } from './training-graph.ts';
+import { openVaeEncoder } from './vae-encoder.ts';
+
+export interface OnnxTiModelOptions {
+  readonly device?: 'auto' | 'cuda' | 'cpu';
+  readonly intraOpThreads?: number;
+}
+
+/** Row `id` of a FLOAT [V, D] embedding table stored inline or in an external-data file. */
+function tableRow(table: OnnxTensor, id: number, modelDir: string): Float32Array {
+  const [rows, width] = table.dims;
+  if (table.dataType !== DataType.FLOAT || rows === undefined || width === undefined) {
+    throw new Error(
+      `token embedding '${table.name}' must be FLOAT [V, D] (float16 text encoders are not supported yet)`,
+    );
+  }
+  if (id < 0 || id >= rows) throw new Error(`token id ${id} is outside the embedding table (${rows} rows)`);
+  const start = id * width * 4;
+  let bytes: Uint8Array;
+  if (table.data.kind === 'raw') {
+    bytes = table.data.bytes.subarray(start, start + width * 4);
+  } else if (table.data.kind === 'external') {
+    const file = readFileSync(join(table.data.baseDir ?? modelDir, table.data.location));
+    bytes = file.subarray(table.data.offset + start, table.data.offset + start + width * 4);
+  } else {
+    throw new Error(`token embedding '${table.name}' holds no numbers`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return Float32Array.from({ length: width }, (_, i) => view.getFloat32(i * 4, true));
+}
+
+function integers(dataType: number, values: readonly number[], what: string): TypedTensor['data'] {
+  if (dataType === DataType.INT64) return BigInt64Array.from(values, (v) => BigInt(v));
+  if (dataType === DataType.INT32) return Int32Array.from(values);
+  if (dataType === DataType.FLOAT) return Float32Array.from(values);
+  if (dataType === DataType.DOUBLE) return Float64Array.from(values);
+  throw new Error(`${what}: input data type ${dataType} is not supported`);
+}
+
+export async function loadOnnxTiModel(
+  request: TiModelRequest,
+  options: OnnxTiModelOptions = {},
+): Promise<TiModel> {
+  const graph = buildTextualInversionGraph(request.pipelineDir, { nVectors: request.nVectors });
+  if (graph.placeholderIds[0] !== request.placeholderId) {
+    throw new Error(
+      `the tokenizer gives the placeholder id ${request.placeholderId} but the text encoder's token table has ` +
+        `${graph.vocabSize} rows: tokenizer and text encoder do not belong together`,
+    );
+  }
+  if (graph.inputDataTypes.latents !== DataType.FLOAT) {
+    throw new Error('only float32 UNets are supported for training (this one takes another sample type)');
+  }
+  const textEncoderDir = join(request.pipelineDir, 'text_encoder');
+  const textEncoder = loadModel(join(textEncoderDir, 'model.onnx'));
+  const idsName = textEncoder.graph.inputs[0]?.name ?? 'input_ids';
+  const { table } = findTokenEmbedding(textEncoder.graph, idsName);
+  const initializerRow = tableRow(table, request.initializerId, textEncoderDir);
+  const initialRows = new Float32Array(request.nVectors * graph.hiddenSize);
+  for (let v = 0; v < request.nVectors; v++) initialRows.set(initializerRow, v * graph.hiddenSize);
+
+  const device =
+    options.device === 'auto' || options.device === undefined
+      ? cudaAvailable()
+        ? 'cuda'
+        : 'cpu'
+      : options.device;
+  const sessionOptions: SessionOptions = {
+    device,
+    ...(options.intraOpThreads ? { intraOpThreads: options.intraOpThreads } : {}),
+  };
+  const open = async (model: typeof graph.train): Promise<Session> => {
+    const source = sessionSource(model, graph.modelDir);
+    try {
+      return await Session.create(source, sessionOptions);
+    } finally {
+      // A graph with external weights was written into the pipeline folder only for onnxruntime to read it.
+      if (typeof source === 'string') rmSync(source, { force: true });
+    }
+  };
+  const train = await open(graph.train);
+  const forward = await open(graph.forward);
+  const vae = await openVaeEncoder(request.pipelineDir, sessionOptions);
+
+  const { inputs, inputDataTypes: types } = graph;
+  const feeds = (rows: Float32Array, batch: TiBatch): Record<string, TypedTensor> => {
+    const latentDims = [batch.size, ...batch.latentShape];
+    return {
+      [inputs.rows]: { dataType: DataType.FLOAT, dims: [request.nVectors, graph.hiddenSize], data: rows },
+      [inputs.inputIds]: {
+        dataType: types.inputIds,
+        dims: [batch.size, batch.sequenceLength],
+        data: integers(types.inputIds, batch.inputIds, 'input_ids'),
+      },
+      [inputs.latents]: { dataType: DataType.FLOAT, dims: latentDims, data: batch.latents },
+      [inputs.noise]: { dataType: DataType.FLOAT, dims: latentDims, data: batch.noise },
+      [inputs.timesteps]: {
+        dataType: types.timesteps,
+        dims: [batch.size],
+        data: integers(types.timesteps, batch.timesteps, 'timesteps'),
+      },
+    };
+  };
+  const scalar = (tensor: TypedTensor | undefined): number => {
+    const value = tensor?.data[0];
+    if (typeof value !== 'number') throw new Error('the training graph returned no float loss');
+    return value;
+  };
+
+  return {
+    hiddenSize: graph.hiddenSize,
+    initialRows,
+    encodeVae: vae.encode,
+    objective: {
+      async loss(rows, batch) {
+        const out = await forward.run(feeds(rows, batch), [graph.loss]);
+        return scalar(out[graph.loss]);
+      },
+      async lossAndGradient(rows, batch) {
+        const out = await train.run(feeds(rows, batch), [graph.loss, graph.gradient]);
+        const gradient = out[graph.gradient]?.data;
+        if (!(gradient instanceof Float32Array) || gradient.length !== rows.length) {
+          throw new Error(`the training graph returned no float gradient of ${rows.length} values`);
+        }
+        return { loss: scalar(out[graph.loss]), gradient: Float32Array.from(gradient) };
+      },
+    },
+    async release() {
+      await Promise.all([train.release(), forward.release(), vae.release()]);
+    },
+  };
+}
