@@ -29,13 +29,17 @@ const cases: [string, ConvCase][] = [
     },
   ],
   [
-    'stride 2, pad 1, symbolic dims (run-time crop and pad)',
+    'stride 2, pad 1, symbolic dims (run-time crop)',
     {
       x: [1, 2, 6, 5],
       w: [3, 2, 3, 3],
       symbolic: true,
       attrs: { pads: attr.ints([1, 1, 1, 1]), strides: attr.ints([2, 2]) },
     },
+  ],
+  [
+    'stride 3, no pads, symbolic dims (run-time crop and zero rows)',
+    { x: [1, 2, 8, 7], w: [2, 2, 2, 2], symbolic: true, attrs: { strides: attr.ints([3, 3]) } },
   ],
   [
     'strides 3 and 2, asymmetric pads',

@@ -82,12 +82,18 @@ function inputGrad(g: GradContext, geo: ConvGeometry, dy: string): void {
     g.emit('ConvTranspose', [dy, g.i(1)], attrs, [g.gi(0)]);
     return;
   }
-  // Dims unknown: crop nothing at the end, cut to X's extent, then zero-pad what no window reached.
+  // Dims unknown: crop nothing at the end, cut to X's extent, then zero-pad what no window reached (if any can be).
   const beginsOnly = [...pads.slice(0, sp), ...new Array<number>(sp).fill(0)];
   const full = g.emit('ConvTranspose', [dy, g.i(1)], { ...base, pads: attr.ints(beginsOnly) });
   const spatialAxes = Array.from({ length: sp }, (_, i) => i + 2);
   const xSpatial = sliceVec(g, g.emit('Shape', [x]), 2, 2 + sp);
   const zeros = g.int64s(new Array<number>(sp).fill(0));
+  // With end pads ≥ s − 1 the transposed conv already reaches X's last row (ρ ≤ s − 1): cutting is enough.
+  const reachesEnd = strides.every((s, i) => (pads[sp + i] ?? 0) >= s - 1);
+  if (reachesEnd) {
+    g.emit('Slice', [full, zeros, xSpatial, g.int64s(spatialAxes)], {}, [g.gi(0)]);
+    return;
+  }
   const cut = g.emit('Slice', [full, zeros, xSpatial, g.int64s(spatialAxes)]);
   const missing = g.emit('Sub', [xSpatial, sliceVec(g, g.emit('Shape', [cut]), 2, 2 + sp)]);
   const pad = g.emit('Concat', [g.int64s(new Array<number>(sp + 4).fill(0)), missing], { axis: attr.int(0) });
