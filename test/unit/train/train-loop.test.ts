@@ -102,14 +102,24 @@ describe('runTrainingLoop', () => {
     ]);
   });
 
-  it('evaluates only every evalEvery steps', async () => {
+  it('evaluates only every evalEvery steps, one loss call (forward pass) per evaluation', async () => {
     const sink = new MemorySink();
+    const evaluated: Batch[] = [];
+    const counting: LossAndGradient<Batch> = {
+      loss: async (rows, batch) => {
+        evaluated.push(batch);
+        return quadratic.loss(rows, batch);
+      },
+      lossAndGradient: (rows, batch) => quadratic.lossAndGradient(rows, batch),
+    };
     await runTrainingLoop(
       start(),
       { ...options, maxSteps: 7, evalEvery: 3 },
-      { objective: quadratic, batches, sink, stopSignal: never, store: new MemoryStore() },
+      { objective: counting, batches, sink, stopSignal: never, store: new MemoryStore() },
     );
     expect(sink.samples.filter((s) => s.detLoss !== undefined).map((s) => s.step)).toEqual([0, 3, 6]);
+    expect(evaluated).toHaveLength(3);
+    expect(evaluated.every((b) => b === centre)).toBe(true);
   });
 
   it('also flushes and checks the stop signal when the flush interval has passed', async () => {
