@@ -26,7 +26,11 @@ const TI = DVAR_DEFAULTS['textual-inversion'];
 const USAGE =
   'plateau train --model <pipelineDir> --images <dir> --token "<tok>" --init <word> [--out <dir>] ' +
   '[--max-steps N] [--window W] [--threshold a] [--eval-every k] [--seed s] [--resume] [--no-dvar] ' +
-  '[--batch-size B] [--lr x] [--templates object|style] [--checkpoint-every N] [--progress-every N]';
+  '[--batch-size B] [--lr x] [--templates object|style] [--checkpoint-every N] [--progress-every N] [--json]\n' +
+  '  Outputs under --out (default out/train): output/<token>.safetensors, samples.jsonl, checkpoints/.\n' +
+  '  `touch <out>/STOP` stops the run at its next flush (it can be resumed with --resume).\n' +
+  '  --json: JSON lines on stdout (start, progress, done) instead of progress text on stderr.\n' +
+  '  Exit codes: 0 the run ended (DVAR, step cap or STOP), 1 an error (bad image, token, model), 2 bad usage.';
 
 function integer(name: string, text: string | undefined, fallback: number, min: number): number {
   if (text === undefined) return fallback;
@@ -42,6 +46,14 @@ function positive(name: string, text: string | undefined, fallback: number): num
   if (!Number.isFinite(value) || value <= 0)
     throw new UsageError(`--${name} must be a number > 0, got '${text}'`);
   return value;
+}
+
+/** 95 → "1m35s", for the ETA (an upper bound: DVAR usually stops long before the cap). */
+function formatSeconds(seconds: number): string {
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
 /** Model loading is injectable so tests can drive the command with a stand-in model. */
@@ -110,7 +122,10 @@ export function createTrainCommand(loadModel: TiDeps['loadModel'] = loadOnnxTiMo
       );
 
       const started = Date.now();
-      let firstStep: number | null = null;
+      const json = values.json === true;
+      // On a terminal the progress line is rewritten in place; in a log or pipe it is one line per report.
+      const tty = !json && 'isTTY' in io.err && io.err.isTTY === true;
+      let rateFrom = { step: 0, at: started };
       const result = await runTextualInversion(settings, {
         pipelineDir,
         images,
@@ -127,25 +142,41 @@ export function createTrainCommand(loadModel: TiDeps['loadModel'] = loadOnnxTiMo
           base_model: pipelineDir.split(/[\\/]/).pop() ?? '',
         },
         onReady: ({ resumedFrom, lr }) => {
-          io.err.write(
+          rateFrom = { step: resumedFrom ?? 0, at: Date.now() };
+          const line =
             `plateau train: ${images.length} image(s), lr ${lr}, ` +
-              `${resumedFrom === null ? 'starting at step 0' : `resuming at step ${resumedFrom}`}, ` +
-              `${dvar ? `DVAR W=${window} α=${threshold}` : 'no criterion'}, cap ${settings.maxSteps} steps\n`,
-          );
+            `${resumedFrom === null ? 'starting at step 0' : `resuming at step ${resumedFrom}`}, ` +
+            `${dvar ? `DVAR W=${window} α=${threshold}` : 'no criterion'}, cap ${settings.maxSteps} steps`;
+          if (json)
+            io.out.write(`${JSON.stringify({ event: 'start', resumedFrom, lr, images: images.length })}\n`);
+          else io.err.write(`${line}\n`);
         },
         onStep: (p) => {
-          firstStep ??= p.step;
           const done = p.step + 1;
           if (done % progressEvery !== 0) return;
-          const seconds = (Date.now() - started) / 1000;
-          const rate = seconds > 0 ? (done - firstStep) / seconds : 0;
+          const seconds = (Date.now() - rateFrom.at) / 1000;
+          const rate = seconds > 0 ? (done - rateFrom.step) / seconds : 0;
+          const eta = rate > 0 ? (settings.maxSteps - done) / rate : null;
+          if (json) {
+            const event = {
+              event: 'progress',
+              step: p.step,
+              detLoss: p.detLoss ?? null,
+              trainLoss: p.trainLoss,
+            };
+            io.out.write(
+              `${JSON.stringify({ ...event, ratio: p.ratio ?? null, stepsPerSecond: rate, etaSeconds: eta })}\n`,
+            );
+            return;
+          }
           const det = p.detLoss === undefined ? '' : `  det ${p.detLoss.toPrecision(5)}`;
           const ratio = p.ratio === null || p.ratio === undefined ? '' : `  ratio ${p.ratio.toFixed(3)}`;
-          io.err.write(
-            `step ${done}/${settings.maxSteps}${det}  train ${p.trainLoss.toPrecision(5)}${ratio}  ${rate.toFixed(2)} steps/s\n`,
-          );
+          const etaText = eta === null ? '' : `  ETA ≤ ${formatSeconds(eta)}`;
+          const line = `step ${done}/${settings.maxSteps}${det}  train ${p.trainLoss.toPrecision(5)}${ratio}  ${rate.toFixed(2)} steps/s${etaText}`;
+          io.err.write(tty ? `\r${line}\u001b[K` : `${line}\n`);
         },
       });
+      if (tty) io.err.write('\n');
       const summary = {
         embedding: join(out, result.outputKey),
         steps: result.steps,
@@ -155,10 +186,14 @@ export function createTrainCommand(loadModel: TiDeps['loadModel'] = loadOnnxTiMo
         resumedFrom: result.resumedFrom,
         wallSeconds: (Date.now() - started) / 1000,
       };
-      io.err.write(
-        `plateau train: stopped after ${result.steps} steps (${result.stopReason}); wrote ${summary.embedding}\n`,
-      );
-      io.out.write(`${JSON.stringify(summary)}\n`);
+      if (json) {
+        io.out.write(`${JSON.stringify({ event: 'done', ...summary })}\n`);
+      } else {
+        io.err.write(
+          `plateau train: stopped after ${result.steps} steps (${result.stopReason}); wrote ${summary.embedding}\n`,
+        );
+        io.out.write(`${JSON.stringify(summary)}\n`);
+      }
       return 0;
     },
   };
@@ -187,6 +222,7 @@ function parse(args: readonly string[]) {
       templates: { type: 'string' },
       'checkpoint-every': { type: 'string' },
       'progress-every': { type: 'string' },
+      json: { type: 'boolean' },
     },
   });
 }

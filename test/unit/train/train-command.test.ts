@@ -75,6 +75,28 @@ describe('plateau train', () => {
     expect(await readJsonlSamples(join(out, 'samples.jsonl'))).toHaveLength(20);
   });
 
+  it('writes JSON lines on stdout with --json', async () => {
+    const { code, stdout, stderr } = await run([
+      ...base(join(root, 'json')),
+      '--max-steps',
+      '6',
+      '--progress-every',
+      '3',
+      '--no-dvar',
+      '--json',
+    ]);
+    expect(code).toBe(0);
+    expect(stderr).toBe('');
+    const events = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(events.map((e) => e.event)).toEqual(['start', 'progress', 'progress', 'done']);
+    expect(events[1]).toMatchObject({ step: 2, ratio: null });
+    expect(typeof events[1].detLoss).toBe('number');
+    expect(events[3]).toMatchObject({ steps: 6, stopReason: 'max-steps' });
+  });
+
   it('stops by DVAR in-process', async () => {
     const { stdout } = await run([
       ...base(join(root, 'dvar')),
