@@ -2,7 +2,7 @@
 // Beyond the fixtures: an SD 2-style pipeline built in code (opset 14, decomposed LayerNorm, GELU, linear
 // projections, GEGLU, float timestep, v-prediction) goes through the same training-graph builder with no code
 // change; its loss matches the components run separately and its gradients match central finite differences.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { relativeError } from '../../../cli/commands/gradcheck.ts';
@@ -82,6 +82,33 @@ describe('SD 2-style pipeline (not a fixture)', () => {
     });
     mse /= pred.length;
     expect(Math.abs(graphLoss - mse) / mse).toBeLessThan(1e-5);
+  });
+
+  it('keeps external UNet weights in their file and computes the same loss and gradient from it', async () => {
+    const external = writeSd2StylePipeline(mkdtempSync(join(tmpdir(), 'plateau-sd2-external-')), {
+      externalData: true,
+    });
+    try {
+      const inline = buildTextualInversionGraph(dir);
+      const g = buildTextualInversionGraph(external);
+      expect(g.train.graph.initializers.some((t) => t.data.kind === 'external')).toBe(true);
+      const source = sessionSource(g.train, g.modelDir);
+      expect(typeof source).toBe('string');
+      // The written graph references weights.pb instead of carrying it.
+      const saved = encodeModel(inline.train).byteLength - readFileSync(source as string).byteLength;
+      expect(saved).toBeGreaterThan(0.9 * statSync(join(external, 'unet', 'weights.pb')).size);
+      const ids = Array.from({ length: B * seq }, (_, i) => (i % seq === 1 ? vocab : i % vocab));
+      const f = feeds(ids, values(d, 17));
+      const a = await Session.create(source);
+      const b = await Session.create(sessionSource(inline.train, inline.modelDir));
+      const [outA, outB] = [await a.run(f), await b.run(f)];
+      await a.release();
+      await b.release();
+      expect(lossOf(outA)).toBe(lossOf(outB));
+      expect([...(outA.gradient?.data ?? [])]).toEqual([...(outB.gradient?.data ?? [])]);
+    } finally {
+      rmSync(external, { recursive: true, force: true });
+    }
   });
 
   it('matches central finite differences for the placeholder row', async () => {

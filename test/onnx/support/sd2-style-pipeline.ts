@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Attr } from '../../../trainer-image/src/autodiff/grad-rule.ts';
 import { encodeModel } from '../../../trainer-image/src/onnx/codec.ts';
 import { GraphBuilder } from '../../../trainer-image/src/onnx/graph-builder.ts';
-import { DataType } from '../../../trainer-image/src/onnx/model.ts';
+import { DataType, type OnnxModel, type OnnxTensor } from '../../../trainer-image/src/onnx/model.ts';
 
 const OPSET = 14;
 const F = DataType.FLOAT;
@@ -182,7 +182,31 @@ function textEncoder(): Uint8Array {
   return encodeModel(n.b.build(OPSET));
 }
 
-function unet(): Uint8Array {
+/** Moves every initializer over 256 bytes into one side file, as large exports do (weights.pb). */
+function externalize(model: OnnxModel, location: string): { model: OnnxModel; data: Uint8Array } {
+  const chunks: Uint8Array[] = [];
+  let offset = 0;
+  const initializers = model.graph.initializers.map((t): OnnxTensor => {
+    if (t.data.kind !== 'raw' || t.data.bytes.byteLength <= 256) return t;
+    const bytes = t.data.bytes;
+    chunks.push(bytes);
+    const entry: OnnxTensor = {
+      ...t,
+      data: { kind: 'external', location, offset, length: bytes.byteLength, baseDir: undefined },
+    };
+    offset += bytes.byteLength;
+    return entry;
+  });
+  const data = new Uint8Array(offset);
+  let at = 0;
+  for (const c of chunks) {
+    data.set(c, at);
+    at += c.byteLength;
+  }
+  return { model: { ...model, graph: { ...model.graph, initializers } }, data };
+}
+
+function unet(): OnnxModel {
   const n = new Net('unet', 2);
   const { c0, c1, groups, temb, heads, size } = UNET;
   n.b.input('sample', F, ['batch', 4, size, size]);
@@ -240,14 +264,21 @@ function unet(): Uint8Array {
   const out = n.conv(n.silu(n.groupNorm(x, c0, groups)), c0, 4, 3);
   n.b.node('Identity', [out], ['out_sample']);
   n.b.output('out_sample', F, ['batch', 4, size, size]);
-  return encodeModel(n.b.build(OPSET));
+  return n.b.build(OPSET);
 }
 
-/** Writes the pipeline folder (diffusers ONNX layout) under `dir` and returns it. */
-export function writeSd2StylePipeline(dir: string): string {
+/**
+ * Writes the pipeline folder (diffusers ONNX layout) under `dir` and returns it; with `externalData` the UNet
+ * keeps its weights in `unet/weights.pb` like the large exports.
+ */
+export function writeSd2StylePipeline(dir: string, options: { externalData?: boolean } = {}): string {
   for (const sub of ['text_encoder', 'unet', 'scheduler']) mkdirSync(join(dir, sub), { recursive: true });
   writeFileSync(join(dir, 'text_encoder', 'model.onnx'), textEncoder());
-  writeFileSync(join(dir, 'unet', 'model.onnx'), unet());
+  if (options.externalData) {
+    const { model, data } = externalize(unet(), 'weights.pb');
+    writeFileSync(join(dir, 'unet', 'weights.pb'), data);
+    writeFileSync(join(dir, 'unet', 'model.onnx'), encodeModel(model, { modelDir: join(dir, 'unet') }));
+  } else writeFileSync(join(dir, 'unet', 'model.onnx'), encodeModel(unet()));
   writeFileSync(
     join(dir, 'scheduler', 'scheduler_config.json'),
     JSON.stringify({
