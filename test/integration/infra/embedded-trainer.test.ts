@@ -1,0 +1,109 @@
+// The embedded pipeline with the real trainer (trainer-image/src/main.ts) on ../shared/fixtures/tiny-sd:
+// a job stopped by the monitor ends SUCCEEDED with a loadable embedding; a job whose trainer is killed
+// mid-run (a Spot reclaim) is restarted by the local runner, resumes from its checkpoint, and ends with the
+// same embedding as an uninterrupted run and one sample per step.
+
+import sharp from 'sharp';
+import { type EmbeddedPipeline, startEmbeddedPipeline } from '../../../infra/local/embedded-pipeline.ts';
+import { jobKeys } from '../../../shared/keys.ts';
+import { readSafetensors } from '../../../shared/safetensors.ts';
+
+const FIXTURE = '../shared/fixtures/tiny-sd';
+let pipeline: EmbeddedPipeline;
+const lines: string[] = [];
+
+beforeAll(async () => {
+  pipeline = await startEmbeddedPipeline({
+    projectRoot: process.cwd(),
+    waitOverridesMs: { initial: 500 },
+    retryIntervalMs: 10,
+    log: (line) => lines.push(line),
+  });
+  await pipeline.uploadFolder(FIXTURE, 'models/tiny-sd/');
+}, 60_000);
+
+afterAll(async () => {
+  await pipeline?.close();
+  process.stderr.write(`${lines.filter((l) => /^(resume|stop):/.test(l)).join('\n')}\n`);
+});
+
+async function upload(jobId: string, manifest: Record<string, unknown>): Promise<void> {
+  const keys = jobKeys(jobId);
+  for (let i = 0; i < 2; i++) {
+    const png = await sharp({
+      create: { width: 48, height: 48, channels: 3, background: { r: 90 * i, g: 120, b: 30 } },
+    })
+      .png()
+      .toBuffer();
+    await pipeline.stores.objects.put(`${keys.imagesPrefix}${i}.png`, png);
+  }
+  const body = { token: '<toy>', initializerToken: 'cat', baseModel: 'tiny-sd', ...manifest };
+  await pipeline.stores.objects.put(keys.manifest, new TextEncoder().encode(JSON.stringify(body)));
+}
+
+async function finished(jobId: string) {
+  for (let i = 0; i < 6000; i++) {
+    const record = await pipeline.stores.jobs.get(jobId);
+    if (record && ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(record.status)) {
+      await pipeline.idle();
+      return (await pipeline.stores.jobs.get(jobId)) ?? record;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${jobId} did not finish`);
+}
+
+async function embedding(jobId: string): Promise<Float32Array> {
+  const bytes = await pipeline.stores.objects.get(jobKeys(jobId).embedding('<toy>'));
+  if (!bytes) throw new Error(`${jobId}: no embedding`);
+  const tensor = readSafetensors(bytes).tensors.get('<toy>');
+  if (!tensor) throw new Error(`${jobId}: no <toy> tensor`);
+  return new Float32Array(tensor.bytes.slice().buffer);
+}
+
+describe('embedded pipeline with the real trainer', () => {
+  it('stops at the DVAR criterion decided by the monitor and writes a loadable embedding', async () => {
+    await upload('real-stop', {
+      training: { maxSteps: 400, batchSize: 1 },
+      stop: { window: 20, evalBatchSize: 2 },
+    });
+    const record = await finished('real-stop');
+    expect(record).toMatchObject({ status: 'SUCCEEDED', stopReason: 'criterion' });
+    const latency = (record.lastStep ?? 0) - (record.criterionStep ?? 0);
+    expect(latency).toBeGreaterThanOrEqual(0);
+    lines.push(`stop: criterion ${record.criterionStep}, last ${record.lastStep}`);
+    // Bounded by the monitor's polling; small on this model only when evaluate-stop's startup wait allows.
+    expect(record.lastStep ?? 400).toBeLessThan(399);
+    expect((await embedding('real-stop')).length).toBeGreaterThan(0);
+  }, 240_000);
+
+  it('resumes after a reclaim with the same embedding as an uninterrupted run and no duplicate samples', async () => {
+    const manifest = {
+      training: { maxSteps: 130, batchSize: 1 },
+      stop: { criterion: 'none', evalBatchSize: 2 },
+    };
+    await upload('real-ref', manifest);
+    await upload('real-reclaim', manifest);
+    let batchJobId: string | undefined;
+    for (let i = 0; i < 6000; i++) {
+      const record = await pipeline.stores.jobs.get('real-reclaim');
+      batchJobId = record?.batchJobId;
+      if (batchJobId && (record?.lastCheckpointStep ?? 0) >= 100) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    if (!batchJobId) throw new Error('no Batch job');
+    pipeline.batch.reclaim(batchJobId);
+    const [reference, resumed] = await Promise.all([finished('real-ref'), finished('real-reclaim')]);
+    expect(reference.status).toBe('SUCCEEDED');
+    expect(resumed.status).toBe('SUCCEEDED');
+    expect((await pipeline.batch.describe(batchJobId))?.attempts).toHaveLength(2);
+    expect(lines.some((l) => /resuming at step 100/.test(l))).toBe(true);
+    // Bit-for-bit (DESIGN.md §5): the resumed run must reproduce the uninterrupted one exactly.
+    const [a, b] = [await embedding('real-reclaim'), await embedding('real-ref')];
+    const worst = Math.max(...Array.from(a, (v, i) => Math.abs(v - (b[i] ?? Number.NaN))));
+    lines.push(`resume: max |diff| ${worst} over ${a.length} values`);
+    expect(Array.from(a)).toEqual(Array.from(b));
+    const steps = (await pipeline.stores.samples.read('real-reclaim')).map((s) => s.step);
+    expect(steps).toEqual(Array.from({ length: 130 }, (_, i) => i));
+  }, 480_000);
+});
