@@ -15,7 +15,7 @@ describe('embedding file', () => {
       nVectors: 2,
       hiddenSize: 3,
       predictionType: 'epsilon',
-      plateau: { steps: 412, stop_reason: 'dvar', criterion_step: 411, final_ratio: 0.149 },
+      plateau: { steps: 412, stop_reason: 'criterion', criterion_step: 411, final_ratio: 0.149 },
       date: new Date('2026-01-02T03:04:05Z'),
     });
     const headerLength = Number(new DataView(bytes.buffer).getBigUint64(0, true));
@@ -31,7 +31,7 @@ describe('embedding file', () => {
       'modelspec.title': '<my-cat>',
       'modelspec.date': '2026-01-02T03:04:05.000Z',
       'plateau.steps': '412',
-      'plateau.stop_reason': 'dvar',
+      'plateau.stop_reason': 'criterion',
       'plateau.final_ratio': '0.149',
     });
   });

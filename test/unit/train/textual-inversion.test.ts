@@ -109,7 +109,7 @@ describe('runTextualInversion', () => {
       { ...settings, maxSteps: 400 },
       deps(store, new ListSink(), { criterion: () => new DvarTracker({ window: 20, threshold: 0.15 }) }),
     );
-    expect(result.stopReason).toBe('dvar');
+    expect(result.stopReason).toBe('criterion');
     expect(result.steps).toBeLessThan(400);
   });
 

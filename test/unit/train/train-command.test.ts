@@ -108,7 +108,7 @@ describe('plateau train', () => {
       '0.15',
     ]);
     const summary = JSON.parse(stdout);
-    expect(summary.stopReason).toBe('dvar');
+    expect(summary.stopReason).toBe('criterion');
     expect(summary.steps).toBe(summary.criterionStep + 1);
     expect(summary.finalRatio).toBeLessThan(0.15);
   });

@@ -201,7 +201,7 @@ describe('runTrainingLoop', () => {
         criterion: () => new DvarTracker({ window: 20, threshold: 0.15 }),
       },
     );
-    expect(result.stopReason).toBe('dvar');
+    expect(result.stopReason).toBe('criterion');
     expect(result.criterionStep).not.toBeNull();
     expect(result.steps).toBe(result.criterionStep! + 1);
     expect(result.finalRatio!).toBeLessThan(0.15);
@@ -222,6 +222,14 @@ describe('runTrainingLoop', () => {
     );
     expect(again.steps).toBe(result.steps);
     expect(again.rows).toEqual(result.rows);
+    // Without the criterion (e.g. --no-dvar) the same checkpoint trains on to the cap.
+    const onward = await runTrainingLoop(
+      (await loadLatestCheckpoint(store))!,
+      { ...options, maxSteps: result.steps + 7 },
+      { objective: quadratic, batches, sink: new MemorySink(), stopSignal: never, store: new MemoryStore() },
+    );
+    expect(onward.stopReason).toBe('max-steps');
+    expect(onward.steps).toBe(result.steps + 7);
   });
 
   it('refuses a checkpoint made with different settings', async () => {

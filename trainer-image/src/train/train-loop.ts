@@ -48,7 +48,8 @@ export interface TrainLoopDeps<Batch> {
   readonly onCheckpoint?: (key: string, step: number) => void;
 }
 
-export type StopReason = 'dvar' | 'max-steps' | (string & {});
+/** 'criterion' (the in-process DVAR held), 'max-steps', or the stop signal's reason (e.g. 'cancelled'). */
+export type StopReason = 'criterion' | 'max-steps' | (string & {});
 
 export interface TrainResult {
   readonly rows: Float32Array;
@@ -131,12 +132,13 @@ export async function runTrainingLoop<Batch>(
   };
 
   // A run that already stopped by the criterion stays stopped: its last weights are the result.
-  if (criterion && state.criterionStep !== null) return finish('dvar');
+  if (criterion && state.criterionStep !== null) return finish('criterion');
 
   let lastFlushAt = clock();
   while (state.step < options.maxSteps) {
     const step = state.step;
     let detLoss: number | undefined;
+    let holds = false;
     if (step % options.evalEvery === 0) {
       detLoss = await deps.objective.loss(state.rows, deps.batches.eval);
       assertFinite(detLoss, 'the deterministic loss', step);
@@ -144,7 +146,8 @@ export async function runTrainingLoop<Batch>(
       if (criterion) {
         const verdict = criterion.push(detLoss);
         ratio = verdict.ratio ?? null;
-        if (verdict.holds) state.criterionStep = step;
+        holds = verdict.holds;
+        if (holds) state.criterionStep = step;
       }
     }
     const batch = deps.batches.train(rng);
@@ -166,7 +169,8 @@ export async function runTrainingLoop<Batch>(
       ...(detLoss === undefined ? {} : { detLoss }),
     });
 
-    if (state.criterionStep !== null) return finish('dvar');
+    // The step at which the criterion held is trained too (its sample is complete); then the run ends.
+    if (holds) return finish('criterion');
     const intervalDue =
       options.flushIntervalMs !== undefined && clock() - lastFlushAt >= options.flushIntervalMs;
     if (state.step % options.flushEvery === 0 || intervalDue) {
