@@ -54,16 +54,10 @@ function fromOrt(name: string, t: ort.Tensor): TypedTensor {
   return { dataType: Number(entry[0]), dims: [...t.dims], data };
 }
 
-/** Whether this onnxruntime build lists the CUDA execution provider. */
+/** Whether this onnxruntime build lists the CUDA execution provider (its library may still be missing). */
 export function cudaAvailable(): boolean {
   try {
-    const listed: unknown = (
-      ort.env as unknown as { listSupportedBackends?: () => unknown }
-    ).listSupportedBackends?.();
-    return (
-      Array.isArray(listed) &&
-      listed.some((b) => typeof b === 'object' && b !== null && 'name' in b && b.name === 'cuda')
-    );
+    return ort.listSupportedBackends().some((b) => b.name === 'cuda');
   } catch {
     return false;
   }
@@ -72,29 +66,42 @@ export function cudaAvailable(): boolean {
 export class Session {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
+  /** Where it runs: 'cuda' only when asked for and the CUDA provider is present. */
+  readonly device: 'cpu' | 'cuda';
   private readonly session: ort.InferenceSession;
 
-  private constructor(session: ort.InferenceSession) {
+  private constructor(session: ort.InferenceSession, device: 'cpu' | 'cuda') {
     this.session = session;
+    this.device = device;
     this.inputNames = session.inputNames;
     this.outputNames = session.outputNames;
   }
 
-  /** Creates a session from model bytes (external data resolves against the working directory) or a path. */
+  /**
+   * Creates a session from model bytes (external data must then sit under the working directory) or a model
+   * path (external data under the model's folder). CUDA falls back to the CPU when the provider is absent.
+   */
   static async create(model: Uint8Array | string, options: SessionOptions = {}): Promise<Session> {
-    const providers: ort.InferenceSession.ExecutionProviderConfig[] =
-      options.device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'];
-    const sessionOptions: ort.InferenceSession.SessionOptions = {
-      executionProviders: providers,
+    const base: ort.InferenceSession.SessionOptions = {
       graphOptimizationLevel: options.optimization ?? 'all',
       logSeverityLevel: 3,
       ...(options.intraOpThreads ? { intraOpNumThreads: options.intraOpThreads } : {}),
     };
-    const session =
-      typeof model === 'string'
-        ? await ort.InferenceSession.create(model, sessionOptions)
-        : await ort.InferenceSession.create(model, sessionOptions);
-    return new Session(session);
+    const open = (providers: ort.InferenceSession.ExecutionProviderConfig[]) => {
+      const sessionOptions = { ...base, executionProviders: providers };
+      return typeof model === 'string'
+        ? ort.InferenceSession.create(model, sessionOptions)
+        : ort.InferenceSession.create(model, sessionOptions);
+    };
+    if (options.device === 'cuda' && cudaAvailable()) {
+      try {
+        return new Session(await open(['cuda', 'cpu']), 'cuda');
+      } catch (error) {
+        // The package lists CUDA even when its provider library is not installed (CPU-only images).
+        if (!String(error).includes('Cuda')) throw error;
+      }
+    }
+    return new Session(await open(['cpu']), 'cpu');
   }
 
   /** Runs with named feeds; returns the requested outputs (default: all). */
