@@ -3,9 +3,7 @@
 // the eval batch, nothing more — plus the VAE encoder, and the initializer token's embedding row as the start.
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadModel } from '../onnx/codec.ts';
 import { DataType, type OnnxTensor } from '../onnx/model.ts';
-import { findTokenEmbedding } from '../onnx/surgery.ts';
 import { cudaAvailable, Session, type SessionOptions, type TypedTensor } from '../runtime/session.ts';
 import type { TiModel, TiModelRequest } from './textual-inversion.ts';
 import type { TiBatch } from './ti-batches.ts';
@@ -62,11 +60,13 @@ export async function loadOnnxTiModel(
   if (graph.inputDataTypes.latents !== DataType.FLOAT) {
     throw new Error('only float32 UNets are supported for training (this one takes another sample type)');
   }
-  const textEncoderDir = join(request.pipelineDir, 'text_encoder');
-  const textEncoder = loadModel(join(textEncoderDir, 'model.onnx'));
-  const idsName = textEncoder.graph.inputs[0]?.name ?? 'input_ids';
-  const { table } = findTokenEmbedding(textEncoder.graph, idsName);
-  const initializerRow = tableRow(table, request.initializerId, textEncoderDir);
+  // The token table is the Concat input next to the trainable rows (surgery splices Concat(table, rows)).
+  const splice = graph.forward.graph.nodes.find(
+    (n) => n.opType === 'Concat' && n.inputs[1] === graph.inputs.rows,
+  );
+  const table = graph.forward.graph.initializers.find((t) => t.name === splice?.inputs[0]);
+  if (!table) throw new Error('the training graph has no token table next to the placeholder rows');
+  const initializerRow = tableRow(table, request.initializerId, join(request.pipelineDir, 'text_encoder'));
   const initialRows = new Float32Array(request.nVectors * graph.hiddenSize);
   for (let v = 0; v < request.nVectors; v++) initialRows.set(initializerRow, v * graph.hiddenSize);
 
