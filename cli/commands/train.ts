@@ -4,10 +4,11 @@
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { renderLossChart } from '../../functions/finalize/loss-chart.ts';
 import { DVAR_DEFAULTS, DvarTracker } from '../../shared/dvar.ts';
 import { FileStopSignal } from '../../shared/local/file-stop-signal.ts';
 import { FolderArtifactStore } from '../../shared/local/folder-artifact-store.ts';
-import { JsonlSampleSink } from '../../shared/local/jsonl-sample-sink.ts';
+import { JsonlSampleSink, readJsonlSamples } from '../../shared/local/jsonl-sample-sink.ts';
 import { CHECKPOINT_PREFIX } from '../../trainer-image/src/train/checkpoint.ts';
 import { loadTrainingImages } from '../../trainer-image/src/train/images.ts';
 import { modelResolution } from '../../trainer-image/src/train/model-resolution.ts';
@@ -27,7 +28,8 @@ const USAGE =
   'plateau train --model <pipelineDir> --images <dir> --token "<tok>" --init <word> [--out <dir>] ' +
   '[--max-steps N] [--window W] [--threshold a] [--eval-every k] [--seed s] [--resume] [--no-dvar] ' +
   '[--batch-size B] [--lr x] [--templates object|style] [--checkpoint-every N] [--progress-every N] [--json]\n' +
-  '  Outputs under --out (default out/train): output/<token>.safetensors, samples.jsonl, checkpoints/.\n' +
+  '  Outputs under --out (default out/train): output/<token>.safetensors, output/report.json,\n' +
+  '  output/loss.svg, samples.jsonl (one line per step), checkpoints/.\n' +
   '  `touch <out>/STOP` stops the run at its next flush (it can be resumed with --resume).\n' +
   '  --json: JSON lines on stdout (start, progress, done) instead of progress text on stderr.\n' +
   '  Exit codes: 0 the run ended (DVAR, step cap or STOP), 1 an error (bad image, token, model), 2 bad usage.';
@@ -177,6 +179,50 @@ export function createTrainCommand(loadModel: TiDeps['loadModel'] = loadOnnxTiMo
         },
       });
       if (tty) io.err.write('\n');
+      // Standalone report and chart beside the embedding (the pipeline's finalize writes its own).
+      const samples = await readJsonlSamples(join(out, 'samples.jsonl'));
+      const trainSeconds = (Date.now() - rateFrom.at) / 1000;
+      const trainedHere = result.steps - (result.resumedFrom ?? 0);
+      const report = {
+        mode: 'standalone',
+        token: settings.token,
+        baseModel: pipelineDir,
+        steps: result.steps,
+        stopReason: result.stopReason,
+        criterionStep: result.criterionStep,
+        stopLatencySteps: result.criterionStep === null ? null : result.steps - 1 - result.criterionStep,
+        maxSteps: settings.maxSteps,
+        dvar: {
+          criterion: dvar ? 'dvar' : 'none',
+          window,
+          threshold,
+          evalBatchSize: settings.evalBatchSize,
+          evalEvery: settings.evalEvery,
+          finalRatio: result.finalRatio,
+        },
+        timings: {
+          wallSeconds: (Date.now() - started) / 1000,
+          trainSeconds,
+          stepsPerSecond: trainSeconds > 0 ? trainedHere / trainSeconds : null,
+          resumedFrom: result.resumedFrom,
+        },
+        artifacts: { embedding: result.outputKey, lossChart: 'output/loss.svg', samples: 'samples.jsonl' },
+      };
+      const encoder = new TextEncoder();
+      const chart = renderLossChart({
+        samples,
+        window,
+        threshold,
+        ...(result.criterionStep === null ? {} : { criterionStep: result.criterionStep }),
+        title: `${settings.token}: ${result.stopReason} after ${result.steps} steps`,
+      });
+      await store.put('output/loss.svg', encoder.encode(chart), 'image/svg+xml');
+      await store.put(
+        'output/report.json',
+        encoder.encode(`${JSON.stringify(report, null, 2)}\n`),
+        'application/json',
+      );
+
       const summary = {
         embedding: join(out, result.outputKey),
         steps: result.steps,

@@ -22,7 +22,8 @@ export class FolderArtifactStore implements ArtifactStore {
     return path;
   }
 
-  async put(key: string, body: Uint8Array): Promise<void> {
+  /** `contentType` is accepted for the port's sake; files carry none. */
+  async put(key: string, body: Uint8Array, _contentType?: string): Promise<void> {
     const path = this.pathOf(key);
     await mkdir(dirname(path), { recursive: true });
     const temporary = `${path}.partial-${process.pid}`;

@@ -1,11 +1,12 @@
 // `plateau train` with a stand-in model: required options and bad values are usage errors, progress lines go
 // to stderr and a JSON summary to stdout, DVAR stops the run in-process, and a STOP file stops it at a flush.
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { UsageError } from '../../../cli/command.ts';
 import { createTrainCommand } from '../../../cli/commands/train.ts';
+import { findCriterionIndex } from '../../../shared/dvar.ts';
 import { readJsonlSamples } from '../../../shared/local/jsonl-sample-sink.ts';
 import { standInModel } from './support/stand-in-model.ts';
 
@@ -97,9 +98,10 @@ describe('plateau train', () => {
     expect(events[3]).toMatchObject({ steps: 6, stopReason: 'max-steps' });
   });
 
-  it('stops by DVAR in-process', async () => {
+  it('stops by DVAR in-process; report.json agrees with a replay of samples.jsonl', async () => {
+    const out = join(root, 'dvar');
     const { stdout } = await run([
-      ...base(join(root, 'dvar')),
+      ...base(out),
       '--max-steps',
       '400',
       '--window',
@@ -111,6 +113,21 @@ describe('plateau train', () => {
     expect(summary.stopReason).toBe('criterion');
     expect(summary.steps).toBe(summary.criterionStep + 1);
     expect(summary.finalRatio).toBeLessThan(0.15);
+    const report = JSON.parse(readFileSync(join(out, 'output', 'report.json'), 'utf8'));
+    expect(report).toMatchObject({
+      steps: summary.steps,
+      criterionStep: summary.criterionStep,
+      stopLatencySteps: 0,
+    });
+    expect(report.dvar).toMatchObject({ window: 20, threshold: 0.15, finalRatio: summary.finalRatio });
+    const samples = await readJsonlSamples(join(out, 'samples.jsonl'));
+    const det = samples.filter((s) => s.detLoss !== undefined);
+    const index = findCriterionIndex(
+      det.map((s) => s.detLoss!),
+      { window: 20, threshold: 0.15 },
+    );
+    expect(det[index!]!.step).toBe(report.criterionStep);
+    expect(readFileSync(join(out, 'output', 'loss.svg'), 'utf8')).toMatch(/^<svg/);
   });
 
   it('stops at the next flush when <out>/STOP appears, and a resumed run ignores the old STOP file', async () => {
