@@ -54,7 +54,9 @@ export function transposeLast2(g: GradContext, x: string, rank: number): string 
 /** Reshape `x` to the shape of `like`, static when known (allowzero from opset 14 so empty dims stay empty). */
 export function reshapeLike(g: GradContext, x: string, like: string, out?: string): string {
   const dims = g.dims(like);
-  const shape = dims.every((d) => typeof d === 'number') ? g.int64s(dims as number[]) : g.emit('Shape', [like]);
+  const shape = dims.every((d) => typeof d === 'number')
+    ? g.int64s(dims as number[])
+    : g.emit('Shape', [like]);
   const attrs: Record<string, Attr> = g.opset >= 14 ? { allowzero: attr.int(1) } : {};
   return g.emit('Reshape', [x, shape], attrs, out === undefined ? undefined : [out]);
 }
