@@ -14,7 +14,6 @@ import { DataType } from '../../trainer-image/src/onnx/model.ts';
 import { Session, type TypedTensor } from '../../trainer-image/src/runtime/session.ts';
 import {
   buildTextualInversionGraph,
-  buildUnetLossGraph,
   sessionSource,
   type TextualInversionGraph,
   type TrainableChoice,
@@ -40,6 +39,8 @@ export interface GradcheckOptions {
   readonly wrt?: TrainableChoice;
   /** Timed runs per graph (≥ 5 for the report; the median is taken). */
   readonly runs?: number;
+  /** Time the training and loss-only graphs (default true). */
+  readonly timing?: boolean;
 }
 
 /** ‖ours − ref‖₂ / ‖ref‖₂ in float64. */
@@ -133,63 +134,60 @@ function floats(outputs: Record<string, TypedTensor>, name: string): ArrayLike<n
   return t.data;
 }
 
-/** Runs the whole check; `runs` timed repetitions per graph after one warm-up. */
+/**
+ * Runs the whole check. Errors come from one graph that outputs the placeholder, conv_in and text-encoder-output
+ * gradients at once; timings from the `--wrt` training graph and its loss-only twin (`runs` timed repetitions
+ * after a warm-up). `timing: false` skips the timed graphs (tests): their fields are then -1.
+ */
 export async function runGradcheck(
   pipelineDir: string,
   options: GradcheckOptions = {},
 ): Promise<GradcheckResult> {
   const wrt = options.wrt ?? 'placeholder';
   const runs = Math.max(1, options.runs ?? 5);
+  const timing = options.timing ?? true;
   const golden = readSafetensors(readFileSync(join(pipelineDir, 'golden.safetensors')));
 
-  const graph = buildTextualInversionGraph(pipelineDir, { wrt });
+  const graph = buildTextualInversionGraph(pipelineDir, { wrt, check: true });
   const feeds = tiFeeds(graph, golden);
-  const train = await Session.create(sessionSource(graph.train, graph.modelDir));
-  const forward = await Session.create(sessionSource(graph.forward, graph.modelDir));
-  const step = await timed(train, feeds, runs);
-  const fwd = await timed(forward, feeds, runs);
-  await train.release();
-  await forward.release();
-
-  const lossRef = reference(golden, 'loss');
-  const loss = floats(step.outputs, graph.loss);
-  const grad = floats(step.outputs, graph.gradient);
-
-  // The other trainable choice, and the UNet side with the text side held fixed (golden hidden states).
-  let placeholderGrad: ArrayLike<number>;
-  let convInGrad: ArrayLike<number> | undefined;
-  if (wrt === 'placeholder') placeholderGrad = grad;
-  else {
-    convInGrad = grad;
-    const other = buildTextualInversionGraph(pipelineDir, { wrt: 'placeholder' });
-    const s = await Session.create(sessionSource(other.train, other.modelDir));
-    placeholderGrad = floats(await s.run(tiFeeds(other, golden)), other.gradient);
-    await s.release();
+  let trainMs = -1;
+  let forwardMs = -1;
+  let timedLoss: number | undefined;
+  let timedGrad: ArrayLike<number> | undefined;
+  if (timing) {
+    const train = await Session.create(sessionSource(graph.train, graph.modelDir));
+    const forward = await Session.create(sessionSource(graph.forward, graph.modelDir));
+    const step = await timed(train, feeds, runs);
+    const fwd = await timed(forward, feeds, runs);
+    await train.release();
+    await forward.release();
+    trainMs = step.ms;
+    forwardMs = fwd.ms;
+    timedLoss = floats(step.outputs, graph.loss)[0];
+    timedGrad = floats(step.outputs, graph.gradient);
   }
-  const aux = buildUnetLossGraph(pipelineDir, ['encoder_hidden_states', 'conv_in']);
-  const ehs = tensor(golden, 'ti.encoder_hidden_states');
-  const auxFeeds: Record<string, TypedTensor> = {
-    encoder_hidden_states: { dataType: DataType.FLOAT, dims: ehs.shape, data: toFloat32(ehs) },
-    [aux.convInWeight]: {
-      dataType: DataType.FLOAT,
-      dims: tensor(golden, 'ti.grad_unet_conv_in_weight').shape,
-      data: aux.convInInitial,
-    },
+
+  const check = graph.check;
+  if (!check) throw new Error('gradcheck: the check graph was not built');
+  const checkFeeds: Record<string, TypedTensor> = {
+    ...feeds,
+    [check.convInWeight]: { dataType: DataType.FLOAT, dims: check.convInDims, data: check.convInInitial },
   };
-  for (const k of [graph.inputs.latents, graph.inputs.noise, graph.inputs.timesteps]) {
-    const f = feeds[k];
-    if (f) auxFeeds[k] = f;
-  }
-  const auxSession = await Session.create(sessionSource(aux.model, graph.modelDir));
-  const auxOut = await auxSession.run(auxFeeds);
-  await auxSession.release();
-  const ehsGrad = floats(auxOut, aux.gradients.encoder_hidden_states ?? '');
-  convInGrad ??= floats(auxOut, aux.gradients.conv_in ?? '');
+  const session = await Session.create(sessionSource(check.model, graph.modelDir));
+  const out = await session.run(checkFeeds);
+  await session.release();
+  const loss = timedLoss ?? floats(out, graph.loss)[0];
+  // The timed graph's own gradient is checked too: the graph that is timed is the graph that is right.
+  const placeholderGrad =
+    wrt === 'placeholder' && timedGrad ? timedGrad : floats(out, check.gradients.placeholder);
+  const convInGrad = wrt === 'conv_in' && timedGrad ? timedGrad : floats(out, check.gradients.conv_in);
+  const ehsGrad = floats(out, check.gradients.encoder_hidden_states);
+  const lossRef = reference(golden, 'loss');
 
   return {
     pipeline: pipelineDir,
     wrt,
-    loss_rel_err: relativeError([loss[0] ?? Number.NaN], [lossRef[0] ?? Number.NaN]),
+    loss_rel_err: relativeError([loss ?? Number.NaN], [lossRef[0] ?? Number.NaN]),
     grad_placeholder_row_rel_err: relativeError(placeholderGrad, reference(golden, 'grad_placeholder_row')),
     grad_encoder_hidden_states_rel_err: relativeError(
       ehsGrad,
@@ -200,8 +198,8 @@ export async function runGradcheck(
       reference(golden, 'grad_unet_conv_in_weight'),
     ),
     build_ms: Math.round(graph.buildMs),
-    train_step_ms: Number(step.ms.toFixed(3)),
-    forward_ms: Number(fwd.ms.toFixed(3)),
+    train_step_ms: Number(trainMs.toFixed(3)),
+    forward_ms: Number(forwardMs.toFixed(3)),
     unet_nodes: graph.unetNodes,
     grad_graph_nodes: graph.train.graph.nodes.length,
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),

@@ -27,6 +27,11 @@ export interface GradientGraphOptions {
   readonly registry?: GradRegistry;
   /** Extra forward tensors to keep as graph outputs (e.g. a prediction for debugging). */
   readonly extraOutputs?: readonly string[];
+  /**
+   * Intermediate tensors on a wrt → loss path whose (total) gradient to output as well, e.g. a text encoder's
+   * output inside a merged graph; they cost nothing extra, the backward pass computes them anyway.
+   */
+  readonly intermediateGradients?: readonly string[];
 }
 
 export interface GradientGraph {
@@ -532,7 +537,7 @@ export function buildGradientGraph(model: OnnxModel, options: GradientGraphOptio
   // 7. Gradient outputs.
   const gradients: Record<string, string> = {};
   const outputs: ValueInfo[] = [{ name: loss, dataType: lossInfo.dataType, dims: lossInfo.dims }];
-  for (const w of wrt) {
+  for (const w of [...wrt, ...(options.intermediateGradients ?? [])]) {
     const g = gradientOf(w);
     if (!g) throw new Error(`'${w}' is not on any path to '${loss}'`);
     const name = fresh(`grad_${w}`);

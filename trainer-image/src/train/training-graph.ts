@@ -37,6 +37,22 @@ export interface TextualInversionGraphOptions {
   /** Vectors per token (default 1). */
   readonly nVectors?: number;
   readonly registry?: GradRegistry;
+  /** Also build `check`: one graph with the placeholder, conv_in and encoder_hidden_states gradients (gradcheck). */
+  readonly check?: boolean;
+}
+
+/** The gradcheck graph: inputs as `forward` plus the conv_in weight; outputs loss and three gradients. */
+export interface CheckGraph {
+  readonly model: OnnxModel;
+  /** Output names of d loss / d placeholder_rows, conv_in.weight and the text encoder output. */
+  readonly gradients: {
+    readonly placeholder: string;
+    readonly conv_in: string;
+    readonly encoder_hidden_states: string;
+  };
+  readonly convInWeight: string;
+  readonly convInDims: readonly number[];
+  readonly convInInitial: Float32Array;
 }
 
 export interface GraphInputs {
@@ -69,7 +85,9 @@ export interface TextualInversionGraph {
   readonly modelDir: string;
   readonly unetNodes: number;
   readonly textEncoderNodes: number;
+  /** Load + surgery + autodiff time of `train` and `forward` (not of `check`). */
   readonly buildMs: number;
+  readonly check: CheckGraph | undefined;
 }
 
 const INPUTS: GraphInputs = {
@@ -273,6 +291,27 @@ export function buildTextualInversionGraph(
   const train = renameOutput(gradModel, gradName, 'gradient');
   const forwardWithInput =
     wrt === 'conv_in' ? { ...forward, graph: moveToInput(forward.graph, convInName) } : forward;
+  const buildMs = performance.now() - started;
+  let check: CheckGraph | undefined;
+  if (options.check) {
+    const built = buildGradientGraph(forward, {
+      loss: 'loss',
+      wrt: [INPUTS.rows, convInName],
+      intermediateGradients: ['encoder_hidden_states'],
+      ...(options.registry ? { registry: options.registry } : {}),
+    });
+    check = {
+      model: built.model,
+      gradients: {
+        placeholder: built.gradients[INPUTS.rows] ?? '',
+        conv_in: built.gradients[convInName] ?? '',
+        encoder_hidden_states: built.gradients.encoder_hidden_states ?? '',
+      },
+      convInWeight: convInName,
+      convInDims: unetGraph.initializers.find((t) => t.name === convIn.weight)?.dims ?? [],
+      convInInitial: initializerValues(c.unet, convIn.weight, join(pipelineDir, 'unet')),
+    };
+  }
   const trainableDims =
     wrt === 'placeholder'
       ? [nVectors, spliced.hiddenSize]
@@ -302,68 +341,8 @@ export function buildTextualInversionGraph(
     modelDir: pipelineDir,
     unetNodes: unetGraph.nodes.length,
     textEncoderNodes: teGraph.nodes.length,
-    buildMs: performance.now() - started,
-  };
-}
-
-/**
- * The UNet + noising + loss graph with the text encoder output as an input (`encoder_hidden_states`), for
- * gradients on the UNet side with the text side held fixed: wrt 'encoder_hidden_states' and/or 'conv_in'.
- * Returns the model and the gradient output name per requested tensor.
- */
-export function buildUnetLossGraph(
-  pipelineDir: string,
-  wrt: readonly ('encoder_hidden_states' | 'conv_in')[],
-  registry?: GradRegistry,
-): {
-  model: OnnxModel;
-  gradients: Record<string, string>;
-  convInWeight: string;
-  convInInitial: Float32Array;
-} {
-  const c = loadComponents(pipelineDir);
-  const unetGraph = c.unet.graph;
-  const sample = firstInput(unetGraph, 'sample', 'unet');
-  const timestep = firstInput(unetGraph, 'timestep', 'unet');
-  const ehs = firstInput(unetGraph, 'encoder_hidden_states', 'unet');
-  const unetOut = unetGraph.outputs.find((o) => o.name === 'out_sample') ?? unetGraph.outputs[0];
-  if (!unetOut) throw new Error('unet has no output');
-  const convIn = findConvIn(unetGraph, sample.name);
-  const { before, after, noisy } = noisingAndLoss(c.schedule, sample, timestep, 'model_pred', c.opset);
-  let unet = prefixGraph(unetGraph, 'unet/', {
-    [sample.name]: noisy,
-    [timestep.name]: INPUTS.timesteps,
-    [ehs.name]: 'encoder_hidden_states',
-    [unetOut.name]: 'model_pred',
-  });
-  unet = {
-    ...unet,
-    inputs: [
-      ...unet.inputs.filter((v) => v.name !== noisy),
-      { name: INPUTS.latents, dataType: sample.dataType, dims: sample.dims },
-      { name: INPUTS.noise, dataType: sample.dataType, dims: sample.dims },
-    ],
-  };
-  const forward = mergedModel(
-    [before, unet, after],
-    [{ name: 'loss', dataType: DataType.FLOAT, dims: [] }],
-    c,
-  );
-  const names = wrt.map((w) => (w === 'conv_in' ? `unet/${convIn.weight}` : 'encoder_hidden_states'));
-  const { model, gradients } = buildGradientGraph(forward, {
-    loss: 'loss',
-    wrt: names,
-    ...(registry ? { registry } : {}),
-  });
-  const byChoice: Record<string, string> = {};
-  wrt.forEach((w, i) => {
-    byChoice[w] = gradients[names[i] ?? ''] ?? '';
-  });
-  return {
-    model,
-    gradients: byChoice,
-    convInWeight: `unet/${convIn.weight}`,
-    convInInitial: initializerValues(c.unet, convIn.weight, join(pipelineDir, 'unet')),
+    buildMs,
+    check,
   };
 }
 
