@@ -51,12 +51,22 @@ export function transposeLast2(g: GradContext, x: string, rank: number): string 
   return g.emit('Transpose', [x], { perm: attr.ints(perm) });
 }
 
+/** The dims of `t` when all are known numbers; undefined when any is symbolic or even the rank is unknown. */
+export function staticDims(g: GradContext, t: string): number[] | undefined {
+  let dims: readonly (number | string | undefined)[];
+  try {
+    dims = g.dims(t);
+  } catch {
+    // The builder throws on an unknown rank; this caller can do without static dims.
+    return undefined;
+  }
+  return dims.every((d) => typeof d === 'number') ? (dims as number[]) : undefined;
+}
+
 /** Reshape `x` to the shape of `like`, static when known (allowzero from opset 14 so empty dims stay empty). */
 export function reshapeLike(g: GradContext, x: string, like: string, out?: string): string {
-  const dims = g.dims(like);
-  const shape = dims.every((d) => typeof d === 'number')
-    ? g.int64s(dims as number[])
-    : g.emit('Shape', [like]);
+  const dims = staticDims(g, like);
+  const shape = dims === undefined ? g.emit('Shape', [like]) : g.int64s(dims);
   const attrs: Record<string, Attr> = g.opset >= 14 ? { allowzero: attr.int(1) } : {};
   return g.emit('Reshape', [x, shape], attrs, out === undefined ? undefined : [out]);
 }
