@@ -1,6 +1,6 @@
 // Benchmark for the autodiff targets of issue 3: training-graph build time (< 3 s on tiny-sd15topo), train step /
 // forward ratio (≤ 2.5) and peak RSS, per fixture, as one JSON line each. `--quick`: tiny-sd, 1 timed run.
-// Usage: node bench/gradcheck/run.ts [--quick] [--runs N] [--fixtures DIR] [name ...]
+// Usage: node bench/gradcheck/run.ts [--quick] [--runs N] [--threads N] [--fixtures DIR] [name ...]
 import { join } from 'node:path';
 import { runGradcheck } from '../../cli/commands/gradcheck.ts';
 
@@ -8,15 +8,17 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const runsAt = args.indexOf('--runs');
 const runs = runsAt >= 0 ? Number(args[runsAt + 1]) : quick ? 1 : 10;
+const threadsAt = args.indexOf('--threads');
+const threads = threadsAt >= 0 ? Number(args[threadsAt + 1]) : undefined;
 const dirAt = args.indexOf('--fixtures');
 const fixtures = dirAt >= 0 ? (args[dirAt + 1] ?? '') : join(process.cwd(), '..', 'shared', 'fixtures');
-const skip = new Set([runsAt + 1, dirAt + 1].filter((i) => i > 0));
+const skip = new Set([runsAt + 1, dirAt + 1, threadsAt + 1].filter((i) => i > 0));
 const names = args.filter((a, i) => !a.startsWith('--') && !skip.has(i));
 const selected =
   names.length > 0 ? names : quick ? ['tiny-sd'] : ['tiny-sd', 'tiny-sd-dynamo', 'tiny-sd15topo'];
 
 for (const name of selected) {
-  const r = await runGradcheck(join(fixtures, name), { runs });
+  const r = await runGradcheck(join(fixtures, name), { runs, ...(threads ? { threads } : {}) });
   const ratio = r.train_step_ms / r.forward_ms;
   const maxErr = Math.max(
     r.loss_rel_err,
@@ -29,6 +31,7 @@ for (const name of selected) {
       bench: 'gradcheck',
       fixture: name,
       runs,
+      threads: threads ?? 'default',
       build_ms: r.build_ms,
       build_target_ms: 3000,
       build_ok: r.build_ms < 3000,
