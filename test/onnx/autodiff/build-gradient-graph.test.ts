@@ -85,6 +85,42 @@ describe('buildGradientGraph', () => {
     await session.release();
   });
 
+  it('sorts unsorted nodes, outputs intermediate gradients, and lets a rule ask for an optional output', async () => {
+    let saved: string | undefined;
+    const layerNorm: GradRule = {
+      opType: 'LayerNormalization',
+      build: (g) => {
+        saved = g.savedOutput?.(2);
+        g.bind(g.go(0) ?? '', g.gi(0));
+      },
+    };
+    const m = new GraphBuilder()
+      .input('x', DataType.FLOAT, [2, 3])
+      .initializer('scale', { dataType: DataType.FLOAT, dims: [3], values: [1, 1, 1] })
+      .node('ReduceSum', ['h'], ['loss'], { keepdims: { type: 'int', value: 0 } })
+      .node('Mul', ['n', 'x'], ['h'])
+      .node('LayerNormalization', ['x', 'scale'], ['n'])
+      .output('loss', DataType.FLOAT, [])
+      .build(17);
+    const reg = registry().register(layerNorm);
+    const { model: grad, gradients } = buildGradientGraph(m, {
+      loss: 'loss',
+      wrt: ['x'],
+      registry: reg,
+      intermediateGradients: ['h'],
+    });
+    expect(saved).toBeDefined();
+    const ln = grad.graph.nodes.find((n) => n.opType === 'LayerNormalization' && !n.name.startsWith('grad/'));
+    expect(ln?.outputs[2]).toBe(saved);
+    expect(Object.keys(gradients)).toEqual(['x', 'h']);
+    const session = await Session.create(encodeModel(grad));
+    const out = await session.run({
+      x: { dataType: DataType.FLOAT, dims: [2, 3], data: new Float32Array([1, 2, 3, 4, 5, 6]) },
+    });
+    expect([...(out[gradients.h ?? '']?.data ?? [])]).toEqual([1, 1, 1, 1, 1, 1]);
+    await session.release();
+  });
+
   it('is deterministic', () => {
     const a = encodeModel(
       buildGradientGraph(model(2), { loss: 'loss', wrt: ['x'], registry: registry() }).model,
