@@ -1,7 +1,7 @@
 // `plateau gradcheck <pipelineDir> [--wrt placeholder|conv_in] [--json]`: builds the textual-inversion training
 // graph with our autodiff, runs it on the CPU against the pipeline's golden PyTorch tensors and reports relative
 // errors, build and step times and peak memory as one JSON line (or a readable table without --json).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   readSafetensors,
@@ -148,7 +148,11 @@ export async function runGradcheck(
   const wrt = options.wrt ?? 'placeholder';
   const runs = Math.max(1, options.runs ?? 5);
   const timing = options.timing ?? true;
-  const golden = readSafetensors(readFileSync(join(pipelineDir, 'golden.safetensors')));
+  const goldenPath = join(pipelineDir, 'golden.safetensors');
+  if (!existsSync(goldenPath)) {
+    throw new Error(`${goldenPath} not found: gradcheck needs a pipeline folder with golden PyTorch tensors`);
+  }
+  const golden = readSafetensors(readFileSync(goldenPath));
 
   const graph = buildTextualInversionGraph(pipelineDir, { wrt, check: true });
   const feeds = tiFeeds(graph, golden);
