@@ -1,0 +1,146 @@
+// One fixed-budget textual-inversion run that serves every stopping rule: the trainer's own runTextualInversion
+// (no criterion, evaluation every step) with its objective wrapped to record, at each step s, the deterministic
+// loss, the token row before the update (= the weights after s updates) and how long the evaluation forward pass
+// and the training step took. Any rule's result is then the recorded row at the step where it would stop.
+import type { ArtifactStore, SampleSink, StopSignal } from '../../shared/ports.ts';
+import { loadOnnxTiModel } from '../../trainer-image/src/train/onnx-ti-model.ts';
+import {
+  runTextualInversion,
+  TI_DEFAULTS,
+  type TiModel,
+  type TiModelRequest,
+  type TiSettings,
+} from '../../trainer-image/src/train/textual-inversion.ts';
+import type { BenchConcept } from './concepts.ts';
+
+export interface RecordedRun {
+  readonly conceptId: string;
+  readonly hiddenSize: number;
+  readonly cap: number;
+  /** losses[s]: deterministic loss before step s's update (s = 0 … cap − 1). */
+  readonly losses: readonly number[];
+  readonly trainLosses: readonly number[];
+  /** rowAt(s): the token row after s updates (s = 0 … cap). */
+  rowAt(step: number): Float32Array;
+  /** Median ms of one evaluation forward pass and of one training step (loss + gradient + AdamW). */
+  readonly evalMs: number;
+  readonly trainMs: number;
+  /** Total wall time of the run, ms (evaluations included). */
+  readonly wallMs: number;
+  readonly lr: number;
+}
+
+class MemoryStore implements ArtifactStore {
+  readonly #objects = new Map<string, Uint8Array>();
+  async put(key: string, body: Uint8Array): Promise<void> {
+    this.#objects.set(key, body);
+  }
+  async get(key: string): Promise<Uint8Array | undefined> {
+    return this.#objects.get(key);
+  }
+  async list(prefix: string): Promise<string[]> {
+    return [...this.#objects.keys()].filter((k) => k.startsWith(prefix));
+  }
+}
+
+const nullSink: SampleSink = { write: async () => {}, flush: async () => {} };
+const neverStop: StopSignal = { check: async () => ({ stop: false }) };
+
+function medianOf(values: number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+export interface RecordOptions {
+  readonly pipelineDir: string;
+  readonly cap: number;
+  readonly seed: number;
+  readonly threads: number;
+  readonly onProgress?: (step: number) => void;
+}
+
+export async function recordFixedBudgetRun(concept: BenchConcept, o: RecordOptions): Promise<RecordedRun> {
+  let hiddenSize = 0;
+  const rows: Float32Array[] = [];
+  const losses: number[] = [];
+  const trainLosses: number[] = [];
+  const evalTimes: number[] = [];
+  const trainTimes: number[] = [];
+  let trainStarted = 0;
+
+  const loadModel = async (request: TiModelRequest): Promise<TiModel> => {
+    const model = await loadOnnxTiModel(request, { device: 'cpu', intraOpThreads: o.threads });
+    hiddenSize = model.hiddenSize;
+    return {
+      ...model,
+      encodeVae: model.encodeVae,
+      release: () => model.release(),
+      objective: {
+        async loss(rowsNow, batch) {
+          // The loop evaluates before training step s with the weights after s updates.
+          const started = performance.now();
+          const value = await model.objective.loss(rowsNow, batch);
+          evalTimes.push(performance.now() - started);
+          rows.push(Float32Array.from(rowsNow));
+          losses.push(value);
+          return value;
+        },
+        async lossAndGradient(rowsNow, batch) {
+          trainStarted = performance.now();
+          const out = await model.objective.lossAndGradient(rowsNow, batch);
+          trainLosses.push(out.loss);
+          return out;
+        },
+      },
+    };
+  };
+
+  const settings: TiSettings = {
+    ...TI_DEFAULTS,
+    token: concept.token,
+    initializerToken: concept.initializer,
+    seed: o.seed,
+    maxSteps: o.cap,
+    evalEvery: 1,
+    // No checkpoint but the final one, flushes to a sink that keeps nothing: the loop's own costs stay out.
+    checkpointEvery: o.cap + 1,
+    flushEvery: o.cap + 1,
+  };
+  const started = performance.now();
+  const result = await runTextualInversion(settings, {
+    pipelineDir: o.pipelineDir,
+    images: concept.images,
+    loadModel,
+    openSink: async () => nullSink,
+    stopSignal: neverStop,
+    store: new MemoryStore(),
+    resume: false,
+    onStep: (progress) => {
+      // onStep runs after the AdamW update: this step's training time is gradient + update.
+      trainTimes.push(performance.now() - trainStarted);
+      o.onProgress?.(progress.step);
+    },
+  });
+  const wallMs = performance.now() - started;
+  rows.push(Float32Array.from(result.rows));
+  if (losses.length !== o.cap || rows.length !== o.cap + 1) {
+    throw new Error(`recorded ${losses.length} losses and ${rows.length} rows for a cap of ${o.cap} steps`);
+  }
+  return {
+    conceptId: concept.id,
+    hiddenSize,
+    cap: o.cap,
+    losses,
+    trainLosses,
+    rowAt(step) {
+      const row = rows[step];
+      if (!row) throw new RangeError(`no recorded row at step ${step} (0 … ${o.cap})`);
+      return row;
+    },
+    evalMs: medianOf(evalTimes),
+    trainMs: medianOf(trainTimes),
+    wallMs,
+    lr: result.lr,
+  };
+}
