@@ -147,3 +147,27 @@ export function recordTrainerError(
     patch: { error: message.slice(0, 4000) },
   });
 }
+
+/**
+ * The monitor's criterion stop, flagged by evaluate-stop the moment it is decided (request-stop then repeats
+ * it idempotently): moves the job to STOPPING with reason `criterion` and the criterion step. A cancel that
+ * flagged the record first keeps its reason (undefined is returned then).
+ */
+export function requestCriterionStop(
+  jobs: JobStore,
+  jobId: string,
+  criterionStep: number,
+  now: Date,
+): Promise<JobRecord | undefined> {
+  return jobs.update(jobId, {
+    from: ['QUEUED', 'RUNNING'],
+    to: 'STOPPING',
+    patch: {
+      stopRequested: true,
+      stopReason: 'criterion',
+      stopRequestedAt: now.toISOString(),
+      criterionStep,
+    },
+    when: { kind: 'absent', field: 'stopReason' },
+  });
+}

@@ -14,6 +14,8 @@ export const LossSampleSchema = z.object({
 /** Reads a job's samples back, in step order, one per step. */
 export interface SampleReader {
   read(jobId: string): Promise<LossSample[]>;
+  /** Only the samples after `afterStep` (a small query for a monitor that polls; optional). */
+  readAfter?(jobId: string, afterStep: number): Promise<LossSample[]>;
 }
 
 /** Sorts by step and keeps the last sample written for each step (a rewrite after resume wins). */

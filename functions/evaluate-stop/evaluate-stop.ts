@@ -2,34 +2,55 @@
 // with the manifest's window and threshold, and returns continue (with an adaptive wait), stop (with the
 // criterion step), finished (the trainer exited) or failed.
 import { findCriterionIndex, NonFiniteLossError } from '../../shared/dvar.ts';
-import type { JobRecord, JobStore } from '../../shared/job-record.ts';
+import { type JobRecord, type JobStore, requestCriterionStop } from '../../shared/job-record.ts';
 import { MonitorDecision, MonitorState } from '../../shared/monitor-contract.ts';
 import type { BatchJobInfo, BatchJobs, Clock } from '../../shared/pipeline-ports.ts';
 import type { LossSample } from '../../shared/ports.ts';
-import { detLossHistory, observedStepRate, type SampleReader } from '../../shared/samples.ts';
+import {
+  detLossHistory,
+  normalizeSamples,
+  observedStepRate,
+  type SampleReader,
+} from '../../shared/samples.ts';
+import { valuesUntilPossibleHold } from './earliest-hold.ts';
 
 /**
- * Wait policy. The stop latency (steps trained after the criterion step c) is about
- *   rate × (wait + overhead)
- * where rate is the observed steps/second and overhead covers the trainer's flush interval, the Lambda calls
- * and the trainer's next stop-flag check. Aiming at latency ≤ LATENCY_FRACTION × c, and using the lower bound
- * c ≥ max(current step, window) (DVAR cannot hold before `window` values), the wait is
- *   wait = LATENCY_FRACTION × max(step, window) / rate − OVERHEAD_SECONDS,
- * but never less than the time the trainer needs to reach the earliest possible criterion sample,
- *   (window + 1 − values) × evalEvery / rate,
- * since no stop can be due before then. Clamped to [MIN_WAIT_SECONDS, MAX_WAIT_SECONDS].
+ * Wait policy (functions/README.md derives it). The stop latency (steps trained after the criterion step c) is
+ * about rate × (detection delay + overhead), where the detection delay is the time between the trainer
+ * writing the criterion sample and the monitor reading it, and the overhead covers the flag write and the
+ * trainer's next stop-flag check (at its next flush, about once a second). The wait before the next look is
+ *   wait = max(untilPossible, budget), clamped to [minWaitSeconds, maxWaitSeconds] and to the time to maxSteps
+ * - untilPossible: DVAR provably cannot hold before k* more values (valuesUntilPossibleHold), i.e. before
+ *   step s* = lastValueStep + k*·evalEvery; the trainer reaches it in (s* − lastStep)/(rate·rateMargin) s,
+ *   less the time already elapsed since its last sample. Waiting for it costs no latency at all.
+ * - budget: the delay the 2 % target allows at the earliest possible criterion step,
+ *   latencyFraction · max(s*, lastStep) / rate − overheadSeconds (c ≥ s*, so this bounds latency by 2 % of c).
+ * When the wait comes out at the floor (a stop may be due within a second), one invocation keeps polling
+ * itself every pollMs for up to holdSeconds: a finer cadence than a Wait state's whole seconds, and ~20×
+ * cheaper than 1 s Wait loops (5 state transitions per loop). Before the step rate is known the monitor
+ * polls every startupWaitSeconds once the trainer runs (queuedWaitSeconds while Batch has not started it).
  */
 export const WAIT_POLICY = {
   latencyFraction: 0.02,
   overheadSeconds: 2,
   minWaitSeconds: 1,
   maxWaitSeconds: 300,
-  /** Before the trainer has written two samples (image pull, model download, graph build). */
-  startupWaitSeconds: 20,
+  /** The trainer may speed up (warm caches, a neighbour leaving the GPU): plan with this much faster. */
+  rateMargin: 1.25,
+  /** Batch has not started the trainer yet (queued, instance or image starting). */
+  queuedWaitSeconds: 10,
+  /** The trainer runs but has not written two samples yet: poll quickly until its step rate is known. */
+  startupWaitSeconds: 2,
   /** While waiting for the trainer to exit after a stop request. */
-  exitWaitSeconds: 5,
+  exitWaitSeconds: 2,
   /** After a stop request, a trainer still running after this long is declared stuck. */
   stopGraceSeconds: 900,
+  /** Fine polling inside one invocation: at most this long (well below the task's 60 s timeout)… */
+  holdSeconds: 20,
+  /** …every this many ms… */
+  pollMs: 200,
+  /** …and it gives up early when the trainer has written nothing new for this long. */
+  staleSeconds: 5,
 } as const;
 
 export interface EvaluateStopDeps {
@@ -94,52 +115,126 @@ export async function evaluateStop(state: MonitorState, deps: EvaluateStopDeps):
     return decide({ action: 'stop', waitSeconds: 1, reason: record.stopReason ?? 'cancelled', ...carried });
   }
 
-  const samples = await deps.samples.read(record.jobId);
-  const manifest = record.manifest;
-  if (manifest && manifest.stop.criterion === 'dvar') {
-    const history = detLossHistory(samples);
-    let index: number | null;
-    try {
-      index = findCriterionIndex(history.values, manifest.stop);
-    } catch (error) {
-      if (error instanceof NonFiniteLossError) {
-        return decide({ action: 'failed', waitSeconds: 1, reason: error.message });
-      }
-      throw error;
-    }
-    if (index !== null) {
-      return decide({
-        action: 'stop',
-        waitSeconds: 1,
-        criterionStep: history.steps[index],
-        reason: 'criterion',
-      });
-    }
-  }
-  return decide({ action: 'continue', waitSeconds: chooseWait(samples, record) });
+  return decideFromSamples(record, batch.status === 'RUNNING', deps);
 }
 
-/** The adaptive wait (WAIT_POLICY documents the formula). */
-export function chooseWait(samples: readonly LossSample[], record: JobRecord): number {
+/**
+ * DVAR over the stored samples: stop (flagging the record at once, so the trainer stops at its next flush
+ * without waiting for request-stop's own invocation), or continue with the adaptive wait. When that wait is
+ * at the floor, keeps polling in this invocation (WAIT_POLICY documents when and why).
+ */
+async function decideFromSamples(
+  record: JobRecord,
+  trainerStarted: boolean,
+  deps: EvaluateStopDeps,
+): Promise<MonitorDecision> {
+  const { holdSeconds, pollMs, staleSeconds, minWaitSeconds } = WAIT_POLICY;
+  const startedMs = deps.clock.now().getTime();
+  const maxPolls = Math.max(1, Math.floor((holdSeconds * 1000) / pollMs));
+  let samples = await deps.samples.read(record.jobId);
+  for (let poll = 1; ; poll++) {
+    const verdict = criterionVerdict(samples, record);
+    if (verdict) {
+      if (verdict.action === 'stop' && verdict.criterionStep !== undefined) {
+        await requestCriterionStop(deps.jobs, record.jobId, verdict.criterionStep, deps.clock.now());
+      }
+      return verdict;
+    }
+    const nowMs = deps.clock.now().getTime();
+    const waitSeconds = chooseWait(samples, record, nowMs, trainerStarted);
+    const last = samples[samples.length - 1];
+    const stale = last === undefined || nowMs - last.wallTimeMs > staleSeconds * 1000;
+    if (
+      waitSeconds > minWaitSeconds ||
+      stale ||
+      poll >= maxPolls ||
+      nowMs - startedMs >= holdSeconds * 1000
+    ) {
+      return MonitorDecision.parse({ action: 'continue', waitSeconds });
+    }
+    await deps.clock.sleep(pollMs);
+    // A cancel, a stop or an exit meanwhile is the regular evaluation's business: hand back to the loop.
+    const current = await deps.jobs.get(record.jobId);
+    if (!current || current.stopRequested || current.status !== record.status) {
+      return MonitorDecision.parse({ action: 'continue', waitSeconds: minWaitSeconds });
+    }
+    samples = await readNewer(deps.samples, record.jobId, samples);
+  }
+}
+
+/** stop or failed when DVAR says so; undefined to continue. */
+function criterionVerdict(samples: readonly LossSample[], record: JobRecord): MonitorDecision | undefined {
+  const manifest = record.manifest;
+  if (manifest?.stop.criterion !== 'dvar') return undefined;
+  const history = detLossHistory(samples);
+  let index: number | null;
+  try {
+    index = findCriterionIndex(history.values, manifest.stop);
+  } catch (error) {
+    if (error instanceof NonFiniteLossError) {
+      return MonitorDecision.parse({ action: 'failed', waitSeconds: 1, reason: error.message });
+    }
+    throw error;
+  }
+  if (index === null) return undefined;
+  return MonitorDecision.parse({
+    action: 'stop',
+    waitSeconds: 1,
+    criterionStep: history.steps[index],
+    reason: 'criterion',
+  });
+}
+
+/** The samples after the last one held (one small query when the reader supports it). */
+async function readNewer(
+  reader: SampleReader,
+  jobId: string,
+  held: readonly LossSample[],
+): Promise<LossSample[]> {
+  const last = held[held.length - 1];
+  if (!reader.readAfter || last === undefined) return reader.read(jobId);
+  const newer = await reader.readAfter(jobId, last.step);
+  return newer.length === 0 ? [...held] : normalizeSamples([...held, ...newer]);
+}
+
+/**
+ * The adaptive wait in whole seconds (WAIT_POLICY documents the formula). `nowMs` (default: the last sample's
+ * time) discounts the time the trainer has already trained since its last sample; `trainerStarted` false
+ * (Batch has not started it) polls at the queued pace before any sample exists.
+ */
+export function chooseWait(
+  samples: readonly LossSample[],
+  record: JobRecord,
+  nowMs?: number,
+  trainerStarted = true,
+): number {
+  const P = WAIT_POLICY;
   const rate = observedStepRate(samples);
   const last = samples[samples.length - 1];
-  const { latencyFraction, overheadSeconds, minWaitSeconds, maxWaitSeconds, startupWaitSeconds } =
-    WAIT_POLICY;
-  if (rate === undefined || last === undefined) return startupWaitSeconds;
+  if (rate === undefined || last === undefined) {
+    return trainerStarted ? P.startupWaitSeconds : P.queuedWaitSeconds;
+  }
   const stop = record.manifest?.stop;
-  const window = stop?.criterion === 'dvar' ? stop.window : 0;
-  const evalEvery = stop?.evalEvery ?? 1;
-  const values = detLossHistory(samples).values.length;
-  const budget = (latencyFraction * Math.max(last.step, window)) / rate - overheadSeconds;
-  const untilEarliest =
-    window > 0 ? (Math.max(0, window + 1 - values) * evalEvery) / rate - overheadSeconds : 0;
-  let wait = Math.max(budget, untilEarliest);
+  let wait: number;
+  if (stop?.criterion === 'dvar') {
+    const history = detLossHistory(samples);
+    const ahead = valuesUntilPossibleHold(history.values, stop);
+    const lastValueStep = history.steps[history.steps.length - 1] ?? -stop.evalEvery;
+    const earliest = lastValueStep + ahead * stop.evalEvery;
+    const elapsed = nowMs === undefined ? 0 : Math.max(0, (nowMs - last.wallTimeMs) / 1000);
+    const untilPossible = (earliest - last.step) / (rate * P.rateMargin) - elapsed;
+    const budget = (P.latencyFraction * Math.max(earliest, last.step)) / rate - P.overheadSeconds;
+    wait = Math.max(untilPossible, budget);
+  } else {
+    // No criterion: only the trainer's exit (and a cancel) remain to be seen; 2 % of the run so far.
+    wait = (P.latencyFraction * last.step) / rate - P.overheadSeconds;
+  }
   const maxSteps = record.manifest?.training.maxSteps;
   if (maxSteps !== undefined) {
     // Near the cap the trainer exits on its own; poll in time to see it.
-    wait = Math.min(wait, Math.max(minWaitSeconds, (maxSteps - last.step) / rate));
+    wait = Math.min(wait, Math.max(P.minWaitSeconds, (maxSteps - last.step) / rate));
   }
-  return Math.floor(Math.min(maxWaitSeconds, Math.max(minWaitSeconds, wait)));
+  return Math.floor(Math.min(P.maxWaitSeconds, Math.max(P.minWaitSeconds, wait)));
 }
 
 async function markRunning(record: JobRecord, batch: BatchJobInfo, deps: EvaluateStopDeps): Promise<void> {

@@ -1,5 +1,6 @@
-// Loss samples on DynamoDB: a batched SampleSink for the trainer (BatchWriteItem in chunks of 25, unprocessed
-// items retried with exponential backoff and jitter) and the SampleReader the monitor queries.
+// Loss samples on DynamoDB: a SampleSink for the trainer (write-behind: each sample leaves at once in the
+// background, coalesced into BatchWriteItem chunks of 25, unprocessed items retried with exponential backoff
+// and jitter) and the SampleReader the monitor queries (all samples, or only those after a step).
 import {
   BatchWriteCommand,
   type BatchWriteCommandInput,
@@ -17,6 +18,9 @@ import {
   TTL_ATTRIBUTE,
 } from '../table-layout.ts';
 
+/** Above every sample sort key (the prefix followed by a character after the digits). */
+const SAMPLE_KEY_END = `${SAMPLE_SORT_PREFIX}~`;
+
 /** BatchWriteItem's hard limit on items per request. */
 export const BATCH_WRITE_LIMIT = 25;
 
@@ -25,6 +29,13 @@ export interface SampleSinkOptions {
   readonly ttlDays: number;
   /** Flush by itself once this many samples are buffered (default 100). */
   readonly maxBuffered?: number;
+  /**
+   * Send samples in the background as they are written (one request in flight; what arrives meanwhile goes
+   * in the next), so the monitor sees a step within one round trip instead of at the trainer's next flush.
+   * Costs the same write units (DynamoDB bills per item, batched or not), only more requests. flush() waits
+   * for them; a background failure is thrown by the next write() or flush(). Default true.
+   */
+  readonly writeBehind?: boolean;
   /** Attempts per chunk before flush fails (default 8). */
   readonly maxAttempts?: number;
   /** First backoff in ms, doubled per attempt, with full jitter (default 50). */
@@ -44,6 +55,9 @@ export class DynamoDbSampleSink implements SampleSink {
   readonly #buffer = new Map<number, LossSample>();
   /** Counters for cost reporting: items written and requests sent. */
   readonly stats = { items: 0, requests: 0, retries: 0 };
+  /** The background sender while it runs (write-behind). */
+  #sending: Promise<void> | undefined;
+  #failure: { readonly error: unknown } | undefined;
 
   constructor(client: DynamoDBDocumentClient, table: string, jobId: string, options: SampleSinkOptions) {
     this.#client = client;
@@ -51,6 +65,7 @@ export class DynamoDbSampleSink implements SampleSink {
     this.#jobId = jobId;
     this.#options = {
       maxBuffered: 100,
+      writeBehind: true,
       maxAttempts: 8,
       baseDelayMs: 50,
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
@@ -60,16 +75,44 @@ export class DynamoDbSampleSink implements SampleSink {
   }
 
   async write(sample: LossSample): Promise<void> {
+    this.#throwFailure();
     this.#buffer.set(sample.step, LossSampleSchema.parse(sample));
     if (this.#buffer.size >= this.#options.maxBuffered) await this.flush();
+    else if (this.#options.writeBehind) this.#sendInBackground();
   }
 
   async flush(): Promise<void> {
-    const samples = [...this.#buffer.values()];
-    this.#buffer.clear();
-    for (let start = 0; start < samples.length; start += BATCH_WRITE_LIMIT) {
-      await this.#writeChunk(samples.slice(start, start + BATCH_WRITE_LIMIT).map((s) => this.#request(s)));
+    await this.#sending;
+    this.#throwFailure();
+    await this.#drain();
+  }
+
+  /** Sends the buffer in chunks until it is empty (samples written meanwhile included, in order). */
+  async #drain(): Promise<void> {
+    while (this.#buffer.size > 0) {
+      const chunk: LossSample[] = [];
+      for (const [step, sample] of this.#buffer) {
+        chunk.push(sample);
+        this.#buffer.delete(step);
+        if (chunk.length === BATCH_WRITE_LIMIT) break;
+      }
+      await this.#writeChunk(chunk.map((s) => this.#request(s)));
     }
+  }
+
+  #sendInBackground(): void {
+    if (this.#sending || this.#failure) return;
+    this.#sending = this.#drain()
+      .catch((error: unknown) => {
+        this.#failure = { error };
+      })
+      .finally(() => {
+        this.#sending = undefined;
+      });
+  }
+
+  #throwFailure(): void {
+    if (this.#failure) throw this.#failure.error;
   }
 
   #request(sample: LossSample): WriteRequests[number] {
@@ -119,16 +162,29 @@ export class DynamoDbSampleReader implements SampleReader {
     this.#table = table;
   }
 
-  async read(jobId: string): Promise<LossSample[]> {
+  read(jobId: string): Promise<LossSample[]> {
+    return this.#query(jobId, 'begins_with(#sk, :from)', SAMPLE_SORT_PREFIX);
+  }
+
+  readAfter(jobId: string, afterStep: number): Promise<LossSample[]> {
+    // Sort keys are zero-padded step numbers, so "after step s" is a key range starting at step s + 1.
+    return this.#query(jobId, '#sk BETWEEN :from AND :to', sampleSortKey(afterStep + 1), SAMPLE_KEY_END);
+  }
+
+  async #query(jobId: string, skCondition: string, from: string, to?: string): Promise<LossSample[]> {
     const samples: LossSample[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
       const out = await this.#client.send(
         new QueryCommand({
           TableName: this.#table,
-          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+          KeyConditionExpression: `#pk = :pk AND ${skCondition}`,
           ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY },
-          ExpressionAttributeValues: { ':pk': jobPartitionKey(jobId), ':prefix': SAMPLE_SORT_PREFIX },
+          ExpressionAttributeValues: {
+            ':pk': jobPartitionKey(jobId),
+            ':from': from,
+            ...(to === undefined ? {} : { ':to': to }),
+          },
           ExclusiveStartKey: startKey,
           ConsistentRead: true,
         }),

@@ -1,5 +1,6 @@
 // The DynamoDB adapters against a real DynamoDB implementation (dynalite, in-process): conditional job-record
-// writes, the batched sample sink (chunks of 25, unprocessed items retried), the reader and the stop signal.
+// writes, the sample sink (batched or write-behind; chunks of 25, unprocessed items retried), the reader (all
+// samples or those after a step) and the stop signal.
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbJobStore } from '../../../../shared/aws/dynamodb-job-store.ts';
 import { DynamoDbSampleReader, DynamoDbSampleSink } from '../../../../shared/aws/dynamodb-samples.ts';
@@ -91,7 +92,11 @@ describe('DynamoDbJobStore', () => {
 
 describe('DynamoDbSampleSink and DynamoDbSampleReader', () => {
   test('writes in chunks of 25, overwrites a rewritten step, sets the TTL, reads back in step order', async () => {
-    const sink = new DynamoDbSampleSink(aws.documents, aws.table, 's1', { ttlDays: 2, maxBuffered: 1000 });
+    const sink = new DynamoDbSampleSink(aws.documents, aws.table, 's1', {
+      ttlDays: 2,
+      maxBuffered: 1000,
+      writeBehind: false,
+    });
     for (let step = 59; step >= 0; step--) await sink.write(sample(step));
     await sink.write({ ...sample(7), trainLoss: 9 });
     await sink.flush();
@@ -117,7 +122,11 @@ describe('DynamoDbSampleSink and DynamoDbSampleReader', () => {
   });
 
   test('flushes by itself once maxBuffered samples are waiting', async () => {
-    const sink = new DynamoDbSampleSink(aws.documents, aws.table, 's2', { ttlDays: 1, maxBuffered: 10 });
+    const sink = new DynamoDbSampleSink(aws.documents, aws.table, 's2', {
+      ttlDays: 1,
+      maxBuffered: 10,
+      writeBehind: false,
+    });
     for (let step = 0; step < 25; step++) await sink.write(sample(step));
     expect((await new DynamoDbSampleReader(aws.documents, aws.table).read('s2')).length).toBe(20);
   });
@@ -146,6 +155,7 @@ describe('DynamoDbSampleSink and DynamoDbSampleReader', () => {
     const sink = new DynamoDbSampleSink(flaky, aws.table, 's3', {
       ttlDays: 1,
       maxBuffered: 1000,
+      writeBehind: false,
       random: () => 1,
       baseDelayMs: 10,
       sleep: async (ms) => {
@@ -157,6 +167,8 @@ describe('DynamoDbSampleSink and DynamoDbSampleReader', () => {
     expect(delays).toEqual([10, 20]);
     expect(sink.stats).toEqual({ items: 25, requests: 3, retries: 2 });
     expect((await new DynamoDbSampleReader(aws.documents, aws.table).read('s3')).length).toBe(25);
+    // The document client shares the base client's middleware stack: leave it as found.
+    flaky.middlewareStack.remove('throttle');
   });
 
   test('gives up with a clear error after maxAttempts', async () => {
@@ -177,10 +189,50 @@ describe('DynamoDbSampleSink and DynamoDbSampleReader', () => {
     const sink = new DynamoDbSampleSink(stuck, aws.table, 's4', {
       ttlDays: 1,
       maxAttempts: 3,
+      writeBehind: false,
       sleep: async () => {},
     });
     for (let step = 0; step < 10; step++) await sink.write(sample(step));
     await expect(sink.flush()).rejects.toThrow(/7 sample\(s\) unprocessed after 3 attempts/);
+    // Write-behind: the same failure in the background surfaces at the next write (or flush).
+    const behind = new DynamoDbSampleSink(stuck, aws.table, 's5', {
+      ttlDays: 1,
+      maxAttempts: 1,
+      sleep: async () => {},
+    });
+    await behind.write(sample(0));
+    await behind.write(sample(1));
+    await behind.write(sample(2));
+    const next = async () => {
+      for (let step = 3; step < 100; step++) await behind.write(sample(step));
+      await behind.flush();
+    };
+    await expect(next()).rejects.toThrow(/unprocessed after 1 attempts/);
+    stuck.middlewareStack.remove('stuck');
+  });
+
+  test('write-behind: a sample is readable before any flush; flush waits for the rest, in order', async () => {
+    const sink = new DynamoDbSampleSink(aws.documents, aws.table, 'wb', { ttlDays: 1 });
+    const reader = new DynamoDbSampleReader(aws.documents, aws.table);
+    await sink.write(sample(0));
+    let seen: LossSample[] = [];
+    for (let i = 0; i < 200 && seen.length === 0; i++) {
+      seen = await reader.read('wb');
+      if (seen.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(seen).toEqual([sample(0)]);
+    for (let step = 1; step < 60; step++) await sink.write(sample(step));
+    await sink.write({ ...sample(59), trainLoss: 7 });
+    await sink.flush();
+    const all = await reader.read('wb');
+    expect(all.map((s) => s.step)).toEqual(Array.from({ length: 60 }, (_, i) => i));
+    expect(all[59]?.trainLoss).toBe(7);
+    // Coalesced: fewer requests than samples, and every item counted once or more (a rewrite is a new item).
+    expect(sink.stats.requests).toBeLessThan(61);
+    expect(sink.stats.items).toBeGreaterThanOrEqual(60);
+    // readAfter: only the steps after the one given.
+    expect((await reader.readAfter('wb', 56)).map((s) => s.step)).toEqual([57, 58, 59]);
+    expect(await reader.readAfter('wb', 59)).toEqual([]);
   });
 });
 

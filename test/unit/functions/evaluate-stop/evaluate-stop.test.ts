@@ -1,5 +1,7 @@
 // evaluate-stop's decisions with in-memory ports: DVAR on the stored history, Batch outcomes, the stop path
 // after a request or a cancel, and the adaptive wait.
+
+import { valuesUntilPossibleHold } from '../../../../functions/evaluate-stop/earliest-hold.ts';
 import {
   chooseWait,
   evaluateStop,
@@ -155,13 +157,82 @@ test('the first RUNNING seen moves a QUEUED job to RUNNING with the start time',
   expect(await jobs.get('j')).toMatchObject({ status: 'RUNNING', startedAt: T0, attempts: 1 });
 });
 
-test('a job not yet running waits the startup interval', async () => {
+test('a job not yet running waits the queued interval; a running one without a rate polls quickly', async () => {
   const { deps, jobs } = await setup(record({ status: 'QUEUED' }), [], 'RUNNABLE');
   expect(await evaluateStop({ jobId: 'j', stopRequested: false }, deps)).toEqual({
     action: 'continue',
-    waitSeconds: WAIT_POLICY.startupWaitSeconds,
+    waitSeconds: WAIT_POLICY.queuedWaitSeconds,
   });
   expect((await jobs.get('j'))?.status).toBe('QUEUED');
+  const running = await setup(record(), decaying(1));
+  expect(await evaluateStop({ jobId: 'j', stopRequested: false }, running.deps)).toEqual({
+    action: 'continue',
+    waitSeconds: WAIT_POLICY.startupWaitSeconds,
+  });
+});
+
+test('a criterion stop flags the record at once (request-stop later repeats it)', async () => {
+  const { deps, jobs } = await setup(record(), decaying(80));
+  const decision = await evaluateStop({ jobId: 'j', stopRequested: false }, deps);
+  expect(await jobs.get('j')).toMatchObject({
+    status: 'STOPPING',
+    stopRequested: true,
+    stopReason: 'criterion',
+    criterionStep: decision.criterionStep,
+  });
+});
+
+test('near the threshold one invocation polls every pollMs and stops as soon as DVAR holds', async () => {
+  // A trainer at 5 steps/s that writes one sample per 200 ms; DVAR (W = 10) holds at some step of the run.
+  const full = decaying(120, 5);
+  const holdsAt = findCriterionIndex(
+    full.map((s) => s.detLoss!),
+    { window: 10, threshold: 0.15 },
+  )!;
+  const { deps, jobs } = await setup(record());
+  const clock = deps.clock;
+  clock.ms = full[holdsAt - 3]!.wallTimeMs;
+  const trainer = {
+    read: async () => full.filter((s) => s.wallTimeMs <= clock.ms),
+    readAfter: async (_: string, after: number) =>
+      full.filter((s) => s.step > after && s.wallTimeMs <= clock.ms),
+  };
+  const decision = await evaluateStop({ jobId: 'j', stopRequested: false }, { ...deps, samples: trainer });
+  expect(decision).toMatchObject({ action: 'stop', criterionStep: holdsAt });
+  expect(clock.sleeps.every((ms) => ms === WAIT_POLICY.pollMs)).toBe(true);
+  // Seen within one poll of the sample's time.
+  expect(clock.ms - full[holdsAt]!.wallTimeMs).toBeLessThanOrEqual(WAIT_POLICY.pollMs);
+  expect((await jobs.get('j'))?.status).toBe('STOPPING');
+});
+
+test('fine polling hands back to the loop when the trainer goes quiet or a cancel arrives', async () => {
+  const full = decaying(120, 5);
+  const holdsAt = findCriterionIndex(
+    full.map((s) => s.detLoss!),
+    { window: 10, threshold: 0.15 },
+  )!;
+  const { deps, jobs } = await setup(record());
+  deps.clock.ms = full[holdsAt - 3]!.wallTimeMs;
+  const frozen = full.slice(0, holdsAt - 2);
+  const quiet = { read: async () => frozen };
+  const decision = await evaluateStop({ jobId: 'j', stopRequested: false }, { ...deps, samples: quiet });
+  expect(decision).toEqual({ action: 'continue', waitSeconds: 1 });
+  expect(deps.clock.sleeps.length).toBeLessThanOrEqual(
+    Math.ceil((WAIT_POLICY.staleSeconds * 1000) / WAIT_POLICY.pollMs) + 1,
+  );
+  deps.clock.ms = full[holdsAt - 3]!.wallTimeMs;
+  deps.clock.sleeps.length = 0;
+  const cancelling = {
+    read: async () => {
+      await jobs.update('j', { from: ['RUNNING'], to: 'STOPPING', patch: { stopRequested: true } });
+      return frozen;
+    },
+  };
+  expect(await evaluateStop({ jobId: 'j', stopRequested: false }, { ...deps, samples: cancelling })).toEqual({
+    action: 'continue',
+    waitSeconds: 1,
+  });
+  expect(deps.clock.sleeps).toHaveLength(1);
 });
 
 test('after request-stop: keep polling at the exit interval, carrying the criterion step', async () => {
@@ -213,20 +284,30 @@ describe('chooseWait', () => {
     record({}, { stop: { window, threshold: 0.15 }, training: { maxSteps } });
   const run = (n: number, rate: number) => decaying(n, rate);
 
-  test('before two samples: the startup wait', () => {
+  test('before two samples: the startup wait, or the queued wait while Batch has not started the trainer', () => {
     expect(chooseWait([], rec(310))).toBe(WAIT_POLICY.startupWaitSeconds);
     expect(chooseWait(run(1, 2), rec(310))).toBe(WAIT_POLICY.startupWaitSeconds);
+    expect(chooseWait([], rec(310), undefined, false)).toBe(WAIT_POLICY.queuedWaitSeconds);
   });
 
-  test('before the window fills: wait until the earliest possible criterion sample', () => {
-    // 100 of 311 values at 2 steps/s: 211 values to go = 105.5 s, minus 2 s of overhead.
-    expect(chooseWait(run(100, 2), rec(310))).toBe(103);
+  test('far from a possible stop: wait until DVAR can first hold, at the faster planning rate', () => {
+    const samples = run(100, 2);
+    const ahead = valuesUntilPossibleHold(
+      samples.map((s) => s.detLoss!),
+      { window: 310, threshold: 0.15 },
+    );
+    expect(ahead).toBeGreaterThanOrEqual(311 - 100);
+    const expected = Math.floor((99 + ahead - 99) / (2 * WAIT_POLICY.rateMargin));
+    expect(chooseWait(samples, rec(310))).toBe(expected);
+    // Time the trainer has trained since its last sample counts.
+    const last = samples[samples.length - 1]!.wallTimeMs;
+    expect(chooseWait(samples, rec(310), last + 10_000)).toBe(expected - 10);
   });
 
-  test('after the window: 2% of the step count at the observed rate, minus the overhead', () => {
-    // step 999 at 2 steps/s: 0.02 × 999 / 2 − 2 = 7.99 s → 7.
-    expect(chooseWait(run(1000, 2), rec(310))).toBe(7);
-    // A fast trainer gets the minimum wait; stop latency stays ≤ 2% only as far as overhead allows.
+  test('once a stop is possible at every step: 2% of the earliest criterion step, minus the overhead', () => {
+    // 1000 values, DVAR already possible at the next one (step 1000) at 2 steps/s: 0.02 × 1000 / 2 − 2 = 8 s.
+    expect(chooseWait(run(1000, 2), rec(310))).toBe(8);
+    // A fast trainer gets the minimum wait (and evaluate-stop then polls finer within its invocation).
     expect(chooseWait(run(1000, 50), rec(310))).toBe(1);
   });
 
@@ -241,7 +322,7 @@ describe('chooseWait', () => {
         const wait = chooseWait(run(n, rate), rec(310));
         const latencySteps = rate * (wait + WAIT_POLICY.overheadSeconds);
         expect(latencySteps).toBeLessThanOrEqual(
-          Math.max(0.02 * (n - 1), rate * (WAIT_POLICY.minWaitSeconds + WAIT_POLICY.overheadSeconds)) + 1e-9,
+          Math.max(0.02 * n, rate * (WAIT_POLICY.minWaitSeconds + WAIT_POLICY.overheadSeconds)) + 1e-9,
         );
       }
     }
