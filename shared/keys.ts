@@ -11,6 +11,13 @@ const MAX_KEY_LENGTH = 1024;
 export const JOBS_PREFIX = 'jobs/';
 export const MODELS_PREFIX = 'models/';
 export const MANIFEST_SUFFIX = 'input/job.json';
+/** A job's checkpoints, relative to its root (jobs/<jobId>/). */
+export const CHECKPOINTS_DIR = 'checkpoints/';
+/**
+ * The object tag every checkpoint carries (set by the S3 artifact store on upload): the bucket's lifecycle
+ * rule expires objects with this tag, so checkpoints go after a while and inputs and outputs stay.
+ */
+export const CHECKPOINT_TAG = { key: 'plateau-kind', value: 'checkpoint' } as const;
 
 export function isValidJobId(value: string): boolean {
   return JOB_ID_PATTERN.test(value);
@@ -37,7 +44,7 @@ export function jobKeys(jobId: string) {
     root,
     manifest: `${root}${MANIFEST_SUFFIX}`,
     imagesPrefix: `${root}input/images/`,
-    checkpointsPrefix: `${root}checkpoints/`,
+    checkpointsPrefix: `${root}${CHECKPOINTS_DIR}`,
     outputPrefix: `${root}output/`,
     report: `${root}output/report.json`,
     lossChart: `${root}output/loss.svg`,

@@ -16,7 +16,13 @@ export interface ObjectStore {
   get(key: string, range?: { readonly start: number; readonly end: number }): Promise<Uint8Array | undefined>;
   /** Size of the object, undefined if absent. */
   head(key: string): Promise<ObjectInfo | undefined>;
-  put(key: string, body: Uint8Array, contentType?: string): Promise<void>;
+  /** `tags` become the object's tags (set with the upload, so the object never exists without them). */
+  put(
+    key: string,
+    body: Uint8Array,
+    contentType?: string,
+    tags?: Readonly<Record<string, string>>,
+  ): Promise<void>;
 }
 
 export const BATCH_STATUSES = [

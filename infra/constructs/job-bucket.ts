@@ -7,14 +7,15 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import { Construct } from 'constructs';
 import { ENV } from '../../shared/env.ts';
-import { JOBS_PREFIX, MANIFEST_SUFFIX, MODELS_PREFIX } from '../../shared/keys.ts';
+import { CHECKPOINT_TAG, JOBS_PREFIX, MANIFEST_SUFFIX, MODELS_PREFIX } from '../../shared/keys.ts';
 import { type Access, acknowledgeOnPrincipal, arnToken, type BindingTarget } from './binding.ts';
 
 /**
- * Object tag the trainer sets on checkpoint objects. S3 lifecycle filters match a key prefix, not a
- * pattern, and checkpoints live under jobs/<jobId>/checkpoints/, so the expiry rule matches this tag.
+ * The object tag the S3 artifact store puts on checkpoints (defined in shared/keys.ts). S3 lifecycle filters
+ * match a key prefix, not a pattern, and checkpoints live under jobs/<jobId>/checkpoints/, so the expiry rule
+ * matches this tag.
  */
-export const CHECKPOINT_TAG = { key: 'plateau-kind', value: 'checkpoint' } as const;
+export { CHECKPOINT_TAG };
 
 export interface JobBucketProps {
   /**

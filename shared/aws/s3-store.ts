@@ -1,5 +1,5 @@
 // The bucket on S3: ObjectStore (full keys; list, ranged get, head, put) for the Lambdas, and an
-// ArtifactStore scoped to one job's prefix for the trainer's checkpoints and outputs.
+// ArtifactStore scoped to one job's prefix for the trainer's checkpoints (tagged for the expiry rule) and outputs.
 import {
   GetObjectCommand,
   HeadObjectCommand,
@@ -7,6 +7,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { CHECKPOINT_TAG, CHECKPOINTS_DIR } from '../keys.ts';
 import type { ObjectInfo, ObjectStore } from '../pipeline-ports.ts';
 import type { ArtifactStore } from '../ports.ts';
 import { errorName } from './clients.ts';
@@ -72,9 +73,21 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async put(key: string, body: Uint8Array, contentType?: string): Promise<void> {
+  async put(
+    key: string,
+    body: Uint8Array,
+    contentType?: string,
+    tags?: Readonly<Record<string, string>>,
+  ): Promise<void> {
     await this.#client.send(
-      new PutObjectCommand({ Bucket: this.#bucket, Key: key, Body: body, ContentType: contentType }),
+      new PutObjectCommand({
+        Bucket: this.#bucket,
+        Key: key,
+        Body: body,
+        ContentType: contentType,
+        // x-amz-tagging: URL-encoded key=value pairs (needs s3:PutObjectTagging besides s3:PutObject).
+        Tagging: tags ? new URLSearchParams(tags).toString() : undefined,
+      }),
     );
   }
 }
@@ -97,8 +110,10 @@ export class S3ArtifactStore implements ArtifactStore {
     return `${this.#root}${key}`;
   }
 
+  /** Checkpoints (keys under checkpoints/) carry CHECKPOINT_TAG, which the bucket's expiry rule matches. */
   put(key: string, body: Uint8Array, contentType?: string): Promise<void> {
-    return this.#objects.put(this.#full(key), body, contentType);
+    const tags = key.startsWith(CHECKPOINTS_DIR) ? { [CHECKPOINT_TAG.key]: CHECKPOINT_TAG.value } : undefined;
+    return this.#objects.put(this.#full(key), body, contentType, tags);
   }
 
   get(key: string): Promise<Uint8Array | undefined> {

@@ -1,5 +1,6 @@
 // S3ObjectStore and S3ArtifactStore against a real S3 implementation (s3rver, in-process).
 import { S3ArtifactStore, S3ObjectStore } from '../../../../shared/aws/s3-store.ts';
+import { CHECKPOINT_TAG, CHECKPOINTS_DIR, jobKeys } from '../../../../shared/keys.ts';
 import { type EmbeddedAws, startEmbeddedAws } from './embedded-aws.ts';
 
 let aws: EmbeddedAws;
@@ -52,4 +53,31 @@ test('artifact store scopes keys to the job root and refuses traversal', async (
   expect(await artifacts.get('checkpoints/none')).toBeUndefined();
   expect(() => artifacts.put('../d/x', bytes('no'))).toThrow(/relative/);
   expect(() => new S3ArtifactStore(objects, 'jobs/c')).toThrow(/end with/);
+});
+
+test('checkpoints are uploaded with the expiry tag (x-amz-tagging on the PutObject), other artifacts without', async () => {
+  // s3rver accepts but does not store tags given with PutObject (only PutObjectTagging), so the request
+  // itself is checked: the header S3 reads them from, on the wire.
+  const sent = new Map<string, string | undefined>();
+  const name = 'captureTagging';
+  aws.s3.middlewareStack.add(
+    (next) => async (args) => {
+      const request = args.request as { path?: string; headers?: Record<string, string> };
+      if (request.path) sent.set(decodeURIComponent(request.path), request.headers?.['x-amz-tagging']);
+      return next(args);
+    },
+    { step: 'finalizeRequest', name },
+  );
+  try {
+    const artifacts = new S3ArtifactStore(new S3ObjectStore(aws.s3, aws.bucket), 'jobs/t/');
+    await artifacts.put('checkpoints/step-20.bin', bytes('ck'));
+    await artifacts.put('output/report.json', bytes('{}'), 'application/json');
+  } finally {
+    aws.s3.middlewareStack.remove(name);
+  }
+  const tagOf = (key: string) => [...sent].find(([path]) => path.endsWith(key))?.[1];
+  expect(tagOf('jobs/t/checkpoints/step-20.bin')).toBe(`${CHECKPOINT_TAG.key}=${CHECKPOINT_TAG.value}`);
+  expect(tagOf('jobs/t/output/report.json')).toBeUndefined();
+  expect([...sent.keys()].some((path) => path.endsWith('jobs/t/output/report.json'))).toBe(true);
+  expect(`jobs/t/${CHECKPOINTS_DIR}`).toBe(jobKeys('t').checkpointsPrefix);
 });
