@@ -78,6 +78,7 @@ const result = {
   tuning: {
     concepts: tuningConcepts.map((c) => ({ id: c.id, description: describeConcept(c.concept) })),
     chosen: tuning.chosen,
+    stops: tunedStops,
     fewIterations,
     grid: tuning.grid,
   },
