@@ -1,12 +1,16 @@
 // The `plateau` command line: dispatches to one module per subcommand, prints --help and --version.
 // Kept free of process globals so tests call main() directly with their own streams.
 import { type CliIo, type Command, UsageError } from './command.ts';
+import { cancelCommand } from './commands/cancel.ts';
 import { dvarCommand } from './commands/dvar.ts';
 import { gradcheckCommand } from './commands/gradcheck.ts';
 import { runCommand } from './commands/run.ts';
 import { startCommand } from './commands/start.ts';
+import { statusCommand } from './commands/status.ts';
+import { submitCommand } from './commands/submit.ts';
 import { trainCommand } from './commands/train.ts';
 import { upCommand } from './commands/up.ts';
+import { watchCommand } from './commands/watch.ts';
 
 export const COMMANDS: readonly Command[] = [
   startCommand,
@@ -14,6 +18,10 @@ export const COMMANDS: readonly Command[] = [
   gradcheckCommand,
   upCommand,
   runCommand,
+  submitCommand,
+  statusCommand,
+  watchCommand,
+  cancelCommand,
   trainCommand,
 ];
 

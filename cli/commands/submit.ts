@@ -1,0 +1,138 @@
+// `plateau submit --images <dir> --token "<tok>"`: uploads a job to a stack the way a user would with any S3
+// client — the images first, then jobs/<jobId>/input/job.json, whose arrival starts the job — and prints
+// its id. The stack is the embedded `plateau up` (--stack) or a deployed one (--bucket/--table, default AWS
+// credentials chain). Images are checked by content first, so a typo fails here rather than as a FAILED job.
+import { readdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { IMAGE_CONTENT_TYPES, sniffImageType } from '../../shared/image-type.ts';
+import { isValidJobId, jobKeys } from '../../shared/keys.ts';
+import { JobManifest } from '../../shared/manifest.ts';
+import { type Command, UsageError } from '../command.ts';
+import { resolveStackTarget, STACK_OPTIONS, STACK_USAGE } from './stack-target.ts';
+
+export interface SubmitOptions {
+  readonly imagesDir: string;
+  readonly jobId: string;
+  readonly json: boolean;
+  /** The job.json to upload (validated here with the pipeline's own schema). */
+  readonly manifest: Readonly<Record<string, unknown>>;
+  readonly stack: Readonly<Record<string, string | boolean | undefined>>;
+}
+
+const positiveInt = (name: string, value: string | undefined) => {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`--${name} must be a positive integer (got '${value}')`);
+  return n;
+};
+
+export function parseSubmitOptions(args: readonly string[], now = new Date()): SubmitOptions {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...args],
+      options: {
+        ...STACK_OPTIONS,
+        images: { type: 'string' },
+        token: { type: 'string' },
+        init: { type: 'string' },
+        model: { type: 'string' },
+        'job-id': { type: 'string' },
+        'max-steps': { type: 'string' },
+        window: { type: 'string' },
+        threshold: { type: 'string' },
+        json: { type: 'boolean' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  const str = (name: string) => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
+  const images = str('images');
+  const token = str('token');
+  if (!images) throw new UsageError('--images <dir> is required');
+  if (!token) throw new UsageError('--token "<token>" is required');
+  const maxSteps = positiveInt('max-steps', str('max-steps'));
+  const window = positiveInt('window', str('window'));
+  const thresholdText = str('threshold');
+  const threshold = thresholdText === undefined ? undefined : Number(thresholdText);
+  if (threshold !== undefined && !(threshold > 0 && threshold <= 1)) {
+    throw new UsageError(`--threshold must be in (0, 1] (got '${thresholdText}')`);
+  }
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+  const jobId = str('job-id') ?? `job-${stamp}-${Math.random().toString(36).slice(2, 6)}`;
+  if (!isValidJobId(jobId)) throw new UsageError(`--job-id '${jobId}' is not a valid job id`);
+  const init = str('init');
+  const model = str('model');
+  const manifest = {
+    token,
+    ...(init ? { initializerToken: init } : {}),
+    ...(model ? { baseModel: model } : {}),
+    ...(maxSteps ? { training: { maxSteps } } : {}),
+    ...(window || threshold
+      ? { stop: { ...(window ? { window } : {}), ...(threshold ? { threshold } : {}) } }
+      : {}),
+  };
+  const parsed = JobManifest.safeParse(manifest);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new UsageError(`invalid job: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim());
+  }
+  return { imagesDir: resolve(images), jobId, json: values.json === true, manifest, stack: values };
+}
+
+/** The image files of a folder (not subfolders, not dotfiles), in name order, each checked by content. */
+async function readImages(dir: string): Promise<{ name: string; bytes: Uint8Array; contentType: string }[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const names = entries
+    .filter((e) => e.isFile() && !e.name.startsWith('.'))
+    .map((e) => e.name)
+    .sort();
+  if (names.length === 0) throw new Error(`no image files in ${dir}`);
+  const images = [];
+  for (const name of names) {
+    const bytes = new Uint8Array(await readFile(join(dir, name)));
+    const type = sniffImageType(bytes);
+    if (!type) throw new Error(`${name} is not a PNG, JPEG or WebP image (by its content)`);
+    images.push({ name, bytes, contentType: IMAGE_CONTENT_TYPES[type] });
+  }
+  return images;
+}
+
+export const submitCommand: Command = {
+  name: 'submit',
+  summary: 'Upload a job (images, then job.json) to a stack (plateau up or deployed) and print its id',
+  usage: `plateau submit --images <dir> --token "<tok>" [--init <word>] [--model <name>] [--job-id <id>] [--max-steps N] [--window W] [--threshold A] ${STACK_USAGE} [--json]`,
+  async run(args, io) {
+    const options = parseSubmitOptions(args);
+    const target = resolveStackTarget(options.stack);
+    const images = await readImages(options.imagesDir);
+    const { openStack } = await import('./open-stack.ts');
+    const stack = openStack(target);
+    try {
+      const keys = jobKeys(options.jobId);
+      if ((await stack.objects.head(keys.manifest)) !== undefined) {
+        io.err.write(`plateau submit: job '${options.jobId}' already exists in ${target.bucket}\n`);
+        return 1;
+      }
+      for (const image of images) {
+        await stack.objects.put(`${keys.imagesPrefix}${image.name}`, image.bytes, image.contentType);
+      }
+      // Last: its ObjectCreated event starts the job, so everything it refers to must already be there.
+      const body = new TextEncoder().encode(JSON.stringify(options.manifest));
+      await stack.objects.put(keys.manifest, body, 'application/json');
+      io.out.write(
+        options.json
+          ? `${JSON.stringify({ jobId: options.jobId, bucket: target.bucket, manifest: keys.manifest, images: images.length })}\n`
+          : `${options.jobId}\n`,
+      );
+      return 0;
+    } finally {
+      stack.close();
+    }
+  },
+};
