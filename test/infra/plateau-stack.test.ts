@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { WAIT_POLICY } from '../../functions/evaluate-stop/evaluate-stop.ts';
 import { LOCAL_ARNS, monitorAsl, resolveIntrinsics } from '../../infra/monitor-asl.ts';
 import { PlateauStack } from '../../infra/plateau-stack.ts';
 import { ENV } from '../../shared/env.ts';
@@ -230,6 +231,10 @@ describe('monitor state machine', () => {
       Next: 'EvaluateStop',
     });
     expect(states.EvaluateStop).toMatchObject({ Type: 'Task', ResultPath: '$.decision', TimeoutSeconds: 60 });
+    // evaluate-stop may poll inside one invocation for WAIT_POLICY.holdSeconds: its timeout leaves room.
+    const evaluateTimeout = resources[logicalIdOf(stack.functions.evaluateStop.fn)]?.Properties.Timeout;
+    expect(evaluateTimeout).toBeGreaterThanOrEqual(WAIT_POLICY.holdSeconds + 5);
+    expect(states.EvaluateStop.TimeoutSeconds).toBeGreaterThan(Number(evaluateTimeout));
     expect(states.EvaluateStop.Retry.flatMap((r: { ErrorEquals: string[] }) => r.ErrorEquals)).toEqual(
       expect.arrayContaining(['Lambda.ServiceException', 'States.TaskFailed']),
     );
