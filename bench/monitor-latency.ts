@@ -4,7 +4,7 @@
 // clock's sleep advances it, so evaluate-stop's in-invocation polling is simulated too). The trainer flushes
 // (and reads the stop flag) every 50 steps or 1 s, as trainer-image's pipeline job does; its samples become
 // visible at the flush, or one round trip after the step with the sink's write-behind.
-// Usage: node bench/monitor-latency.ts [--quick] [--no-write-behind]
+// Usage: node bench/monitor-latency.ts [--quick] [--no-write-behind] [--flush-interval <seconds>]
 import { evaluateStop } from '../functions/evaluate-stop/evaluate-stop.ts';
 import { requestStop } from '../functions/request-stop/request-stop.ts';
 import { findCriterionIndex } from '../shared/dvar.ts';
@@ -37,8 +37,12 @@ const TIMING = {
   /** One DynamoDB request (a write-behind sample becoming visible; the stop flag's write). */
   dynamo: 0.01,
 };
-/** The pipeline trainer's flush cadence (trainer-image/src/train/training-job.ts). */
-const TRAINER_FLUSH = { everySteps: 50, intervalSeconds: 1 };
+/** The pipeline trainer's flush cadence (trainer-image/src/train/training-job.ts; --flush-interval to vary). */
+const flushArg = process.argv.indexOf('--flush-interval');
+const TRAINER_FLUSH = {
+  everySteps: 50,
+  intervalSeconds: flushArg > 0 ? Number(process.argv[flushArg + 1]) : 1,
+};
 /** Step Functions state transitions per monitor loop: Wait, EvaluateStop, CountLoop, Decide, CheckHistory. */
 const TRANSITIONS_PER_LOOP = 5;
 /** us-east-1 list prices (2026): Standard workflow transitions, DynamoDB on-demand, Lambda arm64 512 MB. */
@@ -324,5 +328,9 @@ const summary = {
   },
 };
 console.log(
-  JSON.stringify({ bench: 'monitor-latency', writeBehind, timing: TIMING, summary, results }, null, 1),
+  JSON.stringify(
+    { bench: 'monitor-latency', writeBehind, trainerFlush: TRAINER_FLUSH, timing: TIMING, summary, results },
+    null,
+    1,
+  ),
 );
