@@ -62,3 +62,88 @@ describe('inferShapes', () => {
     expect(formatDim({ coef: 3, syms: [] })).toBe(3);
   });
 });
+
+describe('inferShapes: Einsum and Scatter', () => {
+  const einsum = (equation: string, dims: readonly (readonly (number | string)[])[]) => {
+    const b = new GraphBuilder();
+    dims.forEach((d, k) => {
+      b.input(`x${k}`, DataType.FLOAT, d);
+    });
+    const model = b
+      .node(
+        'Einsum',
+        dims.map((_, k) => `x${k}`),
+        ['y'],
+        { equation: { type: 'string', value: equation } },
+      )
+      .build(17);
+    return inferShapes(model.graph, 17).get('y')?.dims;
+  };
+
+  it.each([
+    [
+      'explicit',
+      'bij,bjk->bik',
+      [
+        [2, 3, 4],
+        [2, 4, 5],
+      ],
+      [2, 3, 5],
+    ],
+    [
+      'implicit: letters used once, sorted',
+      'ij,jk',
+      [
+        [3, 4],
+        [4, 5],
+      ],
+      [3, 5],
+    ],
+    ['implicit transpose', 'ba', [[3, 4]], [4, 3]],
+    [
+      'implicit with ellipsis first',
+      '...ij,...jk',
+      [
+        ['n', 2, 3, 4],
+        [2, 4, 5],
+      ],
+      ['n', 2, 3, 5],
+    ],
+    ['explicit ellipsis in the middle', 'i...j->j...i', [[3, 'h', 7, 4]], [4, 'h', 7, 3]],
+    [
+      'ellipsis broadcast with unit dims',
+      '...i,...i->...',
+      [
+        [1, 6, 4],
+        [5, 1, 4],
+      ],
+      [5, 6],
+    ],
+    ['ellipsis covering no axis', '...ij->...ji', [[3, 4]], [4, 3]],
+    [
+      'a unit size gives way to the other operand',
+      'ij,ij->ij',
+      [
+        [1, 4],
+        [3, 4],
+      ],
+      [3, 4],
+    ],
+  ])('infers %s (%s)', (_, equation, dims, expected) => {
+    expect(einsum(equation, dims)).toEqual(expected);
+  });
+
+  it('leaves a rank that does not match the term unknown', () => {
+    expect(einsum('ij->ji', [[2, 3, 4]])).toBeUndefined();
+  });
+
+  it.each(['ScatterND', 'ScatterElements'])('gives %s the data input type and dims', (op) => {
+    const model = new GraphBuilder()
+      .input('data', DataType.FLOAT, ['n', 8])
+      .input('idx', DataType.INT64, [2, 1])
+      .input('upd', DataType.FLOAT, [2, 8])
+      .node(op, ['data', 'idx', 'upd'], ['y'])
+      .build(17);
+    expect(inferShapes(model.graph, 17).get('y')).toEqual({ dataType: DataType.FLOAT, dims: ['n', 8] });
+  });
+});

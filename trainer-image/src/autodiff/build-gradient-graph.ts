@@ -274,6 +274,23 @@ export function buildGradientGraph(model: OnnxModel, options: GradientGraphOptio
     return value;
   };
 
+  // Forward readers of each tensor, for soleConsumer (a graph output or extra output has an outside reader).
+  const readers = new Map<string, OnnxNode[]>();
+  for (const n of nodes) {
+    for (const x of new Set(n.inputs)) {
+      if (!x) continue;
+      const list = readers.get(x);
+      if (list) list.push(n);
+      else readers.set(x, [n]);
+    }
+  }
+  const externallyRead = new Set<string>([
+    loss,
+    ...graph.outputs.map((o) => o.name),
+    ...(options.extraOutputs ?? []),
+    ...(options.intermediateGradients ?? []),
+  ]);
+
   const contributions = new Map<string, string[]>();
   const addContribution = (tensor: string, grad: string) => {
     const list = contributions.get(tensor);
@@ -353,6 +370,29 @@ export function buildGradientGraph(model: OnnxModel, options: GradientGraphOptio
         const inferred = inferNode(replaced, info, opset)[k];
         if (inferred) info.set(name, inferred);
         return name;
+      },
+      soleConsumer: (k) => {
+        const out = node.outputs[k];
+        if (!out || externallyRead.has(out)) return undefined;
+        const list = readers.get(out);
+        const consumer = list?.length === 1 ? list[0] : undefined;
+        if (!consumer) return undefined;
+        const uses = consumer.inputs.filter((x) => x === out).length;
+        if (uses !== 1) return undefined;
+        return {
+          opType: consumer.opType,
+          inputIndex: consumer.inputs.indexOf(out),
+          inputs: consumer.inputs,
+          outputs: consumer.outputs,
+          attrInt: (name, fallback) => {
+            const a = consumer.attributes[name];
+            return a?.type === 'int' ? a.value : fallback;
+          },
+          go: (j) => {
+            const o = consumer.outputs[j];
+            return o && relevant(o) ? gradientOf(o) : undefined;
+          },
+        };
       },
       gi: (k) => {
         if (!ctx.needs(k)) {

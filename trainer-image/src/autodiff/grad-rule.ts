@@ -60,6 +60,12 @@ export interface GradContext {
    * of recomputing it. Undefined (or absent) when the builder cannot; the rule then recomputes.
    */
   savedOutput?(k: number): string | undefined;
+  /**
+   * Optional: the one forward node that reads output k (exactly once), with the total gradient of its outputs, so
+   * a rule can use an identity of the pair (Softmax feeding attention's MatMul: Σ dy·y = Σ dO·O on the small O).
+   * Undefined (or absent) when several nodes read it, it is a graph output, or the builder cannot tell.
+   */
+  soleConsumer?(k: number): ConsumerView | undefined;
 
   /** Attribute readers on the forward node; the default is returned when the attribute is absent. */
   attrInt(name: string, fallback?: number): number;
@@ -99,6 +105,19 @@ export interface GradContext {
   unbroadcast(grad: string, like: string, out: string): void;
   /** Binds `source` to the name `out` (an Identity), for rules whose gradient is an existing tensor. */
   bind(source: string, out: string): void;
+}
+
+/** What a rule may see of the node consuming one of its outputs (see GradContext.soleConsumer). */
+export interface ConsumerView {
+  readonly opType: string;
+  /** Which of the consumer's inputs the output is. */
+  readonly inputIndex: number;
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+  /** An int attribute of the consumer (the fallback when absent). */
+  attrInt(name: string, fallback: number): number;
+  /** The total gradient of the consumer's output k, or undefined when none reaches it. */
+  go(k: number): string | undefined;
 }
 
 /** One op's gradient. `build` emits gradients for every needed input, or throws naming the op and node. */

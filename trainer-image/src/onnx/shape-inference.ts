@@ -219,22 +219,50 @@ function sliceDim(size: Dim, start: number, end: number, step: number): Dim {
   return Math.max(0, Math.ceil((e - s) / step));
 }
 
+/**
+ * Output dims of an Einsum: letters take their input sizes (a 1 gives way to the other operand's), `...` stands
+ * for the broadcast of the axes each term leaves to it, and an implicit output (no `->`) is `...` followed by the
+ * letters used exactly once, in alphabetical order (the numpy convention the ONNX spec adopts).
+ */
 function einsumDims(equation: string, inputs: readonly (readonly Dim[] | undefined)[]): Dim[] | undefined {
-  const [lhs, rhs] = equation.replace(/\s/g, '').split('->');
-  if (lhs === undefined || rhs === undefined || rhs.includes('...') || lhs.includes('...')) return undefined;
+  const [lhs = '', explicit] = equation.replace(/\s/g, '').split('->');
   const letters = new Map<string, Dim>();
+  const counts = new Map<string, number>();
+  const ellipses: Dim[][] = [];
   const terms = lhs.split(',');
   for (let t = 0; t < terms.length; t++) {
     const dims = inputs[t];
     const term = terms[t] ?? '';
-    if (!dims || dims.length !== term.length) return undefined;
-    [...term].forEach((c, i) => {
-      const d = dims[i];
+    if (!dims) return undefined;
+    const at = term.indexOf('...');
+    const named = term.replace('...', '');
+    const covered = dims.length - named.length;
+    if (covered < 0 || (at < 0 && covered !== 0)) return undefined;
+    const axes = at < 0 ? [...named].map((_, i) => i) : [];
+    if (at >= 0) {
+      for (let i = 0; i < at; i++) axes.push(i);
+      ellipses.push(dims.slice(at, at + covered));
+      for (let i = at; i < named.length; i++) axes.push(i + covered);
+    }
+    [...named].forEach((c, i) => {
+      const d = dims[axes[i] ?? -1];
       const prev = letters.get(c);
       if (prev === undefined || prev === 1) letters.set(c, d);
+      counts.set(c, (counts.get(c) ?? 0) + 1);
     });
   }
-  return [...rhs].map((c) => letters.get(c));
+  const rhs =
+    explicit ??
+    `${ellipses.length > 0 ? '...' : ''}${[...counts]
+      .filter(([, n]) => n === 1)
+      .map(([c]) => c)
+      .sort()
+      .join('')}`;
+  const broadcast = broadcastDims(ellipses) ?? [];
+  const at = rhs.indexOf('...');
+  const named = [...rhs.replace('...', '')].map((c) => letters.get(c));
+  if (at < 0) return named;
+  return [...named.slice(0, at), ...broadcast, ...named.slice(at)];
 }
 
 /** Infers dtype/rank/dims for all tensors reachable in `graph`. */
@@ -741,6 +769,10 @@ export function inferNode(node: OnnxNode, info: InfoMap, opset: number): (Tensor
           : undefined;
       return [{ dataType: x?.dataType ?? 0, dims }];
     }
+    case 'ScatterND':
+    case 'ScatterElements':
+    case 'Scatter':
+      return same();
     case 'NonZero':
       return [{ dataType: DataType.INT64, dims: [x?.dims?.length, undefined] }];
     case 'TopK': {

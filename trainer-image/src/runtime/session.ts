@@ -16,6 +16,12 @@ export interface SessionOptions {
   /** CPU threads for one op (default: onnxruntime's choice). */
   readonly intraOpThreads?: number;
   readonly optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** onnxruntime's memory-pattern planner (default on); its planning time grows fast with long-lived tensors. */
+  readonly memoryPattern?: boolean;
+  /** The CPU memory arena (default on). */
+  readonly cpuArena?: boolean;
+  /** Extra session config entries ('session.…' keys of onnxruntime_session_options_config_keys.h). */
+  readonly configEntries?: Readonly<Record<string, string>>;
 }
 
 const ORT_TYPES: Record<number, ort.Tensor.Type> = {
@@ -86,6 +92,9 @@ export class Session {
       graphOptimizationLevel: options.optimization ?? 'all',
       logSeverityLevel: 3,
       ...(options.intraOpThreads ? { intraOpNumThreads: options.intraOpThreads } : {}),
+      ...(options.memoryPattern === undefined ? {} : { enableMemPattern: options.memoryPattern }),
+      ...(options.cpuArena === undefined ? {} : { enableCpuMemArena: options.cpuArena }),
+      ...(options.configEntries ? { extra: { ...options.configEntries } } : {}),
     };
     const open = (providers: ort.InferenceSession.ExecutionProviderConfig[]) => {
       const sessionOptions = { ...base, executionProviders: providers };

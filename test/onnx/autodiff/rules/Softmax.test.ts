@@ -1,7 +1,11 @@
 /** @jest-environment ./test/onnx/support/onnx-environment.cjs */
 // Softmax's gradient against central finite differences: last axis, a middle axis, and the opset-12 coerced-2-D
-// semantics (the sum runs over every axis from `axis` on).
+// semantics (the sum runs over every axis from `axis` on); and the attention form O = softmax(x)·V, whose row
+// sums come from dO·O, including the cases that must fall back (y broadcast by V, y read twice).
+import { buildGradientGraph } from '../../../../trainer-image/src/autodiff/build-gradient-graph.ts';
 import { attr } from '../../../../trainer-image/src/autodiff/grad-rule.ts';
+import { GraphBuilder } from '../../../../trainer-image/src/onnx/graph-builder.ts';
+import { DataType } from '../../../../trainer-image/src/onnx/model.ts';
 import { expectGradientsMatch } from '../../support/finite-difference.ts';
 
 describe('Softmax gradient', () => {
@@ -9,6 +13,7 @@ describe('Softmax gradient', () => {
     ['default axis', undefined, 17],
     ['axis 1', 1, 17],
     ['opset 12, axis 1 (coerced to 2-D)', 1, 12],
+    ['opset 12, last axis', 2, 12],
   ])('matches finite differences (%s)', async (_, axis, opset) => {
     await expectGradientsMatch({
       opType: 'Softmax',
@@ -16,5 +21,53 @@ describe('Softmax gradient', () => {
       opset,
       ...(axis === undefined ? {} : { attrs: { axis: attr.int(axis) } }),
     });
+  });
+
+  it.each([
+    ['same batch', [2, 3, 4], [2, 4, 5], 17],
+    ['V without batch axes', [2, 3, 4], [4, 5], 17],
+    ['opset 12', [2, 3, 4], [2, 4, 5], 12],
+    ['y broadcast over V batch (fallback)', [1, 3, 4], [2, 4, 5], 17],
+    ['rank-2 y against batched V (fallback)', [3, 4], [2, 4, 5], 17],
+  ])('attention softmax(x)·V matches finite differences (%s)', async (_, xDims, vDims, opset) => {
+    await expectGradientsMatch({
+      opType: 'SoftmaxMatMul',
+      opset,
+      inputs: [{ dims: xDims, range: [-2, 2] }, { dims: vDims }],
+      subgraph: (b, [x = '', v = '']) => {
+        b.node('Softmax', [x], ['probs'], { axis: attr.int(-1) }).node('MatMul', ['probs', v], ['y0']);
+      },
+    });
+  });
+
+  it('attention with probs also read elsewhere falls back and still matches', async () => {
+    await expectGradientsMatch({
+      opType: 'SoftmaxMatMulTwice',
+      inputs: [{ dims: [2, 3, 4], range: [-2, 2] }, { dims: [2, 4, 5] }],
+      outputs: 2,
+      subgraph: (b, [x = '', v = '']) => {
+        b.node('Softmax', [x], ['probs'], { axis: attr.int(-1) })
+          .node('MatMul', ['probs', v], ['y0'])
+          .node('Sigmoid', ['probs'], ['y1']);
+      },
+    });
+  });
+
+  it('sums attention rows over dO·O, never over the scores', () => {
+    const b = new GraphBuilder('attn');
+    b.input('x', DataType.FLOAT, [2, 3, 4]).input('v', DataType.FLOAT, [2, 4, 5]);
+    b.node('Softmax', ['x'], ['probs'], { axis: attr.int(-1) })
+      .node('MatMul', ['probs', 'v'], ['o'])
+      .node('ReduceSum', ['o'], ['loss'], { keepdims: attr.int(0) })
+      .output('loss', DataType.FLOAT, []);
+    const { model } = buildGradientGraph(b.build(17), { loss: 'loss', wrt: ['x'] });
+    const reduceInputs = model.graph.nodes
+      .filter((n) => n.opType === 'ReduceSum' && n.name.startsWith('grad/'))
+      .flatMap((n) => n.inputs.slice(0, 1));
+    const producers = new Map(model.graph.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
+    const summed = reduceInputs.map((t) => producers.get(t)?.inputs ?? []);
+    expect(summed).toHaveLength(1);
+    expect(summed[0]).toContain('o');
+    expect(summed[0]).not.toContain('probs');
   });
 });
