@@ -2,7 +2,7 @@
 // with the manifest's window and threshold, and returns continue (with an adaptive wait), stop (with the
 // criterion step), finished (the trainer exited) or failed.
 import { findCriterionIndex, NonFiniteLossError } from '../../shared/dvar.ts';
-import { type JobRecord, type JobStore, requestCriterionStop } from '../../shared/job-record.ts';
+import { isFinal, type JobRecord, type JobStore, requestCriterionStop } from '../../shared/job-record.ts';
 import { MonitorDecision, MonitorState } from '../../shared/monitor-contract.ts';
 import type { BatchJobInfo, BatchJobs, Clock } from '../../shared/pipeline-ports.ts';
 import type { LossSample } from '../../shared/ports.ts';
@@ -155,7 +155,7 @@ async function decideFromSamples(
     await deps.clock.sleep(pollMs);
     // A cancel, a stop or an exit meanwhile is the regular evaluation's business: hand back to the loop.
     const current = await deps.jobs.get(record.jobId);
-    if (!current || current.stopRequested || current.status !== record.status) {
+    if (!current || current.stopRequested || current.status === 'STOPPING' || isFinal(current.status)) {
       return MonitorDecision.parse({ action: 'continue', waitSeconds: minWaitSeconds });
     }
     samples = await readNewer(deps.samples, record.jobId, samples);

@@ -189,7 +189,8 @@ test('near the threshold one invocation polls every pollMs and stops as soon as 
     full.map((s) => s.detLoss!),
     { window: 10, threshold: 0.15 },
   )!;
-  const { deps, jobs } = await setup(record());
+  // QUEUED: this very evaluation moves it to RUNNING, and polling goes on regardless.
+  const { deps, jobs } = await setup(record({ status: 'QUEUED', attempts: 0 }));
   const clock = deps.clock;
   clock.ms = full[holdsAt - 3]!.wallTimeMs;
   const trainer = {
