@@ -27,8 +27,17 @@ function emitClassifier(m: ModelGraph, image: string): { colour: string; shape: 
   x = block(x, 16, 32, 16, 'cls.conv2', 2);
   x = block(x, 32, 64, 8, 'cls.conv3', 2);
   x = block(x, 64, FEATURE_SIZE, 8, 'cls.conv4');
-  const features = m.op('ReduceMean', [x], 'cls', {
-    axes: { type: 'ints', value: [2, 3] },
+  // Attention pooling: a softmax over the 8×8 positions of a learned score map weights the features, so the
+  // object's cells dominate wherever it is (position-invariant, like max pooling, with standard differentiable ops).
+  const cells = 8 * 8;
+  const score = m.op(
+    'Reshape',
+    [m.conv(x, FEATURE_SIZE, 1, 'cls.pool_score', { kernel: 1 }), m.int64s([0, 1, cells])],
+    'cls',
+  );
+  const weights = m.op('Softmax', [score], 'cls', { axis: { type: 'int', value: -1 } });
+  const flat = m.op('Reshape', [x, m.int64s([0, FEATURE_SIZE, cells])], 'cls');
+  const features = m.op('ReduceSum', [m.op('Mul', [flat, weights], 'cls'), m.int64s([2])], 'cls', {
     keepdims: { type: 'int', value: 0 },
   });
   return {
@@ -56,7 +65,7 @@ export function classifierModel(weights: Weights): OnnxModel {
 function trainingForward(): { model: OnnxModel; params: readonly ParamSpec[] } {
   const m = new ModelGraph('attribute_classifier_train');
   m.input('image', DataType.FLOAT, ['batch', 3, IMAGE_SIZE, IMAGE_SIZE]);
-  m.input('colour_onehot', DataType.FLOAT, ['batch', COLOURS.length]);
+  m.input('colour_target', DataType.FLOAT, ['batch', COLOURS.length]);
   m.input('shape_onehot', DataType.FLOAT, ['batch', SHAPES.length]);
   const out = emitClassifier(m, 'image');
   const ce = (logits: string, onehot: string) =>
@@ -86,7 +95,7 @@ function trainingForward(): { model: OnnxModel; params: readonly ParamSpec[] } {
       ],
       'ce',
     );
-  m.builder.node('Add', [ce(out.colour, 'colour_onehot'), ce(out.shape, 'shape_onehot')], ['loss']);
+  m.builder.node('Add', [ce(out.colour, 'colour_target'), ce(out.shape, 'shape_onehot')], ['loss']);
   m.output('loss', DataType.FLOAT, []);
   m.addWeightsAsInputs();
   return { model: m.builder.build(OPSET), params: m.params };
@@ -105,18 +114,26 @@ export interface ClassifierTrainOptions {
 
 export const CLASSIFIER_DEFAULTS = {
   seed: 5,
-  steps: 1500,
+  steps: 3000,
   batchSize: 32,
-  lr: 5e-3,
-  noise: 0.08,
+  lr: 3e-3,
+  noise: 0.05,
   threads: 1,
 } as const;
 
 interface LabelledBatch {
   readonly images: Float32Array;
+  /** Body colour index per image. */
   readonly colours: number[];
   readonly shapes: number[];
+  /**
+   * Soft colour targets [n × colours]: stripes and checker show body and pattern colour in equal parts (which is
+   * the "body" is not visible), dots mostly the body; solid objects only the body.
+   */
+  readonly colourTargets: Float32Array;
 }
+
+const BODY_SHARE: Readonly<Record<string, number>> = { solid: 1, dots: 0.8, stripes: 0.5, checker: 0.5 };
 
 /** World renders of random objects (all colour/shape pairs) with their labels. */
 export function labelledBatch(rng: Rng, n: number, noise = 0): LabelledBatch {
@@ -124,17 +141,21 @@ export function labelledBatch(rng: Rng, n: number, noise = 0): LabelledBatch {
   const images = new Float32Array(n * per);
   const colours: number[] = [];
   const shapes: number[] = [];
+  const colourTargets = new Float32Array(n * COLOURS.length);
   for (let b = 0; b < n; b++) {
     const scene = sampleScene(rng);
     toModelInput(renderScene(scene), images, b * per);
     colours.push(COLOURS.indexOf(scene.colour));
     shapes.push(SHAPES.indexOf(scene.shape));
+    const body = BODY_SHARE[scene.pattern] ?? 1;
+    colourTargets[b * COLOURS.length + COLOURS.indexOf(scene.colour)] = body;
+    if (body < 1) colourTargets[b * COLOURS.length + COLOURS.indexOf(scene.patternColour)] = 1 - body;
   }
   if (noise > 0) {
     const eps = rng.normal(images.length);
     for (let i = 0; i < images.length; i++) images[i] = (images[i] ?? 0) + noise * (eps[i] ?? 0);
   }
-  return { images, colours, shapes };
+  return { images, colours, shapes, colourTargets };
 }
 
 function oneHot(labels: readonly number[], classes: number): Float32Array {
@@ -160,10 +181,10 @@ export async function trainClassifier(
     const batch = labelledBatch(rng, o.batchSize, o.noise);
     const feeds: Record<string, TypedTensor> = {
       image: { dataType: 1, dims: [o.batchSize, 3, IMAGE_SIZE, IMAGE_SIZE], data: batch.images },
-      colour_onehot: {
+      colour_target: {
         dataType: 1,
         dims: [o.batchSize, COLOURS.length],
-        data: oneHot(batch.colours, COLOURS.length),
+        data: batch.colourTargets,
       },
       shape_onehot: {
         dataType: 1,
@@ -195,6 +216,8 @@ export async function trainClassifier(
 
 export interface Classification {
   readonly colour: number[];
+  /** The two most likely colours (a patterned object shows two). */
+  readonly colourTop2: [number, number][];
   readonly shape: number[];
   /** [n × FEATURE_SIZE] pooled features. */
   readonly features: Float32Array;
@@ -226,7 +249,15 @@ export async function openClassifier(source: string | Uint8Array, threads = 1): 
       const f = out.features?.data;
       if (!(c instanceof Float32Array && s instanceof Float32Array && f instanceof Float32Array))
         throw new Error('classifier: missing outputs');
+      const colourTop2 = Array.from({ length: n }, (_, b): [number, number] => {
+        const k = COLOURS.length;
+        const order = Array.from({ length: k }, (_, j) => j).sort(
+          (x, y) => (c[b * k + y] ?? 0) - (c[b * k + x] ?? 0),
+        );
+        return [order[0] ?? 0, order[1] ?? 0];
+      });
       return {
+        colourTop2,
         colour: argmaxRows(c, n, COLOURS.length),
         shape: argmaxRows(s, n, SHAPES.length),
         features: f,

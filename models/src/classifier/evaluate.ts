@@ -54,7 +54,8 @@ async function scorePairs(
     let shapeCorrect = 0;
     let bothCorrect = 0;
     for (let i = p * o.perPair; i < (p + 1) * o.perPair; i++) {
-      const c = out.colour[i] === COLOURS.indexOf(colour);
+      // A patterned object shows two colours: the asked colour must be one of the two the classifier sees most.
+      const c = (out.colourTop2[i] ?? [-1, -1]).includes(COLOURS.indexOf(colour));
       const s = out.shape[i] === SHAPES.indexOf(shape);
       colourCorrect += Number(c);
       shapeCorrect += Number(s);

@@ -17,13 +17,13 @@ describe('attribute classifier', () => {
   it('learns (loss decreases) and exports a runnable model', async () => {
     const { weights, losses } = await trainClassifier({
       seed: 1,
-      steps: 40,
-      batchSize: 8,
+      steps: 30,
+      batchSize: 4,
       lr: 5e-3,
       noise: 0.05,
       threads: 1,
     });
-    expect(mean(losses.slice(-8))).toBeLessThan(mean(losses.slice(0, 8)));
+    expect(mean(losses.slice(-6))).toBeLessThan(mean(losses.slice(0, 6)));
     const classifier = await openClassifier(encodeModel(classifierModel(weights)));
     const batch = labelledBatch(Rng.forStream(2, 'cls-test'), 5);
     const out = await classifier.classify(batch.images, 5);
