@@ -24,21 +24,22 @@ export interface CardFacts {
 }
 
 function evaluationSection(e: Evaluation, perPairSeed: number): string {
-  const row = (s: PairScore) =>
-    `| ${s.colour} ${s.shape} | ${s.colourCorrect}/${s.images} | ${s.shapeCorrect}/${s.images} | ${s.bothCorrect}/${s.images} |`;
+  const row = (s: PairScore, note = '') =>
+    `| ${s.colour} ${s.shape}${note} | ${s.colourCorrect}/${s.images} | ${s.shapeCorrect}/${s.images} | ${s.bothCorrect}/${s.images} |`;
   return `
 ## Does it draw what it is asked?
 
 The attribute classifier (\`models/plateau-world-classifier/\`, trained by the project on world renders) judged
-samples of "a photo of a <colour> <shape>" (DDIM as below, seed ${perPairSeed}). Held-out pairs were never shown
-in pretraining; the seen pairs use the same shapes with another colour.
+8 samples per pair of "a photo of a <colour> <shape>" (DDIM as above, seed ${perPairSeed}). Held-out pairs were never shown
+in pretraining; the seen pairs use the same shapes with another colour. Colour counts as right when the asked
+colour is one of the two the classifier sees most (patterned objects show two).
 
 - Held-out pairs, colour and shape both right: **${(100 * e.heldOutAccuracy).toFixed(1)}%**
 - Seen pairs, colour and shape both right: **${(100 * e.seenAccuracy).toFixed(1)}%**
 
 | pair | colour right | shape right | both right |
 |---|---|---|---|
-${[...e.heldOut.map((s) => `${row(s)} (held out)`), ...e.seen.map(row)].join('\n')}
+${[...e.heldOut.map((s) => row(s, ' (held out)')), ...e.seen.map((s) => row(s))].join('\n')}
 `;
 }
 
