@@ -13,6 +13,7 @@ import { Rng } from '../../../../trainer-image/src/train/rng.ts';
 
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
+// Generous timeouts: a few seconds of CPU, but the shared CI machine may be busy.
 describe('attribute classifier', () => {
   it('learns (loss decreases) and exports a runnable model', async () => {
     const { weights, losses } = await trainClassifier({
@@ -31,5 +32,5 @@ describe('attribute classifier', () => {
     expect(out.shape).toHaveLength(5);
     expect(out.features).toHaveLength(5 * FEATURE_SIZE);
     await classifier.release();
-  });
+  }, 180_000);
 });
