@@ -10,6 +10,8 @@ import { buildTextualInversionGraph, sessionSource } from '../../trainer-image/s
 
 const VARIANTS: Readonly<Record<string, SessionOptions>> = {
   default: {},
+  parallel: { executionMode: 'parallel', interOpThreads: 1 },
+  'parallel-2': { executionMode: 'parallel', interOpThreads: 2 },
   'no-mem-pattern': { memoryPattern: false },
   'no-mem-pattern-no-arena': { memoryPattern: false, cpuArena: false },
   'no-prepacking': { configEntries: { 'session.disable_prepacking': '1' } },

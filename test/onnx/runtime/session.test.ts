@@ -1,5 +1,6 @@
 /** @jest-environment ./test/onnx/support/onnx-environment.cjs */
-// The onnxruntime wrapper: typed feeds in, typed outputs out, CUDA asked for on a CPU-only build falls back.
+// The onnxruntime wrapper: typed feeds in, typed outputs out, CUDA asked for on a CPU-only build falls back; the
+// start-up options (parallel planning, memory pattern, arena, config entries) give the same results, bad ones throw.
 import { encodeModel } from '../../../trainer-image/src/onnx/codec.ts';
 import { GraphBuilder } from '../../../trainer-image/src/onnx/graph-builder.ts';
 import { DataType } from '../../../trainer-image/src/onnx/model.ts';
@@ -24,5 +25,36 @@ describe('Session', () => {
     });
     expect(out.y).toEqual({ dataType: DataType.FLOAT, dims: [3], data: new Float32Array([0.5, 1, 6]) });
     await session.release();
+  });
+
+  const branches = () =>
+    new GraphBuilder()
+      .input('x', DataType.FLOAT, [2, 2])
+      .node('Exp', ['x'], ['a'])
+      .node('Sigmoid', ['x'], ['b'])
+      .node('MatMul', ['a', 'b'], ['y'])
+      .output('y', DataType.FLOAT, [2, 2])
+      .build();
+  const feed = {
+    x: { dataType: DataType.FLOAT, dims: [2, 2], data: new Float32Array([0.1, -0.2, 0.3, 0.4]) },
+  };
+
+  it.each([
+    ['parallel execution', { executionMode: 'parallel', interOpThreads: 2 }],
+    ['no memory pattern, no arena', { memoryPattern: false, cpuArena: false }],
+    ['a session config entry', { configEntries: { 'session.disable_prepacking': '1' } }],
+  ] as const)('gives the same outputs with %s', async (_, options) => {
+    const reference = await Session.create(encodeModel(branches()), { intraOpThreads: 1 });
+    const expected = await reference.run(feed);
+    await reference.release();
+    const session = await Session.create(encodeModel(branches()), { intraOpThreads: 1, ...options });
+    expect(await session.run(feed)).toEqual(expected);
+    await session.release();
+  });
+
+  it('hands config entries to onnxruntime (ONNX bytes read as the ORT format fail)', async () => {
+    await expect(
+      Session.create(encodeModel(branches()), { configEntries: { 'session.load_model_format': 'ORT' } }),
+    ).rejects.toThrow();
   });
 });

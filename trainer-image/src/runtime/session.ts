@@ -20,6 +20,13 @@ export interface SessionOptions {
   readonly memoryPattern?: boolean;
   /** The CPU memory arena (default on). */
   readonly cpuArena?: boolean;
+  /**
+   * onnxruntime's execution mode (default sequential). 'parallel' also takes another planning path that creates
+   * large training graphs several times faster (bench/gradcheck/session-create.ts); `interOpThreads` bounds it.
+   */
+  readonly executionMode?: 'sequential' | 'parallel';
+  /** Threads running independent nodes at once in 'parallel' mode (default: onnxruntime's choice). */
+  readonly interOpThreads?: number;
   /** Extra session config entries ('session.…' keys of onnxruntime_session_options_config_keys.h). */
   readonly configEntries?: Readonly<Record<string, string>>;
 }
@@ -92,6 +99,8 @@ export class Session {
       graphOptimizationLevel: options.optimization ?? 'all',
       logSeverityLevel: 3,
       ...(options.intraOpThreads ? { intraOpNumThreads: options.intraOpThreads } : {}),
+      ...(options.executionMode ? { executionMode: options.executionMode } : {}),
+      ...(options.interOpThreads ? { interOpNumThreads: options.interOpThreads } : {}),
       ...(options.memoryPattern === undefined ? {} : { enableMemPattern: options.memoryPattern }),
       ...(options.cpuArena === undefined ? {} : { enableCpuMemArena: options.cpuArena }),
       ...(options.configEntries ? { extra: { ...options.configEntries } } : {}),
