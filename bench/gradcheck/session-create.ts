@@ -1,6 +1,7 @@
 // Benchmark for session start-up (issue 3, target 2): onnxruntime session-create time of the textual-inversion
 // training graph under several session-option variants, with the step time each gives, as one JSON line each.
-// Usage: node bench/gradcheck/session-create.ts [--runs N] [--threads N] [--fixtures DIR] [fixture] [variant ...]
+// `--batch N` builds the graph for a fixed batch (TextualInversionGraphOptions.batchSize) instead of the symbolic one.
+// Usage: node bench/gradcheck/session-create.ts [--runs N] [--threads N] [--batch N] [--fixtures DIR] [fixture] [variant ...]
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSafetensors, toBigInt64, toFloat32 } from '../../shared/safetensors.ts';
@@ -28,7 +29,9 @@ const flagValue = (flag: string): string | undefined => {
 const runs = Number(flagValue('--runs') ?? 3);
 const threads = Number(flagValue('--threads') ?? 1);
 const fixtures = flagValue('--fixtures') ?? join(process.cwd(), '..', 'shared', 'fixtures');
-const flagValues = new Set(['--runs', '--threads', '--fixtures'].map((f) => flagValue(f)));
+const batchFlag = flagValue('--batch');
+const batchSize = batchFlag === undefined ? undefined : Number(batchFlag);
+const flagValues = new Set(['--runs', '--threads', '--fixtures', '--batch'].map((f) => flagValue(f)));
 const names = args.filter((a) => !a.startsWith('--') && !flagValues.has(a));
 const fixture = names[0] ?? 'tiny-sd15topo';
 const variants = names.length > 1 ? names.slice(1) : Object.keys(VARIANTS);
@@ -40,7 +43,10 @@ const get = (key: string) => {
   if (!t) throw new Error(`golden.safetensors has no '${key}'`);
   return t;
 };
-const graph = buildTextualInversionGraph(dir, { wrt: 'placeholder' });
+const graph = buildTextualInversionGraph(dir, {
+  wrt: 'placeholder',
+  ...(batchSize === undefined ? {} : { batchSize }),
+});
 const floatFeed = (key: string, dataType: number): TypedTensor => {
   const t = get(key);
   const values = toFloat32(t);
@@ -93,6 +99,7 @@ for (const variant of variants) {
       bench: 'session-create',
       fixture,
       variant,
+      batch: batchSize ?? 'symbolic',
       threads,
       grad_graph_nodes: graph.train.graph.nodes.length,
       create_ms: Math.round(createMs),

@@ -39,6 +39,15 @@ export interface TextualInversionGraphOptions {
   readonly registry?: GradRegistry;
   /** Also build `check`: one graph with the placeholder, conv_in and encoder_hidden_states gradients (gradcheck). */
   readonly check?: boolean;
+  /**
+   * The batch the `train` and `check` graphs will be fed (`forward` keeps its symbolic batch for any evaluation
+   * batch). Known sizes let shape inference and onnxruntime fold the shape arithmetic, and onnxruntime's memory
+   * planner match buffers by size: the tiny-sd15topo training session then starts ~5× faster
+   * (bench/gradcheck/session-create.ts). Default: the exported symbolic batch.
+   */
+  readonly batchSize?: number;
+  /** The batch `forward` will be fed, fixed likewise (default: symbolic, for any evaluation batch). */
+  readonly forwardBatchSize?: number;
 }
 
 /** The gradcheck graph: inputs as `forward` plus the conv_in weight; outputs loss and three gradients. */
@@ -282,19 +291,22 @@ export function buildTextualInversionGraph(
   const forward = mergedModel([te, before, unet, after], [lossInfo], c);
 
   const trainable = wrt === 'placeholder' ? INPUTS.rows : convInName;
-  const { model: gradModel, gradients } = buildGradientGraph(forward, {
+  const differentiated = options.batchSize === undefined ? forward : withBatch(forward, options.batchSize);
+  const { model: gradModel, gradients } = buildGradientGraph(differentiated, {
     loss: 'loss',
     wrt: [trainable],
     ...(options.registry ? { registry: options.registry } : {}),
   });
   const gradName = gradients[trainable] ?? '';
   const train = renameOutput(gradModel, gradName, 'gradient');
+  const forwardFed =
+    options.forwardBatchSize === undefined ? forward : withBatch(forward, options.forwardBatchSize);
   const forwardWithInput =
-    wrt === 'conv_in' ? { ...forward, graph: moveToInput(forward.graph, convInName) } : forward;
+    wrt === 'conv_in' ? { ...forwardFed, graph: moveToInput(forwardFed.graph, convInName) } : forwardFed;
   const buildMs = performance.now() - started;
   let check: CheckGraph | undefined;
   if (options.check) {
-    const built = buildGradientGraph(forward, {
+    const built = buildGradientGraph(differentiated, {
       loss: 'loss',
       wrt: [INPUTS.rows, convInName],
       intermediateGradients: ['encoder_hidden_states'],
@@ -344,6 +356,19 @@ export function buildTextualInversionGraph(
     buildMs,
     check,
   };
+}
+
+/** The model with the leading (batch) dim of the batched inputs fixed to `batch` where the export left it symbolic. */
+function withBatch(model: OnnxModel, batch: number): OnnxModel {
+  if (!Number.isInteger(batch) || batch < 1)
+    throw new Error(`batchSize must be a positive integer (got ${batch})`);
+  const batched = new Set<string>([INPUTS.inputIds, INPUTS.latents, INPUTS.noise, INPUTS.timesteps]);
+  const inputs = model.graph.inputs.map((v) => {
+    const first = v.dims?.[0];
+    if (!batched.has(v.name) || v.dims === undefined || typeof first === 'number') return v;
+    return { ...v, dims: [batch, ...v.dims.slice(1)] };
+  });
+  return { ...model, graph: { ...model.graph, inputs } };
 }
 
 function renameOutput(model: OnnxModel, from: string, to: string): OnnxModel {
