@@ -74,7 +74,8 @@ const result = await makeBaseModel({
   workDir: `.plateau/pretrain/${name}-work`,
   command: `npm run make-base-model${argv ? ` -- ${argv}` : ''}`,
   sampleSteps: 50,
-  guidance: 3,
+  // Text conditioning is weak at this size: guidance 7.5 (SD's default) makes colours follow the prompt.
+  guidance: 7.5,
   sampleSeed: 7,
   classifierPath: `${classifierDir}/model.onnx`,
   onStep: progress,
