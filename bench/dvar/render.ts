@@ -10,8 +10,8 @@ const pct = (value: number) => `${f(100 * value, 1)}%`;
 
 export function summaryTable(rows: readonly MethodSummary[]): string {
   const header =
-    '| method | steps | speedup (steps) | speedup (time) | seconds | cost USD | criterion overhead | identity | identity / fixed | alignment | never stopped |\n' +
-    '|---|---|---|---|---|---|---|---|---|---|---|\n';
+    '| method | steps | speedup (steps) | speedup (time) | seconds | cost USD | criterion overhead | identity | identity / fixed | gain kept | alignment | never stopped |\n' +
+    '|---|---|---|---|---|---|---|---|---|---|---|---|\n';
   return (
     header +
     rows
@@ -19,7 +19,7 @@ export function summaryTable(rows: readonly MethodSummary[]): string {
         (r) =>
           `| ${r.method} | ${withIqr(r.steps, 0)} | ${withIqr(r.speedupSteps, 2)}× | ${withIqr(r.speedupTime, 2)}× | ` +
           `${withIqr(r.seconds, 1)} | ${withIqr(r.costUsd, 5)} | ${pct(r.overheadShare.median)} | ${withIqr(r.identity, 3)} | ` +
-          `${withIqr(r.identityRatio, 3)} | ${withIqr(r.alignment, 2)} | ${r.neverStopped}/${r.steps.n} |`,
+          `${withIqr(r.identityRatio, 3)} | ${withIqr(r.gainKept, 2)} | ${withIqr(r.alignment, 2)} | ${r.neverStopped}/${r.steps.n} |`,
       )
       .join('\n') +
     '\n'

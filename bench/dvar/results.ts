@@ -27,6 +27,11 @@ export interface MethodResult {
   readonly quality: Quality;
   /** quality.identity / the fixed budget's identity. */
   readonly identityRatio: number;
+  /**
+   * Share of the fixed budget's identity gain over the initializer kept: (identity − initial) / (fixed − initial).
+   * Stricter than identityRatio where the initializer word alone already looks much like the concept.
+   */
+  readonly gainKept: number;
 }
 
 export interface StepCosts {
@@ -52,7 +57,7 @@ export const GPU_HOUR_PRICE_USD = 1.006;
 export function methodResult(
   input: MethodInput,
   costs: StepCosts,
-  fixed: { readonly steps: number; readonly identity: number },
+  fixed: { readonly steps: number; readonly identity: number; readonly initialIdentity: number },
 ): MethodResult {
   const trainSeconds = (input.steps * costs.trainMs) / 1000;
   const perEvaluation =
@@ -72,6 +77,7 @@ export function methodResult(
     speedupTime: fixedSeconds / seconds,
     quality: input.quality,
     identityRatio: input.quality.identity / fixed.identity,
+    gainKept: (input.quality.identity - fixed.initialIdentity) / (fixed.identity - fixed.initialIdentity),
   };
 }
 
@@ -81,6 +87,8 @@ export interface ConceptResult {
   readonly cap: number;
   readonly costs: StepCosts;
   readonly recordSeconds: number;
+  /** Quality of the initializer word's row (step 0): what the token starts from. */
+  readonly initial: Quality;
   readonly methods: readonly MethodResult[];
   /** Identity score at every sample check (the sample-based rule's input and the chart's curve). */
   readonly curve: readonly { readonly step: number; readonly identity: number }[];
@@ -96,6 +104,7 @@ export interface MethodSummary {
   readonly overheadShare: Spread;
   readonly identity: Spread;
   readonly identityRatio: Spread;
+  readonly gainKept: Spread;
   readonly alignment: Spread;
   readonly contextIdentity: Spread;
   /** Concepts on which the rule never fired (ran to the cap). */
@@ -117,6 +126,7 @@ export function summarizeMethods(concepts: readonly ConceptResult[]): MethodSumm
       overheadShare: of((m) => m.overheadShare),
       identity: of((m) => m.quality.identity),
       identityRatio: of((m) => m.identityRatio),
+      gainKept: of((m) => m.gainKept),
       alignment: of((m) => m.quality.alignment),
       contextIdentity: of((m) => m.quality.contextIdentity),
       neverStopped: runs.filter((m) => m.criterionStep === null).length,

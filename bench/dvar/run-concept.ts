@@ -137,6 +137,7 @@ export async function evaluateConcept(
   });
 
   const fixedQuality = await recorded.score(config.cap);
+  const initial = await recorded.score(0);
   const costs = { trainMs: run.trainMs, evalMs: run.evalMs, checkMs: recorded.checkMs };
   const methods = [];
   for (const input of inputs) {
@@ -148,7 +149,7 @@ export async function evaluateConcept(
           quality: { identity: q.identity, alignment: q.alignment, contextIdentity: q.contextIdentity },
         },
         costs,
-        { steps: config.cap, identity: fixedQuality.identity },
+        { steps: config.cap, identity: fixedQuality.identity, initialIdentity: initial.identity },
       ),
     );
   }
@@ -160,6 +161,11 @@ export async function evaluateConcept(
     cap: config.cap,
     costs,
     recordSeconds: run.wallMs / 1000,
+    initial: {
+      identity: initial.identity,
+      alignment: initial.alignment,
+      contextIdentity: initial.contextIdentity,
+    },
     methods,
     curve,
   };

@@ -13,13 +13,14 @@ import {
 } from '../../../../bench/dvar/results.ts';
 
 const costs = { trainMs: 20, evalMs: 10, checkMs: 500 };
-const fixed = { steps: 1000, identity: 0.8 };
+const fixed = { steps: 1000, identity: 0.8, initialIdentity: 0.6 };
 const make = (id: string, dvarSteps: number, identity: number): ConceptResult => ({
   id,
   description: `concept ${id}`,
   cap: 1000,
   costs,
   recordSeconds: 1,
+  initial: { identity: 0.6, alignment: 0, contextIdentity: 0.6 },
   curve: [],
   methods: [
     methodResult(

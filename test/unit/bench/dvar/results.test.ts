@@ -15,7 +15,7 @@ const costs = { trainMs: 20, evalMs: 10, checkMs: 500 };
 
 describe('methodResult', () => {
   it('charges training steps plus the criterion evaluations, against the fixed budget', () => {
-    const fixed = { steps: 1000, identity: 0.8 };
+    const fixed = { steps: 1000, identity: 0.8, initialIdentity: 0.6 };
     const m = methodResult(
       {
         method: 'dvar',
@@ -33,6 +33,8 @@ describe('methodResult', () => {
     expect(m.speedupSteps).toBe(10);
     expect(m.speedupTime).toBeCloseTo(20 / 3, 12);
     expect(m.identityRatio).toBeCloseTo(0.975, 12);
+    // (0.78 − 0.6) / (0.8 − 0.6): 90% of the gain over the initializer kept.
+    expect(m.gainKept).toBeCloseTo(0.9, 12);
     expect(m.costUsd).toBeCloseTo((3 / 3600) * GPU_HOUR_PRICE_USD, 15);
     const s = methodResult(
       {
@@ -66,13 +68,14 @@ describe('methodResult', () => {
 });
 
 function concept(id: string, stops: Record<string, [number, number, number | null]>): ConceptResult {
-  const fixed = { steps: 1000, identity: 0.8 };
+  const fixed = { steps: 1000, identity: 0.8, initialIdentity: 0.6 };
   return {
     id,
     description: id,
     cap: 1000,
     costs,
     recordSeconds: 1,
+    initial: { identity: 0.6, alignment: 0, contextIdentity: 0.6 },
     curve: [],
     methods: Object.entries(stops).map(([method, [steps, identity, criterionStep]]) =>
       methodResult(
