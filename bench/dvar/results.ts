@@ -54,6 +54,12 @@ export interface MethodInput {
 
 export const GPU_HOUR_PRICE_USD = 1.006;
 
+/** (identity − initial) / (fixed − initial); 1 when the fixed budget gained nothing (nothing to lose). */
+export function gainKept(identity: number, initial: number, fixed: number): number {
+  const gain = fixed - initial;
+  return Math.abs(gain) < 1e-9 ? 1 : (identity - initial) / gain;
+}
+
 export function methodResult(
   input: MethodInput,
   costs: StepCosts,
@@ -77,7 +83,7 @@ export function methodResult(
     speedupTime: fixedSeconds / seconds,
     quality: input.quality,
     identityRatio: input.quality.identity / fixed.identity,
-    gainKept: (input.quality.identity - fixed.initialIdentity) / (fixed.identity - fixed.initialIdentity),
+    gainKept: gainKept(input.quality.identity, fixed.initialIdentity, fixed.identity),
   };
 }
 

@@ -5,6 +5,7 @@ import {
   evalEveryMethod,
   evalEveryTable,
   GPU_HOUR_PRICE_USD,
+  gainKept,
   methodResult,
   recommendEvalEvery,
   summarizeMethods,
@@ -35,6 +36,7 @@ describe('methodResult', () => {
     expect(m.identityRatio).toBeCloseTo(0.975, 12);
     // (0.78 − 0.6) / (0.8 − 0.6): 90% of the gain over the initializer kept.
     expect(m.gainKept).toBeCloseTo(0.9, 12);
+    expect(gainKept(0.5, 0.5, 0.5)).toBe(1);
     expect(m.costUsd).toBeCloseTo((3 / 3600) * GPU_HOUR_PRICE_USD, 15);
     const s = methodResult(
       {
