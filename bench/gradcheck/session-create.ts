@@ -2,12 +2,10 @@
 // training graph under several session-option variants, with the step time each gives, as one JSON line each.
 // `--batch N` builds the graph for a fixed batch (TextualInversionGraphOptions.batchSize) instead of the symbolic one.
 // Usage: node bench/gradcheck/session-create.ts [--runs N] [--threads N] [--batch N] [--fixtures DIR] [fixture] [variant ...]
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readSafetensors, toBigInt64, toFloat32 } from '../../shared/safetensors.ts';
-import { DataType } from '../../trainer-image/src/onnx/model.ts';
-import { Session, type SessionOptions, type TypedTensor } from '../../trainer-image/src/runtime/session.ts';
+import { Session, type SessionOptions } from '../../trainer-image/src/runtime/session.ts';
 import { buildTextualInversionGraph, sessionSource } from '../../trainer-image/src/train/training-graph.ts';
+import { goldenFeeds } from './golden-feeds.ts';
 
 const VARIANTS: Readonly<Record<string, SessionOptions>> = {
   default: {},
@@ -37,39 +35,11 @@ const fixture = names[0] ?? 'tiny-sd15topo';
 const variants = names.length > 1 ? names.slice(1) : Object.keys(VARIANTS);
 
 const dir = join(fixtures, fixture);
-const golden = readSafetensors(readFileSync(join(dir, 'golden.safetensors')));
-const get = (key: string) => {
-  const t = golden.tensors.get(key);
-  if (!t) throw new Error(`golden.safetensors has no '${key}'`);
-  return t;
-};
 const graph = buildTextualInversionGraph(dir, {
   wrt: 'placeholder',
   ...(batchSize === undefined ? {} : { batchSize }),
 });
-const floatFeed = (key: string, dataType: number): TypedTensor => {
-  const t = get(key);
-  const values = toFloat32(t);
-  if (dataType === DataType.FLOAT) return { dataType, dims: t.shape, data: values };
-  throw new Error(`bench: unsupported ${key} type ${dataType}`);
-};
-const intFeed = (key: string, dataType: number): TypedTensor => {
-  const t = get(key);
-  const values = toBigInt64(t);
-  if (dataType === DataType.INT64) return { dataType, dims: t.shape, data: values };
-  if (dataType === DataType.INT32) return { dataType, dims: t.shape, data: Int32Array.from(values, Number) };
-  if (dataType === DataType.FLOAT)
-    return { dataType, dims: t.shape, data: Float32Array.from(values, Number) };
-  throw new Error(`bench: unsupported ${key} type ${dataType}`);
-};
-const row = toFloat32(get('ti.initializer_row'));
-const feeds: Record<string, TypedTensor> = {
-  [graph.inputs.rows]: { dataType: DataType.FLOAT, dims: [1, row.length], data: row },
-  [graph.inputs.inputIds]: intFeed('ti.input_ids', graph.inputDataTypes.inputIds),
-  [graph.inputs.latents]: floatFeed('ti.latents', graph.inputDataTypes.latents),
-  [graph.inputs.noise]: floatFeed('ti.noise', graph.inputDataTypes.noise),
-  [graph.inputs.timesteps]: intFeed('ti.timesteps', graph.inputDataTypes.timesteps),
-};
+const feeds = goldenFeeds(dir, graph);
 const source = sessionSource(graph.train, graph.modelDir);
 
 let reference: Float32Array | undefined;
