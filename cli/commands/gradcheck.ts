@@ -154,7 +154,13 @@ export async function runGradcheck(
   }
   const golden = readSafetensors(readFileSync(goldenPath));
 
-  const graph = buildTextualInversionGraph(pipelineDir, { wrt, check: true });
+  // The golden batch is the only one these graphs run with: a static batch makes session creation fast.
+  const batch = tensor(golden, 'ti.input_ids').shape[0];
+  const graph = buildTextualInversionGraph(pipelineDir, {
+    wrt,
+    check: true,
+    ...(batch === undefined ? {} : { batchSize: batch, forwardBatchSize: batch }),
+  });
   const feeds = tiFeeds(graph, golden);
   let trainMs = -1;
   let forwardMs = -1;

@@ -50,7 +50,13 @@ export async function loadOnnxTiModel(
   request: TiModelRequest,
   options: OnnxTiModelOptions = {},
 ): Promise<TiModel> {
-  const graph = buildTextualInversionGraph(request.pipelineDir, { nVectors: request.nVectors });
+  // Training steps always run at batchSize and the forward graph only evaluates the fixed DVAR batch, so both
+  // batches are static when the request says so (session creation is then seconds instead of tens of seconds).
+  const graph = buildTextualInversionGraph(request.pipelineDir, {
+    nVectors: request.nVectors,
+    ...(request.batchSize === undefined ? {} : { batchSize: request.batchSize }),
+    ...(request.evalBatchSize === undefined ? {} : { forwardBatchSize: request.evalBatchSize }),
+  });
   if (graph.placeholderIds[0] !== request.placeholderId) {
     throw new Error(
       `the tokenizer gives the placeholder id ${request.placeholderId} but the text encoder's token table has ` +

@@ -74,6 +74,9 @@ export interface TiModelRequest {
   readonly vocabSize: number;
   readonly nVectors: number;
   readonly schedule: DdpmSchedule;
+  /** Batch sizes the graphs will always run with, when known: a static batch lets onnxruntime plan memory fast. */
+  readonly batchSize?: number;
+  readonly evalBatchSize?: number;
 }
 
 export interface TiDeps {
@@ -187,6 +190,8 @@ export async function runTextualInversion(settings: TiSettings, deps: TiDeps): P
     vocabSize,
     nVectors: settings.nVectors,
     schedule,
+    batchSize: settings.batchSize,
+    evalBatchSize: settings.evalBatchSize,
   });
   try {
     if (model.initialRows.length !== settings.nVectors * model.hiddenSize) {
