@@ -1,16 +1,87 @@
-// `plateau start` (what `npm start` runs): personalizes the bundled example concept on the embedded
-// default base model. Until that model exists it says so plainly and fails instead of faking output.
-import type { Command } from '../command.ts';
+// `plateau start` (what `npm start` runs): personalizes the bundled example concept (examples/checkered-gem) on
+// the embedded default base model through the embedded pipeline, then draws validation samples with the learned
+// token and scores them against the concept images with the project's attribute classifier.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { type Command, UsageError } from '../command.ts';
+import { parseRunOptions } from './run.ts';
+
+export const EXAMPLE_DIR = 'examples/checkered-gem';
+export const CLASSIFIER_PATH = 'models/plateau-world-classifier/model.onnx';
+
+interface ExampleJob {
+  readonly token: string;
+  readonly initializerToken: string;
+  readonly baseModel: string;
+}
+
+function readExample(root: string): ExampleJob {
+  const job = JSON.parse(readFileSync(resolve(root, EXAMPLE_DIR, 'job.json'), 'utf8')) as Partial<ExampleJob>;
+  if (!job.token || !job.initializerToken || !job.baseModel) {
+    throw new Error(`${EXAMPLE_DIR}/job.json needs token, initializerToken and baseModel`);
+  }
+  return { token: job.token, initializerToken: job.initializerToken, baseModel: job.baseModel };
+}
 
 export const startCommand: Command = {
   name: 'start',
-  summary: 'Run the bundled example end to end on the embedded default model',
-  usage: 'plateau start',
-  async run(_args, io) {
+  summary: 'Personalize the bundled example concept on the embedded default model, end to end',
+  usage: 'plateau start [--out <dir>] [--json] [--verbose]',
+  async run(args, io) {
+    let values: { out?: string; json?: boolean; verbose?: boolean };
+    try {
+      ({ values } = parseArgs({
+        args: [...args],
+        options: { out: { type: 'string' }, json: { type: 'boolean' }, verbose: { type: 'boolean' } },
+        strict: true,
+        allowPositionals: false,
+      }));
+    } catch (error) {
+      throw new UsageError(error instanceof Error ? error.message : String(error));
+    }
+    const root = process.cwd();
+    const example = readExample(root);
+    const options = parseRunOptions([
+      '--images',
+      resolve(root, EXAMPLE_DIR, 'images'),
+      '--token',
+      example.token,
+      '--init',
+      example.initializerToken,
+      '--model',
+      resolve(root, 'models', example.baseModel),
+      '--job-id',
+      `checkered-gem-${Date.now().toString(36)}`,
+      ...(values.out ? ['--out', values.out] : []),
+      ...(values.json ? ['--json'] : []),
+      ...(values.verbose ? ['--verbose'] : []),
+    ]);
     io.err.write(
-      'plateau start: not available yet. It needs the embedded default base model (models/), which has not been built yet.\n' +
-        'Nothing was run. See README.md for what works today.\n',
+      `plateau start: learning ${example.token} (from '${example.initializerToken}') on models/${example.baseModel} ` +
+        `with the embedded pipeline; DVAR decides when to stop.\n`,
     );
-    return 1;
+    const { runLocalJob } = await import('./run-service.ts');
+    const status = await runLocalJob(options, io);
+    if (status !== 0) return status;
+    const { validateExample } = await import('./start-validation.ts');
+    const result = await validateExample({
+      root,
+      outDir: options.outDir,
+      modelDir: options.modelDir,
+      token: example.token,
+      initializerToken: example.initializerToken,
+      conceptImagesDir: resolve(root, EXAMPLE_DIR, 'images'),
+      classifierPath: resolve(root, CLASSIFIER_PATH),
+    });
+    if (options.json) io.out.write(`${JSON.stringify({ validation: result })}\n`);
+    io.out.write(
+      `Validation samples: ${result.samplesDir}\n` +
+        `Concept similarity (attribute-classifier features, mean cosine to the example images): ` +
+        `learned token ${result.learnedSimilarity.toFixed(3)} vs initializer '${example.initializerToken}' ` +
+        `${result.initializerSimilarity.toFixed(3)}\n` +
+        `Outputs are in ${options.outDir}\n`,
+    );
+    return 0;
   },
 };

@@ -1,5 +1,5 @@
 // The command line's own behaviour: help, version, unknown commands, and the honest `start` placeholder.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import type { CliIo } from '../../../cli/command.ts';
 import { main } from '../../../cli/main.ts';
 
@@ -42,12 +42,5 @@ describe('plateau binary', () => {
       encoding: 'utf8',
     }).trim();
     expect(version).toMatch(/^\d+\.\d+\.\d+$/);
-  });
-
-  it('start says it is not available yet and exits non-zero', () => {
-    const result = spawnSync(process.execPath, ['bin/plateau.js', 'start'], { encoding: 'utf8' });
-    expect(result.status).toBe(1);
-    expect(result.stderr).toContain('not available yet');
-    expect(result.stdout).toBe('');
   });
 });
