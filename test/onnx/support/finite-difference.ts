@@ -17,6 +17,7 @@ import { encodeModel } from '../../../trainer-image/src/onnx/codec.ts';
 import { GraphBuilder } from '../../../trainer-image/src/onnx/graph-builder.ts';
 import { DataType, type OnnxModel } from '../../../trainer-image/src/onnx/model.ts';
 import { Session, type TypedTensor } from '../../../trainer-image/src/runtime/session.ts';
+import { mulberry32 as rng } from '../../support/mulberry32.ts';
 
 /** One input of the node under test. */
 export interface FdTensor {
@@ -80,18 +81,6 @@ export interface FdReport {
 }
 
 const FLOAT_TYPES = new Set<number>([DataType.FLOAT, DataType.DOUBLE]);
-
-/** mulberry32: a small seeded generator, so every case is reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const count = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
 

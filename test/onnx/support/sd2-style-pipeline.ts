@@ -7,23 +7,12 @@ import type { Attr } from '../../../trainer-image/src/autodiff/grad-rule.ts';
 import { encodeModel } from '../../../trainer-image/src/onnx/codec.ts';
 import { GraphBuilder } from '../../../trainer-image/src/onnx/graph-builder.ts';
 import { DataType, type OnnxModel, type OnnxTensor } from '../../../trainer-image/src/onnx/model.ts';
+import { mulberry32 as rng } from '../../support/mulberry32.ts';
 
 const OPSET = 14;
 const F = DataType.FLOAT;
 const int = (value: number): Attr => ({ type: 'int', value });
 const ints = (value: readonly number[]): Attr => ({ type: 'ints', value });
-
-/** mulberry32: a small seeded PRNG so the weights are the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Net {
   readonly b: GraphBuilder;

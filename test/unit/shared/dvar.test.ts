@@ -7,18 +7,7 @@ import {
   findCriterionIndex,
   NonFiniteLossError,
 } from '../../../shared/dvar.ts';
-
-/** mulberry32: a tiny seeded PRNG so every history is reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from '../../support/mulberry32.ts';
 
 function populationVariance(values: readonly number[]): number {
   const mean = values.reduce((s, v) => s + v, 0) / values.length;

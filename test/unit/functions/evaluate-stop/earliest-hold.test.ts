@@ -2,17 +2,7 @@
 // adversarial futures run through the real criterion), and some future of exactly that many values does.
 import { valuesUntilPossibleHold } from '../../../../functions/evaluate-stop/earliest-hold.ts';
 import { findCriterionIndex } from '../../../../shared/dvar.ts';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../../support/mulberry32.ts';
 
 /** Whether DVAR holds exactly at the last value of history + future (not earlier: callers check that). */
 function holdsAtEnd(
