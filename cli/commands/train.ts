@@ -4,11 +4,11 @@
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { renderLossChart } from '../../functions/finalize/loss-chart.ts';
 import { DVAR_DEFAULTS, DvarTracker } from '../../shared/dvar.ts';
 import { FileStopSignal } from '../../shared/local/file-stop-signal.ts';
 import { FolderArtifactStore } from '../../shared/local/folder-artifact-store.ts';
 import { JsonlSampleSink, readJsonlSamples } from '../../shared/local/jsonl-sample-sink.ts';
+import { renderLossChart } from '../../shared/loss-chart.ts';
 import { CHECKPOINT_PREFIX } from '../../trainer-image/src/train/checkpoint.ts';
 import { loadTrainingImages } from '../../trainer-image/src/train/images.ts';
 import { modelResolution } from '../../trainer-image/src/train/model-resolution.ts';
@@ -209,7 +209,7 @@ export function createTrainCommand(loadModel: TiDeps['loadModel'] = loadOnnxTiMo
         artifacts: { embedding: result.outputKey, lossChart: 'output/loss.svg', samples: 'samples.jsonl' },
       };
       const encoder = new TextEncoder();
-      const chart = renderLossChart({
+      const chart = await renderLossChart({
         samples,
         window,
         threshold,

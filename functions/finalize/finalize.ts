@@ -12,6 +12,7 @@ import {
   sourcesOf,
 } from '../../shared/job-record.ts';
 import { jobKeys } from '../../shared/keys.ts';
+import { renderLossChart } from '../../shared/loss-chart.ts';
 import { MonitorState } from '../../shared/monitor-contract.ts';
 import type {
   BatchJobInfo,
@@ -24,7 +25,6 @@ import type {
 } from '../../shared/pipeline-ports.ts';
 import { REPORT_VERSION, Report } from '../../shared/report.ts';
 import { detLossHistory, type SampleReader } from '../../shared/samples.ts';
-import { renderLossChart } from './loss-chart.ts';
 import { deliverWebhook, type WebhookResult } from './webhook.ts';
 
 export interface FinalizeDeps {
@@ -151,7 +151,7 @@ async function settle(record: JobRecord, state: MonitorState, deps: FinalizeDeps
   await deps.objects.put(
     chartKey,
     encoder.encode(
-      renderLossChart({
+      await renderLossChart({
         samples,
         window: manifest.stop.window,
         threshold: manifest.stop.threshold,

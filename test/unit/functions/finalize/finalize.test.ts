@@ -129,11 +129,11 @@ test('a criterion stop: report.json completed, loss.svg written, SUCCEEDED, even
 
   const svg = objects.text('jobs/j/output/loss.svg')!;
   expect(svg).toMatch(/^<svg /);
-  expect(svg).toContain('id="det-loss"');
-  expect(svg).toContain('id="dvar-ratio"');
-  expect(svg).toContain('id="threshold"');
+  expect(svg).toContain('deterministic loss');
+  expect(svg).toContain('DVAR ratio (W=');
+  expect(svg).toContain('threshold: 0.15');
   expect(svg).toContain('stop @ 98');
-  expect(svg).toContain('&#60;cat&#62;');
+  expect(svg).toContain('&lt;cat&gt;');
 
   expect(await jobs.get('j')).toMatchObject({
     status: 'SUCCEEDED',

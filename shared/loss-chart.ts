@@ -1,0 +1,158 @@
+// loss.svg through vega-lite → vega → SVG (headless, no canvas): a top panel with the deterministic and train
+// losses against the step, a bottom panel with the DVAR ratio, its threshold and the stop marker in both.
+// Used by functions/finalize (the pipeline) and `plateau train`; the same samples give the same bytes.
+import { parse, View } from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import { DvarTracker } from './dvar.ts';
+import type { LossSample } from './ports.ts';
+
+export interface LossChartInput {
+  readonly samples: readonly LossSample[];
+  readonly window: number;
+  readonly threshold: number;
+  readonly criterionStep?: number;
+  readonly title: string;
+}
+
+/** More points than pixels only bloats the file: keep at most this many per series (evenly strided). */
+export const MAX_CHART_POINTS = 1600;
+const WIDTH = 720;
+
+function stride<T>(items: readonly T[]): T[] {
+  if (items.length <= MAX_CHART_POINTS) return [...items];
+  const step = items.length / MAX_CHART_POINTS;
+  const kept: T[] = [];
+  for (let i = 0; i < MAX_CHART_POINTS; i++) kept.push(items[Math.floor(i * step)]!);
+  kept.push(items[items.length - 1]!);
+  return kept;
+}
+
+interface Point {
+  readonly step: number;
+  readonly value: number;
+  readonly series: string;
+}
+
+/** The chart's data series: losses (finite values only) and the DVAR ratio replayed from the det losses. */
+export function lossChartSeries(input: LossChartInput): { losses: Point[]; ratio: Point[] } {
+  const train: Point[] = [];
+  const det: Point[] = [];
+  const ratio: Point[] = [];
+  const tracker = new DvarTracker({ window: input.window, threshold: input.threshold });
+  for (const s of input.samples) {
+    if (Number.isFinite(s.trainLoss)) train.push({ step: s.step, value: s.trainLoss, series: 'train loss' });
+    if (s.detLoss === undefined || !Number.isFinite(s.detLoss)) continue;
+    det.push({ step: s.step, value: s.detLoss, series: 'deterministic loss' });
+    tracker.push(s.detLoss);
+    if (tracker.ratio !== undefined) ratio.push({ step: s.step, value: tracker.ratio, series: 'DVAR ratio' });
+  }
+  return { losses: [...stride(det), ...stride(train)], ratio: stride(ratio) };
+}
+
+function chartSpec(input: LossChartInput): TopLevelSpec {
+  const { losses, ratio } = lossChartSeries(input);
+  const stopRule =
+    input.criterionStep === undefined
+      ? []
+      : [
+          {
+            data: { values: [{ step: input.criterionStep, label: `stop @ ${input.criterionStep}` }] },
+            mark: { type: 'rule' as const, color: '#d62728', strokeWidth: 1.5 },
+            encoding: { x: { field: 'step', type: 'quantitative' as const } },
+          },
+        ];
+  const stopLabel =
+    input.criterionStep === undefined
+      ? []
+      : [
+          {
+            data: { values: [{ step: input.criterionStep, label: `stop @ ${input.criterionStep}` }] },
+            mark: { type: 'text' as const, color: '#d62728', align: 'left' as const, dx: 4, y: 8 },
+            encoding: {
+              x: { field: 'step', type: 'quantitative' as const },
+              text: { field: 'label', type: 'nominal' as const },
+            },
+          },
+        ];
+  // Explicit domains: an empty run still gets finite axes (vega would label them NaN).
+  const lastStep = Math.max(1, ...input.samples.map((s) => s.step), input.criterionStep ?? 0);
+  const stepAxis = {
+    field: 'step',
+    type: 'quantitative' as const,
+    title: 'step',
+    scale: { domain: [0, lastStep], nice: false },
+  };
+  const lossScale = losses.length > 0 ? { zero: false } : { domain: [0, 1] };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: input.title,
+    background: 'white',
+    config: { font: 'sans-serif' },
+    // One step axis for both panels, so the stop marker lines up.
+    resolve: { scale: { x: 'shared' } },
+    vconcat: [
+      {
+        width: WIDTH,
+        height: 240,
+        layer: [
+          {
+            data: { values: losses },
+            mark: { type: 'line', strokeWidth: 1.2 },
+            encoding: {
+              x: stepAxis,
+              y: { field: 'value', type: 'quantitative', title: 'loss', scale: lossScale },
+              color: {
+                field: 'series',
+                type: 'nominal',
+                title: null,
+                scale: {
+                  domain: ['deterministic loss', 'train loss'],
+                  range: ['#1f77b4', '#bbbbbb'],
+                },
+              },
+            },
+          },
+          ...stopRule,
+          ...stopLabel,
+        ],
+      },
+      {
+        width: WIDTH,
+        height: 140,
+        layer: [
+          {
+            data: { values: ratio },
+            mark: { type: 'line', color: '#2ca02c', strokeWidth: 1.2 },
+            encoding: {
+              x: stepAxis,
+              y: {
+                field: 'value',
+                type: 'quantitative',
+                title: `DVAR ratio (W=${input.window})`,
+                scale: { domain: [0, 1], clamp: true },
+              },
+            },
+          },
+          {
+            data: { values: [{ threshold: input.threshold, label: `threshold ${input.threshold}` }] },
+            mark: { type: 'rule', color: '#2ca02c', strokeDash: [4, 4] },
+            encoding: { y: { field: 'threshold', type: 'quantitative' } },
+          },
+          ...stopRule,
+        ],
+      },
+    ],
+  };
+}
+
+/** The loss chart as an SVG document (headless vega: text widths are estimated, no canvas needed). */
+export async function renderLossChart(input: LossChartInput): Promise<string> {
+  const vegaSpec = compile(chartSpec(input)).spec;
+  const view = new View(parse(vegaSpec), { renderer: 'none' });
+  try {
+    const svg = await view.toSVG();
+    return svg.endsWith('\n') ? svg : `${svg}\n`;
+  } finally {
+    view.finalize();
+  }
+}
