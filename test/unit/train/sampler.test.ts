@@ -41,9 +41,9 @@ test.each(['epsilon', 'v_prediction'])(
     const x = x0.map((v, i) => Math.sqrt(ab) * v + Math.sqrt(1 - ab) * eps[i]!);
     const out = type === 'epsilon' ? eps : x0.map((v, i) => Math.sqrt(ab) * eps[i]! - Math.sqrt(1 - ab) * v);
     ddimStep(schedule, x, out, t, prev);
-    x.forEach((v, i) =>
-      expect(v).toBeCloseTo(Math.sqrt(abPrev) * x0[i]! + Math.sqrt(1 - abPrev) * eps[i]!, 5),
-    );
+    for (const [i, v] of x.entries()) {
+      expect(v).toBeCloseTo(Math.sqrt(abPrev) * x0[i]! + Math.sqrt(1 - abPrev) * eps[i]!, 5);
+    }
   },
 );
 
