@@ -14,6 +14,13 @@ import { loadTrainingImages } from '../../trainer-image/src/train/images.ts';
 import { modelResolution } from '../../trainer-image/src/train/model-resolution.ts';
 import { loadOnnxTiModel } from '../../trainer-image/src/train/onnx-ti-model.ts';
 import {
+  type LearnedToken,
+  openValidationSampler,
+  renderValidationSamples,
+  type SampleSettings,
+  validationPrompts,
+} from '../../trainer-image/src/train/sampler.ts';
+import {
   runTextualInversion,
   TI_DEFAULTS,
   type TiDeps,
@@ -27,9 +34,11 @@ const TI = DVAR_DEFAULTS['textual-inversion'];
 const USAGE =
   'plateau train --model <pipelineDir> --images <dir> --token "<tok>" --init <word> [--out <dir>] ' +
   '[--max-steps N] [--window W] [--threshold a] [--eval-every k] [--seed s] [--resume] [--no-dvar] ' +
-  '[--batch-size B] [--lr x] [--templates object|style] [--checkpoint-every N] [--progress-every N] [--json]\n' +
+  '[--batch-size B] [--lr x] [--templates object|style] [--checkpoint-every N] [--progress-every N] ' +
+  '[--samples N] [--sample-steps N] [--guidance g] [--json]\n' +
   '  Outputs under --out (default out/train): output/<token>.safetensors, output/report.json,\n' +
-  '  output/loss.svg, samples.jsonl (one line per step), checkpoints/.\n' +
+  '  output/loss.svg, output/samples/ (N validation images with the token, DDIM + guidance, and\n' +
+  '  contact-sheet.png; --samples 0 skips them), samples.jsonl (one line per step), checkpoints/.\n' +
   '  `touch <out>/STOP` stops the run at its next flush (it can be resumed with --resume).\n' +
   '  --json: JSON lines on stdout (start, progress, done) instead of progress text on stderr.\n' +
   '  Exit codes: 0 the run ended (DVAR, step cap or STOP), 1 an error (bad image, token, model), 2 bad usage.';
@@ -58,8 +67,28 @@ function formatSeconds(seconds: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
-/** Model loading is injectable so tests can drive the command with a stand-in model. */
-export function createTrainCommand(loadModel: TiDeps['loadModel'] = loadOnnxTiModel): Command {
+/** Draws the validation images for the learned token: the files for output/samples/. */
+export type RenderSamples = (
+  pipelineDir: string,
+  learned: LearnedToken,
+  prompts: readonly string[],
+  settings: SampleSettings,
+) => Promise<{ name: string; body: Uint8Array; contentType: string }[]>;
+
+const renderOnnxSamples: RenderSamples = async (pipelineDir, learned, prompts, settings) => {
+  const sampler = await openValidationSampler(pipelineDir, learned);
+  try {
+    return await renderValidationSamples(sampler, prompts, settings);
+  } finally {
+    await sampler.release();
+  }
+};
+
+/** Model loading and sampling are injectable so tests can drive the command with stand-ins. */
+export function createTrainCommand(
+  loadModel: TiDeps['loadModel'] = loadOnnxTiModel,
+  renderSamples: RenderSamples = renderOnnxSamples,
+): Command {
   return {
     name: 'train',
     summary: 'Learn a token for a concept from a folder of images, stopping by DVAR (standalone)',
@@ -100,6 +129,12 @@ export function createTrainCommand(loadModel: TiDeps['loadModel'] = loadOnnxTiMo
         ),
       };
       const progressEvery = integer('progress-every', values['progress-every'], 10, 1);
+      const sampleCount = integer('samples', values.samples, 4, 0);
+      const sampleSettings: SampleSettings = {
+        seed: settings.seed,
+        steps: integer('sample-steps', values['sample-steps'], 25, 1),
+        guidance: positive('guidance', values.guidance, 7.5),
+      };
       const dvar = !values['no-dvar'];
       const pipelineDir = resolve(values.model!);
       const out = resolve(values.out ?? join('out', 'train'));
@@ -179,6 +214,29 @@ export function createTrainCommand(loadModel: TiDeps['loadModel'] = loadOnnxTiMo
         },
       });
       if (tty) io.err.write('\n');
+      // Validation images of the learned token; the embedding is already written, so a failure here is reported
+      // (stderr and report.json) without failing the run.
+      const sampleKeys: string[] = [];
+      let samplesError: string | null = null;
+      if (sampleCount > 0) {
+        const prompts = validationPrompts(settings.token, templates).slice(0, sampleCount);
+        try {
+          const files = await renderSamples(
+            pipelineDir,
+            { token: settings.token, rows: result.rows },
+            prompts,
+            sampleSettings,
+          );
+          for (const file of files) {
+            const key = `output/samples/${file.name}`;
+            await store.put(key, file.body, file.contentType);
+            sampleKeys.push(key);
+          }
+        } catch (error) {
+          samplesError = error instanceof Error ? error.message : String(error);
+          io.err.write(`plateau train: validation samples failed: ${samplesError}\n`);
+        }
+      }
       // Standalone report and chart beside the embedding (the pipeline's finalize writes its own).
       const samples = await readJsonlSamples(join(out, 'samples.jsonl'));
       const trainSeconds = (Date.now() - rateFrom.at) / 1000;
@@ -206,7 +264,13 @@ export function createTrainCommand(loadModel: TiDeps['loadModel'] = loadOnnxTiMo
           stepsPerSecond: trainSeconds > 0 ? trainedHere / trainSeconds : null,
           resumedFrom: result.resumedFrom,
         },
-        artifacts: { embedding: result.outputKey, lossChart: 'output/loss.svg', samples: 'samples.jsonl' },
+        artifacts: {
+          embedding: result.outputKey,
+          lossChart: 'output/loss.svg',
+          samples: 'samples.jsonl',
+          validationImages: sampleKeys,
+          ...(samplesError === null ? {} : { validationImagesError: samplesError }),
+        },
       };
       const encoder = new TextEncoder();
       const chart = await renderLossChart({
@@ -268,6 +332,9 @@ function parse(args: readonly string[]) {
       templates: { type: 'string' },
       'checkpoint-every': { type: 'string' },
       'progress-every': { type: 'string' },
+      samples: { type: 'string' },
+      'sample-steps': { type: 'string' },
+      guidance: { type: 'string' },
       json: { type: 'boolean' },
     },
   });

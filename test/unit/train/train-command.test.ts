@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { UsageError } from '../../../cli/command.ts';
-import { createTrainCommand } from '../../../cli/commands/train.ts';
+import { createTrainCommand, type RenderSamples } from '../../../cli/commands/train.ts';
 import { findCriterionIndex } from '../../../shared/dvar.ts';
 import { readJsonlSamples } from '../../../shared/local/jsonl-sample-sink.ts';
 import { standInModel } from './support/stand-in-model.ts';
@@ -23,10 +23,25 @@ beforeAll(async () => {
   }
 });
 
+// The real sampler runs in test/onnx/train/sampler.test.ts; here a stand-in records what the command asks for.
+const sampleCalls: { prompts: readonly string[]; rows: number; steps?: number; guidance?: number }[] = [];
+const standInSamples: RenderSamples = async (_dir, learned, prompts, settings) => {
+  sampleCalls.push({
+    prompts,
+    rows: learned.rows.length,
+    ...(settings.steps === undefined ? {} : { steps: settings.steps }),
+    ...(settings.guidance === undefined ? {} : { guidance: settings.guidance }),
+  });
+  return [
+    ...prompts.map((_, i) => ({ name: `${i}.png`, body: new Uint8Array([i]), contentType: 'image/png' })),
+    { name: 'contact-sheet.png', body: new Uint8Array([9]), contentType: 'image/png' },
+  ];
+};
+
 async function run(args: string[]) {
   let stdout = '';
   let stderr = '';
-  const code = await createTrainCommand(standInModel()).run(args, {
+  const code = await createTrainCommand(standInModel(), standInSamples).run(args, {
     version: 'test',
     out: { write: (s: string) => (stdout += s) },
     err: { write: (s: string) => (stderr += s) },
@@ -74,6 +89,53 @@ describe('plateau train', () => {
     expect(summary).toMatchObject({ steps: 20, stopReason: 'max-steps', criterionStep: null });
     expect(existsSync(summary.embedding)).toBe(true);
     expect(await readJsonlSamples(join(out, 'samples.jsonl'))).toHaveLength(20);
+    // Four validation prompts with the token, drawn from the learned row, written under output/samples/.
+    const call = sampleCalls.at(-1)!;
+    expect(call).toMatchObject({ rows: 32, steps: 25, guidance: 7.5 });
+    expect(call.prompts).toHaveLength(4);
+    expect(call.prompts.every((p) => p.includes('<my-toy>'))).toBe(true);
+    expect(readFileSync(join(out, 'output', 'samples', 'contact-sheet.png'))).toEqual(Buffer.from([9]));
+    const report = JSON.parse(readFileSync(join(out, 'output', 'report.json'), 'utf8'));
+    expect(report.artifacts.validationImages).toEqual([
+      'output/samples/0.png',
+      'output/samples/1.png',
+      'output/samples/2.png',
+      'output/samples/3.png',
+      'output/samples/contact-sheet.png',
+    ]);
+  });
+
+  it('takes --samples, --sample-steps and --guidance; --samples 0 draws none; a sampler failure is reported', async () => {
+    const before = sampleCalls.length;
+    const few = join(root, 'few');
+    await run([
+      ...base(few),
+      '--max-steps',
+      '2',
+      '--no-dvar',
+      '--samples',
+      '2',
+      '--sample-steps',
+      '5',
+      '--guidance',
+      '3',
+    ]);
+    expect(sampleCalls.at(-1)).toMatchObject({ steps: 5, guidance: 3 });
+    expect(sampleCalls.at(-1)!.prompts).toHaveLength(2);
+    await run([...base(join(root, 'none')), '--max-steps', '2', '--no-dvar', '--samples', '0']);
+    expect(sampleCalls.length).toBe(before + 1);
+    expect(existsSync(join(root, 'none', 'output', 'samples'))).toBe(false);
+
+    const failing = createTrainCommand(standInModel(), async () => {
+      throw new Error('no vae_decoder');
+    });
+    let stderr = '';
+    const io = { version: 't', out: { write: () => true }, err: { write: (s: string) => (stderr += s) } };
+    const out = join(root, 'failing');
+    expect(await failing.run([...base(out), '--max-steps', '2', '--no-dvar'], io)).toBe(0);
+    expect(stderr).toContain('validation samples failed: no vae_decoder');
+    const report = JSON.parse(readFileSync(join(out, 'output', 'report.json'), 'utf8'));
+    expect(report.artifacts).toMatchObject({ validationImages: [], validationImagesError: 'no vae_decoder' });
   });
 
   it('writes JSON lines on stdout with --json', async () => {
@@ -147,7 +209,7 @@ describe('plateau train', () => {
           },
         },
       };
-    });
+    }, standInSamples);
     let stdout = '';
     const io = { version: 't', out: { write: (s: string) => (stdout += s) }, err: { write: () => true } };
     expect(await command.run([...base(out), '--max-steps', '100', '--no-dvar'], io)).toBe(0);
