@@ -27,6 +27,7 @@ import {
   type TiSettings,
 } from '../../trainer-image/src/train/textual-inversion.ts';
 import type { PixelImage } from '../../trainer-image/src/train/ti-batches.ts';
+import type { StepProgress } from '../../trainer-image/src/train/train-loop.ts';
 import { type Command, UsageError } from '../command.ts';
 
 const TI = DVAR_DEFAULTS['textual-inversion'];
@@ -40,7 +41,8 @@ const USAGE =
   '  output/loss.svg, output/samples/ (N validation images with the token, DDIM + guidance, and\n' +
   '  contact-sheet.png; --samples 0 skips them), samples.jsonl (one line per step), checkpoints/.\n' +
   '  `touch <out>/STOP` stops the run at its next flush (it can be resumed with --resume).\n' +
-  '  --json: JSON lines on stdout (start, progress, done) instead of progress text on stderr.\n' +
+  '  Progress: a live bar on a terminal, a line every --progress-every steps otherwise (stderr);\n' +
+  '  --json: JSON lines on stdout (start, progress, done) instead.\n' +
   '  Exit codes: 0 the run ended (DVAR, step cap or STOP), 1 an error (bad image, token, model), 2 bad usage.';
 
 function integer(name: string, text: string | undefined, fallback: number, min: number): number {
@@ -66,6 +68,16 @@ function formatSeconds(seconds: number): string {
   if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
+
+/** `[██████░░░░░░] 50%`: the share of the step cap done (DVAR usually ends the run before the bar fills). */
+export function progressBar(done: number, total: number, width = 20): string {
+  const share = total > 0 ? Math.min(1, Math.max(0, done / total)) : 0;
+  const filled = Math.round(share * width);
+  return `[${'█'.repeat(filled)}${'░'.repeat(width - filled)}] ${String(Math.floor(share * 100)).padStart(3)}%`;
+}
+
+/** On a terminal the progress line is redrawn at most this often (every step would flood a slow terminal). */
+const TTY_REDRAW_MS = 100;
 
 /** Draws the validation images for the learned token: the files for output/samples/. */
 export type RenderSamples = (
@@ -163,6 +175,33 @@ export function createTrainCommand(
       // On a terminal the progress line is rewritten in place; in a log or pipe it is one line per report.
       const tty = !json && 'isTTY' in io.err && io.err.isTTY === true;
       let rateFrom = { step: 0, at: started };
+      let lastDrawAt = 0;
+      let lastDet: number | undefined;
+      let undrawn: StepProgress | undefined;
+      const showProgress = (p: StepProgress): void => {
+        const done = p.step + 1;
+        const seconds = (Date.now() - rateFrom.at) / 1000;
+        const rate = seconds > 0 ? (done - rateFrom.step) / seconds : 0;
+        const eta = rate > 0 ? (settings.maxSteps - done) / rate : null;
+        if (json) {
+          const event = {
+            event: 'progress',
+            step: p.step,
+            detLoss: p.detLoss ?? null,
+            trainLoss: p.trainLoss,
+          };
+          io.out.write(
+            `${JSON.stringify({ ...event, ratio: p.ratio ?? null, stepsPerSecond: rate, etaSeconds: eta })}\n`,
+          );
+          return;
+        }
+        const shownDet = tty ? lastDet : p.detLoss;
+        const det = shownDet === undefined ? '' : `  det ${shownDet.toPrecision(5)}`;
+        const ratio = p.ratio === null || p.ratio === undefined ? '' : `  ratio ${p.ratio.toFixed(3)}`;
+        const etaText = eta === null ? '' : `  ETA ≤ ${formatSeconds(eta)}`;
+        const line = `step ${done}/${settings.maxSteps}${det}  train ${p.trainLoss.toPrecision(5)}${ratio}  ${rate.toFixed(2)} steps/s${etaText}`;
+        io.err.write(tty ? `\r${progressBar(done, settings.maxSteps)} ${line}\u001b[K` : `${line}\n`);
+      };
       const result = await runTextualInversion(settings, {
         pipelineDir,
         images,
@@ -189,30 +228,21 @@ export function createTrainCommand(
           else io.err.write(`${line}\n`);
         },
         onStep: (p) => {
-          const done = p.step + 1;
-          if (done % progressEvery !== 0) return;
-          const seconds = (Date.now() - rateFrom.at) / 1000;
-          const rate = seconds > 0 ? (done - rateFrom.step) / seconds : 0;
-          const eta = rate > 0 ? (settings.maxSteps - done) / rate : null;
-          if (json) {
-            const event = {
-              event: 'progress',
-              step: p.step,
-              detLoss: p.detLoss ?? null,
-              trainLoss: p.trainLoss,
-            };
-            io.out.write(
-              `${JSON.stringify({ ...event, ratio: p.ratio ?? null, stepsPerSecond: rate, etaSeconds: eta })}\n`,
-            );
+          if (p.detLoss !== undefined) lastDet = p.detLoss;
+          // A terminal gets a live bar redrawn in place; logs and --json get one report every progressEvery steps.
+          const now = Date.now();
+          const due = tty ? now - lastDrawAt >= TTY_REDRAW_MS : (p.step + 1) % progressEvery === 0;
+          if (!due) {
+            undrawn = p;
             return;
           }
-          const det = p.detLoss === undefined ? '' : `  det ${p.detLoss.toPrecision(5)}`;
-          const ratio = p.ratio === null || p.ratio === undefined ? '' : `  ratio ${p.ratio.toFixed(3)}`;
-          const etaText = eta === null ? '' : `  ETA ≤ ${formatSeconds(eta)}`;
-          const line = `step ${done}/${settings.maxSteps}${det}  train ${p.trainLoss.toPrecision(5)}${ratio}  ${rate.toFixed(2)} steps/s${etaText}`;
-          io.err.write(tty ? `\r${line}\u001b[K` : `${line}\n`);
+          lastDrawAt = now;
+          undrawn = undefined;
+          showProgress(p);
         },
       });
+      // The bar's last frame shows where the run ended (DVAR, cap or STOP), however recent the previous one.
+      if (tty && undrawn) showProgress(undrawn);
       if (tty) io.err.write('\n');
       // Validation images of the learned token; the embedding is already written, so a failure here is reported
       // (stderr and report.json) without failing the run.

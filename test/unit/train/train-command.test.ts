@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { UsageError } from '../../../cli/command.ts';
-import { createTrainCommand, type RenderSamples } from '../../../cli/commands/train.ts';
+import { createTrainCommand, progressBar, type RenderSamples } from '../../../cli/commands/train.ts';
 import { findCriterionIndex } from '../../../shared/dvar.ts';
 import { readJsonlSamples } from '../../../shared/local/jsonl-sample-sink.ts';
 import { standInModel } from './support/stand-in-model.ts';
@@ -136,6 +136,30 @@ describe('plateau train', () => {
     expect(stderr).toContain('validation samples failed: no vae_decoder');
     const report = JSON.parse(readFileSync(join(out, 'output', 'report.json'), 'utf8'));
     expect(report.artifacts).toMatchObject({ validationImages: [], validationImagesError: 'no vae_decoder' });
+  });
+
+  it('draws a live progress bar in place on a terminal', async () => {
+    expect(progressBar(0, 10, 10)).toBe('[░░░░░░░░░░]   0%');
+    expect(progressBar(5, 10, 10)).toBe('[█████░░░░░]  50%');
+    expect(progressBar(12, 10, 10)).toBe('[██████████] 100%');
+    let stderr = '';
+    const io = {
+      version: 't',
+      out: { write: () => true },
+      err: { isTTY: true, write: (s: string) => (stderr += s) },
+    };
+    const command = createTrainCommand(standInModel(), standInSamples);
+    expect(await command.run([...base(join(root, 'tty')), '--max-steps', '30', '--window', '10'], io)).toBe(
+      0,
+    );
+    const frames = stderr.split('\r').slice(1);
+    expect(frames.length).toBeGreaterThan(0);
+    // The last frame is the finished bar with the step, det loss, ratio and rate, cleared to the line end.
+    const last = frames.at(-1)!;
+    expect(last).toMatch(
+      /^\[█+░*\] +\d+% step \d+\/30 {2}det [\d.]+ {2}train [\d.]+ {2}ratio [\d.]+ {2}[\d.]+ steps\/s/,
+    );
+    expect(last).toContain('\u001b[K');
   });
 
   it('writes JSON lines on stdout with --json', async () => {
