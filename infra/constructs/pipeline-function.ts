@@ -40,6 +40,21 @@ export interface PipelineFunctionProps {
   readonly secretsExtension?: boolean;
 }
 
+/** How every Lambda is bundled (esbuild); exported so a test bundles the handlers with exactly these options. */
+export const LAMBDA_BUNDLING = {
+  // The Node.js 22 runtime ships AWS SDK v3; bundling everything else keeps cold starts small.
+  externalModules: ['@aws-sdk/*'],
+  minify: true,
+  sourceMap: true,
+  target: 'node22',
+  // ES module output: the sources are ESM, and finalize's chart library (vega) uses top-level await, which a
+  // CommonJS bundle cannot hold. Bundled CommonJS dependencies still call require(), so the banner gives the
+  // module one.
+  format: nodejs.OutputFormat.ESM,
+  mainFields: ['module', 'main'],
+  banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+} as const satisfies nodejs.BundlingOptions;
+
 export class PipelineFunction extends Construct {
   /** The Lambda function. */
   readonly fn: nodejs.NodejsFunction;
@@ -75,13 +90,7 @@ export class PipelineFunction extends Construct {
           }
         : {}),
       environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
-      bundling: {
-        // The Node.js 22 runtime ships AWS SDK v3; bundling everything else keeps cold starts small.
-        externalModules: ['@aws-sdk/*'],
-        minify: true,
-        sourceMap: true,
-        target: 'node22',
-      },
+      bundling: LAMBDA_BUNDLING,
     });
     Validations.of(this.fn).acknowledge({
       id: 'AwsSolutions-L1',
