@@ -14,9 +14,8 @@ import { loadTrainingImages } from '../../trainer-image/src/train/images.ts';
 import { modelResolution } from '../../trainer-image/src/train/model-resolution.ts';
 import { loadOnnxTiModel } from '../../trainer-image/src/train/onnx-ti-model.ts';
 import {
-  type LearnedToken,
-  openValidationSampler,
-  renderValidationSamples,
+  type RenderSamples,
+  renderOnnxSamples,
   type SampleSettings,
   validationPrompts,
 } from '../../trainer-image/src/train/sampler.ts';
@@ -80,22 +79,6 @@ export function progressBar(done: number, total: number, width = 20): string {
 const TTY_REDRAW_MS = 100;
 
 /** Draws the validation images for the learned token: the files for output/samples/. */
-export type RenderSamples = (
-  pipelineDir: string,
-  learned: LearnedToken,
-  prompts: readonly string[],
-  settings: SampleSettings,
-) => Promise<{ name: string; body: Uint8Array; contentType: string }[]>;
-
-const renderOnnxSamples: RenderSamples = async (pipelineDir, learned, prompts, settings) => {
-  const sampler = await openValidationSampler(pipelineDir, learned);
-  try {
-    return await renderValidationSamples(sampler, prompts, settings);
-  } finally {
-    await sampler.release();
-  }
-};
-
 /** Model loading and sampling are injectable so tests can drive the command with stand-ins. */
 export function createTrainCommand(
   loadModel: TiDeps['loadModel'] = loadOnnxTiModel,

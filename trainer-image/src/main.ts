@@ -14,6 +14,7 @@ import { ENV, readEnv } from '../../shared/env.ts';
 import { recordTrainerError } from '../../shared/job-record.ts';
 import { jobKeys } from '../../shared/keys.ts';
 import { loadOnnxTiModel } from './train/onnx-ti-model.ts';
+import { renderOnnxSamples } from './train/sampler.ts';
 import { runTrainingJob } from './train/training-job.ts';
 
 const DEFAULT_MODEL_CACHE = '/var/cache/plateau/models';
@@ -46,6 +47,7 @@ async function main(): Promise<number> {
       loadModel: (request) => loadOnnxTiModel(request, { device }),
       modelCacheDir: process.env[ENV.MODEL_CACHE_DIR] ?? DEFAULT_MODEL_CACHE,
       workDir,
+      renderSamples: renderOnnxSamples,
       onCheckpoint: async (step) => {
         await jobs.update(env.JOB_ID, {
           from: ['QUEUED', 'RUNNING', 'STOPPING'],

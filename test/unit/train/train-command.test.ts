@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { UsageError } from '../../../cli/command.ts';
-import { createTrainCommand, progressBar, type RenderSamples } from '../../../cli/commands/train.ts';
+import { createTrainCommand, progressBar } from '../../../cli/commands/train.ts';
 import { findCriterionIndex } from '../../../shared/dvar.ts';
 import { readJsonlSamples } from '../../../shared/local/jsonl-sample-sink.ts';
+import type { RenderSamples } from '../../../trainer-image/src/train/sampler.ts';
 import { standInModel } from './support/stand-in-model.ts';
 
 const PIPELINE = join(process.cwd(), '../shared/fixtures/tiny-sd');

@@ -394,3 +394,21 @@ export async function renderValidationSamples(
     },
   ];
 }
+
+/** Renders the validation files (PNGs, contact sheet, prompts.json) for a learned token; injectable in tests. */
+export type RenderSamples = (
+  pipelineDir: string,
+  learned: LearnedToken,
+  prompts: readonly string[],
+  settings: SampleSettings,
+) => Promise<{ name: string; body: Uint8Array; contentType: string }[]>;
+
+/** The real one: opens an onnxruntime sampler on the pipeline, renders, releases it. */
+export const renderOnnxSamples: RenderSamples = async (pipelineDir, learned, prompts, settings) => {
+  const sampler = await openValidationSampler(pipelineDir, learned);
+  try {
+    return await renderValidationSamples(sampler, prompts, settings);
+  } finally {
+    await sampler.release();
+  }
+};

@@ -10,6 +10,7 @@ import type { ObjectStore } from '../../../shared/pipeline-ports.ts';
 import type { ArtifactStore, SampleSink, StopSignal } from '../../../shared/ports.ts';
 import { loadTrainingImages } from './images.ts';
 import { modelResolution } from './model-resolution.ts';
+import { type RenderSamples, validationPrompts } from './sampler.ts';
 import { runTextualInversion, TI_DEFAULTS, type TiDeps, type TiResult } from './textual-inversion.ts';
 
 export interface TrainingJobDeps {
@@ -27,6 +28,8 @@ export interface TrainingJobDeps {
   readonly workDir: string;
   readonly onCheckpoint?: (step: number) => Promise<void>;
   readonly log?: (line: string) => void;
+  /** Validation images of the learned token, written under output/samples/ after the embedding. */
+  readonly renderSamples?: RenderSamples;
 }
 
 /** Objects above this size are fetched in ranged parts, so a multi-GB UNet never sits in memory whole. */
@@ -101,7 +104,7 @@ export async function runTrainingJob(deps: TrainingJobDeps): Promise<TiResult> {
   }));
   log(`job ${deps.jobId}: ${images.length} image(s) at ${resolution}px on ${manifest.baseModel}`);
 
-  return runTextualInversion(
+  const result = await runTextualInversion(
     {
       ...TI_DEFAULTS,
       token: manifest.token,
@@ -150,4 +153,26 @@ export async function runTrainingJob(deps: TrainingJobDeps): Promise<TiResult> {
         : {}),
     },
   );
+  if (deps.renderSamples) {
+    // The embedding is already written: a sampling failure is logged, never a reason to fail the job.
+    try {
+      const prompts = validationPrompts(manifest.token, manifest.templates);
+      const files = await deps.renderSamples(
+        pipelineDir,
+        { token: manifest.token, rows: result.rows },
+        prompts,
+        {
+          seed: manifest.training.seed,
+        },
+      );
+      for (const file of files)
+        await deps.store.put(`output/samples/${file.name}`, file.body, file.contentType);
+      log(`job ${deps.jobId}: wrote ${files.length} validation file(s) under output/samples/`);
+    } catch (error) {
+      log(
+        `job ${deps.jobId}: validation samples failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
+  return result;
 }
