@@ -1,5 +1,8 @@
 // The only module that touches onnxruntime-node: sessions from ONNX bytes or a path on the CPU (or CUDA when
 // asked and present), fed and read with the project's own typed tensors so nothing else sees ORT types.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 
 export type TypedData = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint16Array | Uint8Array;
@@ -70,7 +73,14 @@ function fromOrt(name: string, t: ort.Tensor): TypedTensor {
 /** Whether this onnxruntime build lists the CUDA execution provider (its library may still be missing). */
 export function cudaAvailable(): boolean {
   try {
-    return ort.listSupportedBackends().some((b) => b.name === 'cuda');
+    if (!ort.listSupportedBackends().some((b) => b.name === 'cuda')) return false;
+    // The package lists CUDA even in CPU-only installs; the provider library beside the binding is what counts
+    // (without this check every session logs a failed dlopen before falling back to the CPU).
+    const packageJson = createRequire(join(process.cwd(), 'package.json')).resolve(
+      'onnxruntime-node/package.json',
+    );
+    const bindingDir = join(dirname(packageJson), 'bin', 'napi-v6', process.platform, process.arch);
+    return existsSync(join(bindingDir, 'libonnxruntime_providers_cuda.so'));
   } catch {
     return false;
   }
