@@ -4,11 +4,11 @@
 // credentials chain). Images are checked by content first, so a typo fails here rather than as a FAILED job.
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { IMAGE_CONTENT_TYPES, sniffImageType } from '../../shared/image-type.ts';
 import { isValidJobId, jobKeys } from '../../shared/keys.ts';
 import { JobManifest } from '../../shared/manifest.ts';
 import { type Command, UsageError } from '../command.ts';
+import { JOB_OPTIONS, jobFromOptions, jobStamp, parseOptions, stringOption } from '../job-options.ts';
 import { resolveStackTarget, STACK_OPTIONS, STACK_USAGE } from './stack-target.ts';
 
 export interface SubmitOptions {
@@ -20,63 +20,14 @@ export interface SubmitOptions {
   readonly stack: Readonly<Record<string, string | boolean | undefined>>;
 }
 
-const positiveInt = (name: string, value: string | undefined) => {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new UsageError(`--${name} must be a positive integer (got '${value}')`);
-  return n;
-};
-
 export function parseSubmitOptions(args: readonly string[], now = new Date()): SubmitOptions {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      options: {
-        ...STACK_OPTIONS,
-        images: { type: 'string' },
-        token: { type: 'string' },
-        init: { type: 'string' },
-        model: { type: 'string' },
-        'job-id': { type: 'string' },
-        'max-steps': { type: 'string' },
-        window: { type: 'string' },
-        threshold: { type: 'string' },
-        json: { type: 'boolean' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
-  const str = (name: string) => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
-  const images = str('images');
-  const token = str('token');
-  if (!images) throw new UsageError('--images <dir> is required');
-  if (!token) throw new UsageError('--token "<token>" is required');
-  const maxSteps = positiveInt('max-steps', str('max-steps'));
-  const window = positiveInt('window', str('window'));
-  const thresholdText = str('threshold');
-  const threshold = thresholdText === undefined ? undefined : Number(thresholdText);
-  if (threshold !== undefined && !(threshold > 0 && threshold <= 1)) {
-    throw new UsageError(`--threshold must be in (0, 1] (got '${thresholdText}')`);
-  }
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
-  const jobId = str('job-id') ?? `job-${stamp}-${Math.random().toString(36).slice(2, 6)}`;
+  const values = parseOptions(args, { ...STACK_OPTIONS, ...JOB_OPTIONS, model: { type: 'string' } });
+  const { images, manifest: base } = jobFromOptions(values);
+  const jobId =
+    stringOption(values, 'job-id') ?? `job-${jobStamp(now)}-${Math.random().toString(36).slice(2, 6)}`;
   if (!isValidJobId(jobId)) throw new UsageError(`--job-id '${jobId}' is not a valid job id`);
-  const init = str('init');
-  const model = str('model');
-  const manifest = {
-    token,
-    ...(init ? { initializerToken: init } : {}),
-    ...(model ? { baseModel: model } : {}),
-    ...(maxSteps ? { training: { maxSteps } } : {}),
-    ...(window || threshold
-      ? { stop: { ...(window ? { window } : {}), ...(threshold ? { threshold } : {}) } }
-      : {}),
-  };
+  const model = stringOption(values, 'model');
+  const manifest = { ...base, ...(model ? { baseModel: model } : {}) };
   const parsed = JobManifest.safeParse(manifest);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -1,0 +1,73 @@
+// Command-line options shared by the commands that create a job (`plateau run`, `plateau submit`): parsing with
+// clear usage errors, and the job.json fields they set (token, initializer, step cap, DVAR window/threshold).
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { UsageError } from './command.ts';
+
+export const JOB_OPTIONS = {
+  images: { type: 'string' },
+  token: { type: 'string' },
+  init: { type: 'string' },
+  'job-id': { type: 'string' },
+  'max-steps': { type: 'string' },
+  window: { type: 'string' },
+  threshold: { type: 'string' },
+  json: { type: 'boolean' },
+} as const satisfies ParseArgsConfig['options'];
+
+export type OptionValues = Record<string, string | boolean | undefined>;
+
+/** node:util parseArgs with strict options and no positionals; its errors become usage errors. */
+export function parseOptions(args: readonly string[], options: ParseArgsConfig['options']): OptionValues {
+  try {
+    return parseArgs({ args: [...args], options, strict: true, allowPositionals: false })
+      .values as OptionValues;
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+export const stringOption = (values: OptionValues, name: string): string | undefined =>
+  typeof values[name] === 'string' ? values[name] : undefined;
+
+function positiveInt(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`--${name} must be a positive integer (got '${value}')`);
+  return n;
+}
+
+/** A compact UTC stamp for generated job ids, e.g. 20261127-034512. */
+export function jobStamp(now: Date): string {
+  return now.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+}
+
+/** The required --images and --token, and the job.json fields the shared options set. */
+export function jobFromOptions(values: OptionValues): {
+  readonly images: string;
+  readonly manifest: Record<string, unknown>;
+} {
+  const images = stringOption(values, 'images');
+  const token = stringOption(values, 'token');
+  if (!images) throw new UsageError('--images <dir> is required');
+  if (!token) throw new UsageError('--token "<token>" is required');
+  const maxSteps = positiveInt('max-steps', stringOption(values, 'max-steps'));
+  const window = positiveInt('window', stringOption(values, 'window'));
+  const thresholdText = stringOption(values, 'threshold');
+  const threshold = thresholdText === undefined ? undefined : Number(thresholdText);
+  if (threshold !== undefined && !(threshold > 0 && threshold <= 1)) {
+    throw new UsageError(`--threshold must be in (0, 1] (got '${thresholdText}')`);
+  }
+  const init = stringOption(values, 'init');
+  return {
+    images,
+    manifest: {
+      token,
+      ...(init ? { initializerToken: init } : {}),
+      ...(maxSteps ? { training: { maxSteps } } : {}),
+      ...(window || threshold
+        ? { stop: { ...(window ? { window } : {}), ...(threshold ? { threshold } : {}) } }
+        : {}),
+    },
+  };
+}
