@@ -86,6 +86,20 @@ export function cudaAvailable(): boolean {
   }
 }
 
+/** Session options for a device preference: 'auto' (or unset) picks CUDA when its provider is installed. */
+export function sessionOptionsFor(preference: {
+  readonly device?: 'auto' | 'cuda' | 'cpu';
+  readonly intraOpThreads?: number;
+}): SessionOptions {
+  const device =
+    preference.device === 'auto' || preference.device === undefined
+      ? cudaAvailable()
+        ? 'cuda'
+        : 'cpu'
+      : preference.device;
+  return { device, ...(preference.intraOpThreads ? { intraOpThreads: preference.intraOpThreads } : {}) };
+}
+
 export class Session {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];

@@ -4,7 +4,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataType, type OnnxTensor } from '../onnx/model.ts';
-import { cudaAvailable, Session, type SessionOptions, type TypedTensor } from '../runtime/session.ts';
+import { Session, sessionOptionsFor, type TypedTensor } from '../runtime/session.ts';
 import type { TiModel, TiModelRequest } from './textual-inversion.ts';
 import type { TiBatch } from './ti-batches.ts';
 import { buildTextualInversionGraph, sessionSource } from './training-graph.ts';
@@ -76,16 +76,7 @@ export async function loadOnnxTiModel(
   const initialRows = new Float32Array(request.nVectors * graph.hiddenSize);
   for (let v = 0; v < request.nVectors; v++) initialRows.set(initializerRow, v * graph.hiddenSize);
 
-  const device =
-    options.device === 'auto' || options.device === undefined
-      ? cudaAvailable()
-        ? 'cuda'
-        : 'cpu'
-      : options.device;
-  const sessionOptions: SessionOptions = {
-    device,
-    ...(options.intraOpThreads ? { intraOpThreads: options.intraOpThreads } : {}),
-  };
+  const sessionOptions = sessionOptionsFor(options);
   const open = async (model: typeof graph.train): Promise<Session> => {
     const source = sessionSource(model, graph.modelDir);
     try {

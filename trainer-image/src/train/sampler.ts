@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { loadModel } from '../onnx/codec.ts';
 import { DataType, type OnnxGraph, type ValueInfo } from '../onnx/model.ts';
 import { findTokenEmbedding, spliceEmbeddingRows } from '../onnx/surgery.ts';
-import { cudaAvailable, Session, type SessionOptions, type TypedTensor } from '../runtime/session.ts';
+import { Session, sessionOptionsFor, type TypedTensor } from '../runtime/session.ts';
 import { type DdpmSchedule, parseSchedulerConfig } from './ddpm.ts';
 import { Rng } from './rng.ts';
 import { loadTokenizer } from './tokenizer.ts';
@@ -167,16 +167,7 @@ export async function openValidationSampler(
   learned: LearnedToken,
   options: SamplerOptions = {},
 ): Promise<ValidationSampler> {
-  const device =
-    options.device === 'auto' || options.device === undefined
-      ? cudaAvailable()
-        ? 'cuda'
-        : 'cpu'
-      : options.device;
-  const sessionOptions: SessionOptions = {
-    device,
-    ...(options.intraOpThreads ? { intraOpThreads: options.intraOpThreads } : {}),
-  };
+  const sessionOptions = sessionOptionsFor(options);
   const schedule = parseDdimSchedule(readJson(join(pipelineDir, 'scheduler', 'scheduler_config.json')));
   const tokenizer = await loadTokenizer(join(pipelineDir, 'tokenizer'));
   const placeholderId = await tokenizer.addPlaceholderToken(learned.token);
