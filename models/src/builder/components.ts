@@ -65,8 +65,9 @@ export interface PretrainForward {
 }
 
 /**
- * Text encoder + UNet + loss = mean((unet(noisy, t, te(ids)) − noise)²), every weight a graph input.
- * Inputs: input_ids int64 [B, 77], noisy FLOAT [B, 3, S, S], timestep int64 [B], noise FLOAT like noisy.
+ * Text encoder + UNet + loss = mean(w_b · (unet(noisy, t, te(ids)) − target)²), every weight a graph input.
+ * Inputs: input_ids int64 [B, 77], noisy FLOAT [B, 3, S, S], timestep int64 [B], target FLOAT like noisy (ε or
+ * v, whichever the UNet is trained to predict), loss_weight FLOAT [B, 1, 1, 1] (per-sample weights, e.g. min-SNR).
  */
 export function pretrainForwardModel(cfg: BaseModelConfig): PretrainForward {
   const m = new ModelGraph('pretrain');
@@ -75,11 +76,13 @@ export function pretrainForwardModel(cfg: BaseModelConfig): PretrainForward {
   m.input('input_ids', DataType.INT64, ['batch', L]);
   m.input('noisy', DataType.FLOAT, ['batch', u.inChannels, u.imageSize, u.imageSize]);
   m.input('timestep', DataType.INT64, ['batch']);
-  m.input('noise', DataType.FLOAT, ['batch', u.inChannels, u.imageSize, u.imageSize]);
+  m.input('target', DataType.FLOAT, ['batch', u.inChannels, u.imageSize, u.imageSize]);
+  m.input('loss_weight', DataType.FLOAT, ['batch', 1, 1, 1]);
   const context = emitTextEncoder(m, cfg.textEncoder, 'input_ids');
   const pred = emitUnet(m, u, { sample: 'noisy', timestep: 'timestep', context });
-  const diff = m.op('Sub', [pred, 'noise'], 'loss');
-  m.builder.node('ReduceMean', [m.op('Mul', [diff, diff], 'loss')], ['loss'], {
+  const diff = m.op('Sub', [pred, 'target'], 'loss');
+  const weighted = m.op('Mul', [m.op('Mul', [diff, diff], 'loss'), 'loss_weight'], 'loss');
+  m.builder.node('ReduceMean', [weighted], ['loss'], {
     keepdims: { type: 'int', value: 0 },
   });
   m.output('loss', DataType.FLOAT, []);

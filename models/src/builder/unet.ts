@@ -1,6 +1,7 @@
 // A small conditional UNet in pixel space: sinusoidal timestep embedding → MLP, ResNet blocks (GroupNorm, SiLU,
 // 3×3 convs, timestep bias), token blocks with cross-attention to the text encoder output at 16×16 and 8×8,
-// strided-conv downsampling, nearest Resize + conv upsampling with skip concatenation. Predicts ε.
+// strided-conv downsampling, nearest Resize + conv upsampling with skip concatenation. Predicts ε or v (the
+// scheduler config's prediction_type says which; the network is the same).
 import type { UnetConfig } from './config.ts';
 import type { ModelGraph } from './model-graph.ts';
 
@@ -72,7 +73,7 @@ function upsample(c: Ctx, x: string, cin: number, cout: number, name: string): s
   return m.conv(up, cin, cout, `${name}.conv`);
 }
 
-/** Emits the UNet; returns the name of the ε prediction [B, 3, S, S]. */
+/** Emits the UNet; returns the name of its prediction (ε or v) [B, 3, S, S]. */
 export function emitUnet(
   m: ModelGraph,
   cfg: UnetConfig,

@@ -4,6 +4,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeModel } from '../../../trainer-image/src/onnx/codec.ts';
+import type { PredictionType } from '../../../trainer-image/src/train/ddpm.ts';
 import { textEncoderModel, unetModel, vaeDecoderModel, vaeEncoderModel } from './components.ts';
 import type { BaseModelConfig } from './config.ts';
 import type { Weights } from './model-graph.ts';
@@ -20,6 +21,11 @@ export const SCHEDULER_CONFIG = {
   set_alpha_to_one: false,
   steps_offset: 1,
 } as const;
+
+/** The scheduler config of a model trained to predict `prediction` (ε or v). */
+export function schedulerConfig(prediction: PredictionType) {
+  return { ...SCHEDULER_CONFIG, prediction_type: prediction };
+}
 
 /** A Hugging Face tokenizers WordLevel tokenizer.json (lowercase, whitespace split, CLIP specials, pad to 77). */
 export function tokenizerJson(vocab: readonly string[], maxLength: number): unknown {
@@ -83,7 +89,7 @@ export function writeModelPackage(
   cfg: BaseModelConfig,
   weights: Weights,
   vocab: readonly string[],
-  extra: Readonly<Record<string, unknown>> = {},
+  options: { readonly extra?: Readonly<Record<string, unknown>>; readonly prediction?: PredictionType } = {},
 ): void {
   for (const sub of ['scheduler', 'tokenizer', 'text_encoder', 'unet', 'vae_encoder', 'vae_decoder'])
     mkdirSync(join(dir, sub), { recursive: true });
@@ -98,9 +104,12 @@ export function writeModelPackage(
     unet: ['diffusers', 'OnnxRuntimeModel'],
     vae_encoder: ['diffusers', 'OnnxRuntimeModel'],
     vae_decoder: ['diffusers', 'OnnxRuntimeModel'],
-    ...extra,
+    ...options.extra,
   });
-  writeJson(join(dir, 'scheduler', 'scheduler_config.json'), SCHEDULER_CONFIG);
+  writeJson(
+    join(dir, 'scheduler', 'scheduler_config.json'),
+    schedulerConfig(options.prediction ?? 'epsilon'),
+  );
   writeJson(join(dir, 'tokenizer', 'tokenizer.json'), tokenizerJson(vocab, te.maxLength));
   writeJson(join(dir, 'tokenizer', 'tokenizer_config.json'), {
     model_max_length: te.maxLength,

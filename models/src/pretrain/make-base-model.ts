@@ -74,7 +74,8 @@ export async function makeBaseModel(o: MakeOptions): Promise<PretrainResult> {
   log(`pretrained ${result.step} steps, final loss ${finalLoss(result.losses).toFixed(4)}`);
   mkdirSync(o.outDir, { recursive: true });
   writeModelPackage(o.outDir, result.config, result.ema, result.vocab, {
-    _plateau_pretraining: { steps: result.step, seed: o.seed },
+    extra: { _plateau_pretraining: { steps: result.step, seed: o.seed } },
+    prediction: result.prediction,
   });
   const tiStepMs = await measureTiStepMs(result.config, result.ema);
   log(`textual-inversion step: ${tiStepMs.toFixed(1)} ms`);
@@ -112,10 +113,14 @@ export async function makeBaseModel(o: MakeOptions): Promise<PretrainResult> {
         emaDecay: o.emaDecay,
         dropEmpty: o.dropEmpty,
         clipNorm: o.clipNorm,
+        ...(result.prediction === 'v_prediction'
+          ? { vPredictionFrom: o.vPredictionFrom, minSnrGamma: o.minSnrGamma }
+          : {}),
       },
       steps: result.step,
       losses: result.losses,
       cpuSeconds: result.cpuSeconds,
+      prediction: result.prediction,
       parameterCount,
       command: o.command,
       sheet: { file: sheet, rows: [...SHAPES], cols: [...COLOURS] },

@@ -2,20 +2,25 @@
 // differentiated w.r.t. every weight (all graph inputs), run in onnxruntime, and updated with the trainer's
 // AdamW (linear warm-up, global-norm gradient clipping, EMA of the weights for export). Data: world scenes with
 // captions (10% empty, for classifier-free guidance), DDPM noising with the model's own scheduler config.
-// Seeded and resumable: the checkpoint holds weights, moments, EMA, RNG states and the loss history.
+// Two phases: ε-prediction up to `vPredictionFrom`, then v-prediction with min-SNR-γ loss weights (see
+// objectiveAt). Seeded and resumable: the checkpoint holds weights, moments, EMA, RNG states and the losses.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildGradientGraph } from '../../../trainer-image/src/autodiff/build-gradient-graph.ts';
 import { encodeModel } from '../../../trainer-image/src/onnx/codec.ts';
 import { Session, type TypedTensor } from '../../../trainer-image/src/runtime/session.ts';
 import { ADAMW_DEFAULTS, adamwStep } from '../../../trainer-image/src/train/adamw.ts';
-import { noiseAndTarget, parseSchedulerConfig } from '../../../trainer-image/src/train/ddpm.ts';
+import {
+  noiseAndTarget,
+  type PredictionType,
+  parseSchedulerConfig,
+} from '../../../trainer-image/src/train/ddpm.ts';
 import { Rng } from '../../../trainer-image/src/train/rng.ts';
 import { loadTokenizer } from '../../../trainer-image/src/train/tokenizer.ts';
 import { pretrainForwardModel } from '../builder/components.ts';
 import { type BaseModelConfig, baseModelConfig } from '../builder/config.ts';
 import { initialWeights, type ParamSpec, type Weights } from '../builder/model-graph.ts';
-import { SCHEDULER_CONFIG, tokenizerJson } from '../builder/write-package.ts';
+import { schedulerConfig, tokenizerJson } from '../builder/write-package.ts';
 import { vocabulary } from '../world/captions.ts';
 import { sampleWorldBatch } from '../world/dataset.ts';
 import { IMAGE_SIZE } from '../world/world.ts';
@@ -33,6 +38,15 @@ export interface PretrainOptions {
   /** Probability of an empty caption (classifier-free guidance). */
   readonly dropEmpty: number;
   readonly clipNorm: number;
+  /**
+   * Steps from this one on train v-prediction (v = √ᾱ·ε − √(1−ᾱ)·x0) instead of ε, with min-SNR-γ weights and a
+   * fresh linear warm-up. Why: in pixel space an ε model's x0 estimate at high noise is (x_t − √(1−ᾱ)·ε̂)/√ᾱ,
+   * which multiplies the ε error by up to 1/√ᾱ ≈ 125 — exactly the steps that decide shape and colour — and the
+   * ε loss there is ~100× smaller than at low noise, so the text barely shapes it. Infinity: ε throughout.
+   */
+  readonly vPredictionFrom: number;
+  /** γ of the min-SNR weights of the v phase: w = min(SNR, γ)/(SNR + 1) (Hang et al., 2023). */
+  readonly minSnrGamma: number;
   readonly checkpointPath: string;
   readonly checkpointEvery: number;
   /** Scratch folder (the tokenizer is written there). */
@@ -59,6 +73,8 @@ export interface PretrainResult {
   readonly losses: readonly number[];
   readonly step: number;
   readonly cpuSeconds: number;
+  /** What the exported UNet predicts (the objective of the last step trained). */
+  readonly prediction: PredictionType;
 }
 
 export const PRETRAIN_DEFAULTS = {
@@ -71,11 +87,20 @@ export const PRETRAIN_DEFAULTS = {
   emaDecay: 0.999,
   dropEmpty: 0.1,
   clipNorm: 1,
+  // The committed model's first 11,738 steps were ε-prediction; v-prediction follows (a new model would start at 0).
+  vPredictionFrom: 11738,
+  minSnrGamma: 5,
   checkpointEvery: 100,
   threads: 1,
 } as const;
 
-function recipeOf(o: PretrainOptions): Record<string, string | number | boolean> {
+/**
+ * The recipe that made a checkpoint at `step`: the v-phase options join it once the run has passed
+ * `vPredictionFrom`, so a checkpoint of the ε phase resumes under any later choice of phase 2.
+ */
+export function recipeOf(o: PretrainOptions, step: number): Record<string, string | number | boolean> {
+  const phase2: Record<string, number> =
+    step > o.vPredictionFrom ? { vPredictionFrom: o.vPredictionFrom, minSnrGamma: o.minSnrGamma } : {};
   return {
     size: o.size,
     seed: o.seed,
@@ -85,6 +110,25 @@ function recipeOf(o: PretrainOptions): Record<string, string | number | boolean>
     emaDecay: o.emaDecay,
     dropEmpty: o.dropEmpty,
     clipNorm: o.clipNorm,
+    ...phase2,
+  };
+}
+
+/** What step `step` trains: the prediction target, per-timestep loss weight and learning-rate warm-up factor. */
+export function objectiveAt(
+  o: PretrainOptions,
+  step: number,
+): { prediction: PredictionType; weight: (alphaCumprod: number) => number; warmup: number } {
+  if (step < o.vPredictionFrom) {
+    return { prediction: 'epsilon', weight: () => 1, warmup: Math.min(1, (step + 1) / o.warmupSteps) };
+  }
+  return {
+    prediction: 'v_prediction',
+    weight: (ab) => {
+      const snr = ab / (1 - ab);
+      return Math.min(snr, o.minSnrGamma) / (snr + 1);
+    },
+    warmup: Math.min(1, (step - o.vPredictionFrom + 1) / o.warmupSteps),
   };
 }
 
@@ -118,7 +162,7 @@ function freshState(params: readonly ParamSpec[], o: PretrainOptions): PretrainS
       noiseRng: [...Rng.forStream(o.seed, 'pretrain-noise').state()],
       losses: [],
       cpuSeconds: 0,
-      recipe: recipeOf(o),
+      recipe: recipeOf(o, 0),
       size,
     },
     weights,
@@ -145,10 +189,13 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
     JSON.stringify(tokenizerJson(vocab, config.textEncoder.maxLength)),
   );
   const tokenizer = await loadTokenizer(tokDir, { maxLength: config.textEncoder.maxLength });
-  const schedule = parseSchedulerConfig(SCHEDULER_CONFIG);
+  const schedules = {
+    epsilon: parseSchedulerConfig(schedulerConfig('epsilon')),
+    v_prediction: parseSchedulerConfig(schedulerConfig('v_prediction')),
+  };
 
   const resumed = loadCheckpoint(o.checkpointPath);
-  if (resumed && JSON.stringify(resumed.header.recipe) !== JSON.stringify(recipeOf(o))) {
+  if (resumed && JSON.stringify(resumed.header.recipe) !== JSON.stringify(recipeOf(o, resumed.header.step))) {
     throw new Error(
       `${o.checkpointPath}: made with another recipe (${JSON.stringify(resumed.header.recipe)}); delete it or use the same options`,
     );
@@ -174,6 +221,7 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
     header.dataRng = [...dataRng.state()];
     header.noiseRng = [...noiseRng.state()];
     header.adamStep = adam.step;
+    header.recipe = recipeOf(o, header.step);
     saveCheckpoint(o.checkpointPath, { header, weights, m, v, ema });
   };
 
@@ -187,13 +235,17 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
         ids[b * L + i] = BigInt(id);
       });
     }
+    const objective = objectiveAt(o, header.step);
+    const schedule = schedules[objective.prediction];
     const timesteps = Array.from({ length: B }, () => noiseRng.nextInt(schedule.numTrainTimesteps));
     const noise = noiseRng.normal(B * per);
-    const { noisy } = noiseAndTarget(schedule, batch.images, noise, timesteps);
+    const { noisy, target } = noiseAndTarget(schedule, batch.images, noise, timesteps);
+    const lossWeight = Float32Array.from(timesteps, (t) => objective.weight(schedule.alphasCumprod[t] ?? 1));
     const feeds: Record<string, TypedTensor> = {
       input_ids: { dataType: 7, dims: [B, L], data: ids },
       noisy: { dataType: 1, dims: [B, 3, IMAGE_SIZE, IMAGE_SIZE], data: noisy },
-      noise: { dataType: 1, dims: [B, 3, IMAGE_SIZE, IMAGE_SIZE], data: noise },
+      target: { dataType: 1, dims: [B, 3, IMAGE_SIZE, IMAGE_SIZE], data: target },
+      loss_weight: { dataType: 1, dims: [B, 1, 1, 1], data: lossWeight },
       timestep: { dataType: 7, dims: [B], data: BigInt64Array.from(timesteps.map((t) => BigInt(t))) },
     };
     for (const p of params)
@@ -216,7 +268,7 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
       const s = o.clipNorm / norm;
       for (let i = 0; i < grad.length; i++) grad[i] = (grad[i] ?? 0) * s;
     }
-    const lr = o.lr * Math.min(1, (header.step + 1) / o.warmupSteps);
+    const lr = o.lr * objective.warmup;
     adamwStep(weights, grad, adam, { ...ADAMW_DEFAULTS, lr });
     const decay = Math.min(o.emaDecay, (1 + header.step) / (10 + header.step));
     for (let i = 0; i < weights.length; i++) ema[i] = decay * (ema[i] ?? 0) + (1 - decay) * (weights[i] ?? 0);
@@ -238,5 +290,6 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
     losses: header.losses,
     step: header.step,
     cpuSeconds: header.cpuSeconds,
+    prediction: header.step > o.vPredictionFrom ? 'v_prediction' : 'epsilon',
   };
 }

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  objectiveAt,
   PRETRAIN_DEFAULTS,
   type PretrainOptions,
   pretrain,
@@ -52,5 +53,34 @@ describe('pretrain', () => {
     expect(resumed.losses).toEqual(straight.losses);
     for (const [name, values] of straight.weights) expect(resumed.weights.get(name)).toEqual(values);
     for (const [name, values] of straight.ema) expect(resumed.ema.get(name)).toEqual(values);
+  }, 180_000);
+
+  it('switches to v-prediction with min-SNR weights and a fresh warm-up at vPredictionFrom', () => {
+    const o = { ...options('objective', 10), vPredictionFrom: 5, warmupSteps: 4, minSnrGamma: 5 };
+    expect(objectiveAt(o, 4).prediction).toBe('epsilon');
+    expect(objectiveAt(o, 4).weight(0.99)).toBe(1);
+    const v = objectiveAt(o, 5);
+    expect(v.prediction).toBe('v_prediction');
+    expect(v.warmup).toBeCloseTo(0.25, 12);
+    expect(objectiveAt(o, 8).warmup).toBe(1);
+    // SNR 1 → min(1, 5)/2; SNR 99 → 5/100 (the low-noise steps whose target is mostly pixel texture count less).
+    expect(v.weight(0.5)).toBeCloseTo(0.5, 12);
+    expect(v.weight(0.99)).toBeCloseTo(0.05, 12);
+  });
+
+  it('resumes across the switch to v-prediction, and refuses a changed phase 2 once it has begun', async () => {
+    const o = (name: string) => ({ ...options(name, 5), vPredictionFrom: 2 });
+    const straight = await pretrain(o('switch-straight'));
+    expect(straight.prediction).toBe('v_prediction');
+    let calls = 0;
+    // Stopped during the ε phase: the checkpoint's recipe has no phase-2 fields yet, so it resumes.
+    const first = await pretrain({ ...o('switch-resumed'), shouldStop: () => ++calls === 1 });
+    expect(first.prediction).toBe('epsilon');
+    const resumed = await pretrain(o('switch-resumed'));
+    expect(resumed.losses).toEqual(straight.losses);
+    for (const [name, values] of straight.ema) expect(resumed.ema.get(name)).toEqual(values);
+    await expect(pretrain({ ...o('switch-resumed'), steps: 6, minSnrGamma: 1 })).rejects.toThrow(
+      /another recipe/,
+    );
   }, 180_000);
 });

@@ -20,6 +20,7 @@ describe('model card', () => {
       steps: 10,
       losses: Array.from({ length: 10 }, () => 0.25),
       cpuSeconds: 36,
+      prediction: 'epsilon',
       parameterCount: 1234,
       command: 'npm run make-base-model -- --steps 10',
       sheet: { file: 'contact-sheet.png', rows: ['circle'], cols: ['red'] },
@@ -48,5 +49,25 @@ describe('model card', () => {
     expect(card).toContain('![contact sheet](contact-sheet.png)');
     expect(card).toContain('| red triangle (held out) | 8/8 | 7/8 | 7/8 |');
     expect(card).toContain('**87.5%**');
+    expect(card).toContain('`prediction_type` epsilon');
+    expect(card).not.toContain('Two phases');
+  });
+
+  it('explains the switch to v-prediction when the recipe has one', () => {
+    const card = modelCard({
+      config: baseModelConfig(68),
+      recipe: { seed: 1, batchSize: 16, vPredictionFrom: 100, minSnrGamma: 5 },
+      steps: 300,
+      losses: Array.from({ length: 300 }, () => 0.1),
+      cpuSeconds: 36,
+      prediction: 'v_prediction',
+      parameterCount: 1234,
+      command: 'npm run make-base-model -- --steps 300',
+      sheet: { file: 'contact-sheet.png', rows: ['circle'], cols: ['red'] },
+      sampling: { steps: 50, guidance: 3, seed: 7 },
+    });
+    expect(card).toContain('`prediction_type` v_prediction');
+    expect(card).toContain('steps 1–100 predict ε');
+    expect(card).toContain('from step 101 the UNet predicts v');
   });
 });
