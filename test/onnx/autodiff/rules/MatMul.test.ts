@@ -11,6 +11,11 @@ describe('MatMul gradient', () => {
     ['vector times matrix', [4], [2, 4, 3]],
     ['matrix times vector', [2, 3, 4], [4]],
     ['vector times vector', [4], [4]],
+    ['narrow A (computed transposed)', [2, 12, 3], [2, 3, 12]],
+    ['narrow B (computed transposed)', [2, 12, 12], [2, 12, 2]],
+    ['narrow A times 2-D B', [2, 12, 2], [2, 12]],
+    ['2-D A times narrow B', [12, 12], [3, 12, 2]],
+    ['narrow, broadcast batch axes', [2, 1, 12, 2], [3, 2, 12]],
   ])('matches finite differences (%s)', async (_, a, b) => {
     await expectGradientsMatch({
       opType: 'MatMul',
@@ -24,6 +29,16 @@ describe('MatMul gradient', () => {
       inputs: [
         { dims: [2, 1, 3, 4], symbolic: true },
         { dims: [3, 4, 2], symbolic: true },
+      ],
+    });
+  });
+
+  it('matches finite differences with narrow gradients and symbolic dims', async () => {
+    await expectGradientsMatch({
+      opType: 'MatMul',
+      inputs: [
+        { dims: [2, 1, 12, 2], symbolic: true },
+        { dims: [3, 2, 12], symbolic: true },
       ],
     });
   });

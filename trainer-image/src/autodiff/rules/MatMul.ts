@@ -1,8 +1,39 @@
 // MatMul (numpy semantics): Y = A·B, so dA = dY·Bᵀ and dB = Aᵀ·dY over the last two axes, summed over broadcast
 // batch axes. A 1-D A is a row [1,K] and a 1-D B a column [K,1] whose unit axis the output drops, so dY gets that
 // axis back before the products and the results lose it again.
-import type { GradRule } from '../grad-rule.ts';
+// A gradient only a few columns wide with many rows (attention's dV = Pᵀ·dO and dQ = dS·K at head size 2: the
+// T×T scores against [T, d]) is computed transposed, dVᵀ = dOᵀ·P and dQᵀ = Kᵀ·dSᵀ, then transposed back: the
+// CPU GEMM tiles the output in panels several columns wide, so a [T, 2] output wastes most of each pass and
+// re-reads the scores, while its [2, T] transpose streams them once (bench/gradcheck/op-profile.ts: about 3× on
+// the tiny-sd15topo attention). The products and sums are the same; only the loop order differs.
+import type { Dim, GradContext, GradRule } from '../grad-rule.ts';
 import { requireGo, squeeze, transposeLast2, unsqueeze } from './helpers.ts';
+
+/** Output columns at most this many (and rows at least 4× as many) make the transposed product cheaper. */
+const NARROW = 8;
+
+/** Whether a gradient shaped [.., rows, cols] is better computed as its transpose. */
+function narrow(g: GradContext, like: string): boolean {
+  const dims = g.dims(like);
+  const rows: Dim = dims[dims.length - 2];
+  const cols: Dim = dims[dims.length - 1];
+  return typeof cols === 'number' && cols <= NARROW && (typeof rows !== 'number' || rows >= 4 * cols);
+}
+
+/** Emits `left`·`right` (rank `rank`); when `transposed`, as (rightᵀ·leftᵀ)ᵀ with the given transposed operands. */
+function product(
+  g: GradContext,
+  rank: number,
+  operands: { left: string; right: string } | { leftT: string; rightT: string },
+  out: readonly string[] | undefined,
+): string {
+  if ('left' in operands) return g.emit('MatMul', [operands.left, operands.right], {}, out);
+  const t = g.emit('MatMul', [operands.rightT, operands.leftT]);
+  const perm = Array.from({ length: rank }, (_, i) => i);
+  perm[rank - 2] = rank - 1;
+  perm[rank - 1] = rank - 2;
+  return g.emit('Transpose', [t], { perm: { type: 'ints', value: perm } }, out);
+}
 
 export const matMulGrad: GradRule = {
   opType: 'MatMul',
@@ -49,23 +80,24 @@ export const matMulGrad: GradRule = {
     const batchA = g.dims(a).slice(0, -2);
     const batchB = g.dims(b).slice(0, -2);
     const sameBatch = ra === rb && batchA.every((d, i) => d !== undefined && d === batchB[i]);
+    const rank = g.rank(go);
     if (g.needs(0)) {
-      const product = g.emit(
-        'MatMul',
-        [go, transposeLast2(g, b, rb)],
-        {},
-        rb === 2 || sameBatch ? [g.gi(0)] : undefined,
-      );
-      if (rb !== 2 && !sameBatch) g.unbroadcast(product, a, g.gi(0));
+      // dA = dY·Bᵀ, or (B·dYᵀ)ᵀ when dA is narrow.
+      const operands = narrow(g, a)
+        ? { leftT: transposeLast2(g, go, rank), rightT: b }
+        : { left: go, right: transposeLast2(g, b, rb) };
+      const direct = rb === 2 || sameBatch;
+      const dA = product(g, rank, operands, direct ? [g.gi(0)] : undefined);
+      if (!direct) g.unbroadcast(dA, a, g.gi(0));
     }
     if (g.needs(1)) {
-      const product = g.emit(
-        'MatMul',
-        [transposeLast2(g, a, ra), go],
-        {},
-        ra === 2 || sameBatch ? [g.gi(1)] : undefined,
-      );
-      if (ra !== 2 && !sameBatch) g.unbroadcast(product, b, g.gi(1));
+      // dB = Aᵀ·dY, or (dYᵀ·A)ᵀ when dB is narrow.
+      const operands = narrow(g, b)
+        ? { leftT: a, rightT: transposeLast2(g, go, rank) }
+        : { left: transposeLast2(g, a, ra), right: go };
+      const direct = ra === 2 || sameBatch;
+      const dB = product(g, rank, operands, direct ? [g.gi(1)] : undefined);
+      if (!direct) g.unbroadcast(dB, b, g.gi(1));
     }
   },
 };
