@@ -27,6 +27,8 @@ describe('Softmax gradient', () => {
     ['same batch', [2, 3, 4], [2, 4, 5], 17],
     ['V without batch axes', [2, 3, 4], [4, 5], 17],
     ['opset 12', [2, 3, 4], [2, 4, 5], 12],
+    ['head size 2 (narrow dV)', [2, 12, 12], [2, 12, 2], 17],
+    ['cross attention, opset 14', [2, 2, 12, 5], [2, 2, 5, 2], 14],
     ['y broadcast over V batch (fallback)', [1, 3, 4], [2, 4, 5], 17],
     ['rank-2 y against batched V (fallback)', [3, 4], [2, 4, 5], 17],
   ])('attention softmax(x)·V matches finite differences (%s)', async (_, xDims, vDims, opset) => {
@@ -69,5 +71,10 @@ describe('Softmax gradient', () => {
     expect(summed).toHaveLength(1);
     expect(summed[0]).toContain('o');
     expect(summed[0]).not.toContain('probs');
+    // dy − s comes from one product [dO | s]·[V | −1]ᵀ: no Sub over the scores, no separate dy product.
+    const grads = model.graph.nodes.filter((n) => n.name.startsWith('grad/'));
+    expect(grads.filter((n) => n.opType === 'Sub')).toHaveLength(0);
+    expect(grads.filter((n) => n.opType === 'Pad')).toHaveLength(1);
+    expect(grads.filter((n) => n.opType === 'MatMul')).toHaveLength(1);
   });
 });

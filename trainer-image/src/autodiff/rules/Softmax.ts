@@ -2,12 +2,16 @@
 // From opset 13 the axis is one axis (default −1); before, the input is coerced to 2-D at `axis` (default 1),
 // so the sum runs over every axis from `axis` on. Attention (y over the last axis read only by O = y·V): then
 // dy = dO·Vᵀ and Σⱼ dyᵢⱼ·yᵢⱼ = Σ_d dOᵢ_d·Oᵢ_d (the FlashAttention backward identity), a sum over the small
-// [.., T, d] tensors, so dx = (dy − s)·y takes two passes over the [.., T, T] scores instead of four.
+// [.., T, d] tensors, so dx = (dy − s)·y takes two passes over the [.., T, T] scores instead of four. The
+// subtraction then goes into the product that makes dy: dy − s = dO·Vᵀ − s·1ᵀ = [dO | s]·[V | −1]ᵀ, one MatMul
+// with an inner size d + 1 instead of d, so the scores-sized dy is never written apart from dy − s (the
+// consumer's own dy product, left unread, is pruned).
 import type { GradContext, GradRule } from '../grad-rule.ts';
-import { normAxis, reduceSum, requireGo } from './helpers.ts';
+import { attr } from '../grad-rule.ts';
+import { normAxis, reduceSum, requireGo, transposeLast2 } from './helpers.ts';
 
-/** Σ dO·O over the last axis (keepdims) when y's only reader is MatMul(y, V) with y's batch axes, else undefined. */
-function attentionRowSum(g: GradContext, y: string, rank: number): string | undefined {
+/** dy − Σ dy·y (the row sums from dO·O) when y's only reader is MatMul(y, V) with y's batch axes, else undefined. */
+function attentionDyMinusRowSum(g: GradContext, y: string, rank: number): string | undefined {
   const consumer = g.soleConsumer?.(0);
   if (consumer?.opType !== 'MatMul' || consumer.inputIndex !== 0 || rank < 2) return undefined;
   const out = consumer.outputs[0];
@@ -19,7 +23,14 @@ function attentionRowSum(g: GradContext, y: string, rank: number): string | unde
   const oDims = g.dims(out);
   const sameRows = yDims.slice(0, -1).every((d, i) => d !== undefined && d === oDims[i]);
   if (!sameRows) return undefined;
-  return reduceSum(g, g.emit('Mul', [dOut, out]), [rank - 1], true);
+  const rowSum = reduceSum(g, g.emit('Mul', [dOut, out]), [rank - 1], true);
+  const v = consumer.inputs[1];
+  if (!v || g.opset < 11 || g.rank(v) < 2) return g.emit('Sub', [requireGo(g), rowSum]);
+  const left = g.emit('Concat', [dOut, rowSum], { axis: attr.int(-1) });
+  const rv = g.rank(v);
+  const pads = g.int64s([...new Array<number>(2 * rv - 1).fill(0), 1]);
+  const right = g.emit('Pad', [v, pads, g.scalarLike(-1, v)]);
+  return g.emit('MatMul', [left, transposeLast2(g, right, rv)]);
 }
 
 export const softmaxGrad: GradRule = {
@@ -31,9 +42,9 @@ export const softmaxGrad: GradRule = {
     const legacy = g.opset < 13;
     const axis = normAxis(g.attrInt('axis', legacy ? 1 : -1), rank);
     const dy = requireGo(g);
-    const rowSum = axis === rank - 1 ? attentionRowSum(g, y, rank) : undefined;
-    if (rowSum !== undefined) {
-      g.emit('Mul', [g.emit('Sub', [dy, rowSum]), y], {}, [g.gi(0)]);
+    const shifted = axis === rank - 1 ? attentionDyMinusRowSum(g, y, rank) : undefined;
+    if (shifted !== undefined) {
+      g.emit('Mul', [shifted, y], {}, [g.gi(0)]);
       return;
     }
     const axes = legacy ? Array.from({ length: rank - axis }, (_, i) => axis + i) : [axis];
