@@ -105,6 +105,19 @@ function nameNodes(nodes: readonly OnnxNode[]): OnnxNode[] {
   });
 }
 
+/** The values of a small INT64/INT32 tensor whose every element shape inference knows as a number. */
+function foldedValue(t: TensorInfo | undefined): ConstTensor | undefined {
+  const sym = t?.sym;
+  const dims = t?.dims;
+  if (!sym || !dims || dims.length > 1 || !sym.every((v) => typeof v === 'number')) return undefined;
+  if (dims.length === 1 && dims[0] !== sym.length) return undefined;
+  const shape = dims.length === 0 ? [] : [sym.length];
+  const numbers = sym as readonly number[];
+  if (t.dataType === 7) return { dataType: 7, dims: shape, values: numbers.map((v) => BigInt(v)) };
+  if (t.dataType === 6) return { dataType: 6, dims: shape, values: [...numbers] };
+  return undefined;
+}
+
 export function buildGradientGraph(model: OnnxModel, options: GradientGraphOptions): GradientGraph {
   const registry = options.registry ?? defaultRegistry();
   const opset = defaultOpset(model);
@@ -270,6 +283,9 @@ export function buildGradientGraph(model: OnnxModel, options: GradientGraphOptio
       else if (is?.type === 'ints')
         value = { dataType: 7, dims: [is.value.length], values: is.value.map(BigInt) };
     }
+    // Shape arithmetic that shape inference folded to plain numbers (Slice bounds of a chunk, Reshape targets
+    // computed from static dims) is as constant as an initializer for the rules.
+    if (value === undefined) value = foldedValue(info.get(name));
     forwardConst.set(name, value);
     return value;
   };

@@ -1,6 +1,9 @@
 /** @jest-environment ./test/onnx/support/onnx-environment.cjs */
 // Slice's gradient against central finite differences: unit steps with static pads, negative and out-of-range
-// indices, symbolic dims and run-time starts (pads computed in the graph), and steps 2 and −1 (scatter path).
+// indices, symbolic dims and run-time starts (pads computed in the graph), and steps 2 and −1 (scatter path); a
+// chunk whose bounds are shape arithmetic that shape inference folds (TorchScript's chunk) gets static pads.
+import { buildGradientGraph } from '../../../../trainer-image/src/autodiff/build-gradient-graph.ts';
+import { GraphBuilder } from '../../../../trainer-image/src/onnx/graph-builder.ts';
 import { DataType } from '../../../../trainer-image/src/onnx/model.ts';
 import { expectGradientsMatch } from '../../support/finite-difference.ts';
 
@@ -46,5 +49,42 @@ describe('Slice gradient', () => {
       opType: 'Slice',
       inputs: [{ dims: [3, 7], symbolic: true }, ints([1], false), ints([6], false), ints([1]), ints([2])],
     });
+  });
+
+  /** x[:, half:] with half = shape(x)[1] / 2 computed in the graph, as TorchScript exports chunk. */
+  const chunk = (b: GraphBuilder, x: string, out: string): void => {
+    b.initializer('axis1', { dataType: DataType.INT64, dims: [], values: [1n] })
+      .initializer('two', { dataType: DataType.INT64, dims: [], values: [2n] })
+      .initializer('axes', { dataType: DataType.INT64, dims: [1], values: [1n] })
+      .initializer('axis0', { dataType: DataType.INT64, dims: [1], values: [0n] })
+      .initializer('big', { dataType: DataType.INT64, dims: [1], values: [1000n] })
+      .node('Shape', [x], ['shape'])
+      .node('Gather', ['shape', 'axis1'], ['width'], { axis: { type: 'int', value: 0 } })
+      .node('Div', ['width', 'two'], ['half'])
+      .node('Unsqueeze', ['half', 'axis0'], ['start'])
+      .node('Slice', [x, 'start', 'big', 'axes'], [out]);
+  };
+
+  it('matches finite differences for a chunk with bounds computed from the shape', async () => {
+    await expectGradientsMatch({
+      opType: 'SliceChunk',
+      inputs: [{ dims: [3, 8] }],
+      subgraph: (b, [x = '']) => chunk(b, x, 'y0'),
+    });
+  });
+
+  it('gives a chunk with folded bounds static pads (no run-time index arithmetic)', () => {
+    const b = new GraphBuilder('chunk');
+    b.input('x', DataType.FLOAT, ['batch', 8]);
+    chunk(b, 'x', 'y');
+    b.node('ReduceSum', ['y'], ['loss'], { keepdims: { type: 'int', value: 0 } }).output(
+      'loss',
+      DataType.FLOAT,
+      [],
+    );
+    const { model } = buildGradientGraph(b.build(17), { loss: 'loss', wrt: ['x'] });
+    const ops = model.graph.nodes.filter((n) => n.name.startsWith('grad/')).map((n) => n.opType);
+    expect(ops).toContain('Pad');
+    for (const op of ['Gather', 'Where', 'ScatterElements', 'Max']) expect(ops).not.toContain(op);
   });
 });
