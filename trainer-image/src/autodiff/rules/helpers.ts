@@ -63,12 +63,49 @@ export function staticDims(g: GradContext, t: string): number[] | undefined {
   return dims.every((d) => typeof d === 'number') ? (dims as number[]) : undefined;
 }
 
-/** Reshape `x` to the shape of `like`, static when known (allowzero from opset 14 so empty dims stay empty). */
+/**
+ * Reshape `x` to the shape of `like`. Static dims make a constant shape (allowzero from opset 14 so empty dims
+ * stay empty). With symbolic dims the shape is still a constant where it can be: a symbolic dim that `x` has at
+ * the same position is copied with 0, and one other unknown dim is inferred with −1 (a gradient of an empty
+ * batch is the one case that cannot take −1; a training batch is never empty). Else the shape is read at run
+ * time with Shape.
+ */
 export function reshapeLike(g: GradContext, x: string, like: string, out?: string): string {
+  const outputs = out === undefined ? undefined : [out];
   const dims = staticDims(g, like);
-  const shape = dims === undefined ? g.emit('Shape', [like]) : g.int64s(dims);
+  if (dims !== undefined) {
+    const attrs: Record<string, Attr> = g.opset >= 14 ? { allowzero: attr.int(1) } : {};
+    return g.emit('Reshape', [x, g.int64s(dims)], attrs, outputs);
+  }
+  const target = constantShape(g, x, like);
+  if (target !== undefined) return g.emit('Reshape', [x, g.int64s(target)], {}, outputs);
   const attrs: Record<string, Attr> = g.opset >= 14 ? { allowzero: attr.int(1) } : {};
-  return g.emit('Reshape', [x, shape], attrs, out === undefined ? undefined : [out]);
+  return g.emit('Reshape', [x, g.emit('Shape', [like])], attrs, outputs);
+}
+
+/** Reshape's target for `like` as constants (0 = copy x's dim, −1 = inferred), or undefined when it needs Shape. */
+function constantShape(g: GradContext, x: string, like: string): number[] | undefined {
+  let likeDims: readonly (number | string | undefined)[];
+  let xDims: readonly (number | string | undefined)[];
+  try {
+    likeDims = g.dims(like);
+    xDims = g.dims(x);
+  } catch {
+    return undefined;
+  }
+  let inferred = 0;
+  const target: number[] = [];
+  for (const [i, d] of likeDims.entries()) {
+    // A literal 0 would mean "copy" without allowzero, which the copies below need off.
+    if (d === 0) return undefined;
+    if (typeof d === 'number') target.push(d);
+    else if (d !== undefined && xDims[i] === d) target.push(0);
+    else {
+      inferred++;
+      target.push(-1);
+    }
+  }
+  return inferred <= 1 ? target : undefined;
 }
 
 /** Zeros of the runtime shape of `like` with element type `dataType`. */
