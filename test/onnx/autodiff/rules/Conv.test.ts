@@ -2,7 +2,8 @@
 // Conv's gradient against central finite differences (X, W and B), in float32 (onnxruntime's CPU Conv has no
 // double): SD's 3×3 pad-1 conv, the stride-2 downsampler whose last row needs output_padding (static dims) or
 // the run-time Slice + Pad (symbolic dims), 1×1 projections, groups (depthwise and 2 groups), dilation, auto_pad
-// SAME_UPPER and a 1-D conv.
+// SAME_UPPER and a 1-D conv. Unit-stride single-group convs take dX as a Conv with the flipped, channel-swapped
+// kernel (asymmetric pads and symbolic dims included); pads beyond the kernel's reach fall back to ConvTranspose.
 import type { Attr } from '../../../../trainer-image/src/autodiff/grad-rule.ts';
 import { attr } from '../../../../trainer-image/src/autodiff/grad-rule.ts';
 import { expectGradientsMatch } from '../../support/finite-difference.ts';
@@ -50,6 +51,18 @@ const cases: [string, ConvCase][] = [
     },
   ],
   ['1×1 projection', { x: [2, 4, 3, 3], w: [5, 4, 1, 1], bias: true, attrs: {} }],
+  [
+    'unit stride, asymmetric pads, non-square kernel',
+    { x: [2, 3, 5, 6], w: [2, 3, 3, 2], attrs: { pads: attr.ints([2, 0, 1, 1]) } },
+  ],
+  [
+    'unit stride, symbolic dims',
+    { x: [1, 2, 5, 4], w: [3, 2, 3, 3], symbolic: true, attrs: { pads: attr.ints([1, 1, 1, 1]) } },
+  ],
+  [
+    '1×1 with pad 1 (beyond the kernel: ConvTranspose fallback)',
+    { x: [1, 2, 3, 3], w: [2, 2, 1, 1], attrs: { pads: attr.ints([1, 1, 1, 1]) } },
+  ],
   [
     'depthwise (group = channels)',
     { x: [1, 3, 4, 4], w: [3, 1, 3, 3], attrs: { group: attr.int(3), pads: attr.ints([1, 1, 1, 1]) } },

@@ -3,6 +3,10 @@
 // rows were never fully visited, so output_padding = ρ restores X's extent (run-time Slice + Pad when dims are not
 // static). dW[m, c, j] = Σ_n,o X[n, c, o·s + j·d]·dY[n, m, o]: a Conv of X (channels as the batch) with dY as the
 // kernel, strides and dilations swapped, cropped to the kernel size; groups are folded into the batch axis.
+// With unit strides and one group, dX is also a plain Conv of dY with W's channel axes swapped and its taps
+// flipped, padded ek − 1 − pad (ek the effective kernel extent): the same sums as ConvTranspose, and onnxruntime's
+// CPU runs Conv in its blocked (NCHWc) layout where its ConvTranspose is a slower im2col path (the flipped weight
+// of a frozen layer folds to a constant at session start).
 import type { Attr, GradContext, GradRule } from '../grad-rule.ts';
 import { attr } from '../grad-rule.ts';
 import { reduceSum, requireGo } from './helpers.ts';
@@ -55,9 +59,35 @@ function geometry(g: GradContext): ConvGeometry {
 const sliceVec = (g: GradContext, v: string, start: number, end: number): string =>
   g.emit('Slice', [v, g.int64s([start]), g.int64s([end])]);
 
+/** dX as Conv(dY, flip(Wᵀ)) for unit strides and one group; false when the pads do not allow it. */
+function flippedConv(g: GradContext, geo: ConvGeometry, dy: string): boolean {
+  const { sp, strides, dilations, pads, group, kernel } = geo;
+  if (group !== 1 || strides.some((s) => s !== 1)) return false;
+  const extent = kernel.map((k, i) => (k - 1) * (dilations[i] ?? 1) + 1);
+  const newPads = pads.map((p, i) => (extent[i % sp] ?? 1) - 1 - p);
+  if (newPads.some((p) => p < 0)) return false;
+  const spatial = Array.from({ length: sp }, (_, i) => i + 2);
+  const swapped = g.emit('Transpose', [g.i(1)], { perm: attr.ints([1, 0, ...spatial]) });
+  const flipped = g.emit('Slice', [
+    swapped,
+    g.int64s(new Array<number>(sp).fill(-1)),
+    g.int64s(new Array<number>(sp).fill(-(2 ** 31))),
+    g.int64s(spatial),
+    g.int64s(new Array<number>(sp).fill(-1)),
+  ]);
+  const attrs = {
+    dilations: attr.ints(dilations),
+    kernel_shape: attr.ints(kernel),
+    pads: attr.ints(newPads),
+  };
+  g.emit('Conv', [dy, flipped], attrs, [g.gi(0)]);
+  return true;
+}
+
 function inputGrad(g: GradContext, geo: ConvGeometry, dy: string): void {
   const x = g.i(0);
   const { sp, strides, dilations, pads, group, kernel } = geo;
+  if (flippedConv(g, geo, dy)) return;
   const base = {
     strides: attr.ints(strides),
     dilations: attr.ints(dilations),
