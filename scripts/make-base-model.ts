@@ -74,8 +74,8 @@ const result = await makeBaseModel({
   workDir: `.plateau/pretrain/${name}-work`,
   command: `npm run make-base-model${argv ? ` -- ${argv}` : ''}`,
   sampleSteps: 50,
-  // Text conditioning is weak at this size: guidance 7.5 (SD's default) makes colours follow the prompt.
-  guidance: 7.5,
+  // Chosen per model on the seen pairs (the card lists every scale's figures).
+  guidances: [2, 3, 5, 7.5],
   sampleSeed: 7,
   classifierPath: `${classifierDir}/model.onnx`,
   onStep: progress,

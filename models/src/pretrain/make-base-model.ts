@@ -15,7 +15,7 @@ import { type Evaluation, evaluateBaseModel } from '../classifier/evaluate.ts';
 import { openPipelineSampler } from '../sampler/pipeline-sampler.ts';
 import { encodeGridPng } from '../world/png.ts';
 import { COLOURS, fromModelOutput, SHAPES } from '../world/world.ts';
-import { finalLoss, modelCard } from './model-card.ts';
+import { finalLoss, type GuidanceScore, modelCard } from './model-card.ts';
 import { type PretrainOptions, type PretrainResult, pretrain } from './pretrain.ts';
 
 export interface MakeOptions extends PretrainOptions {
@@ -23,7 +23,11 @@ export interface MakeOptions extends PretrainOptions {
   /** The command line recorded in the card. */
   readonly command: string;
   readonly sampleSteps: number;
-  readonly guidance: number;
+  /**
+   * Classifier-free guidance scales to try: with a classifier, each is judged on the seen pairs and the best one
+   * (ties: the first) draws the sheet and is the card's figure; held-out pairs never choose it. Without, the first.
+   */
+  readonly guidances: readonly number[];
   readonly sampleSeed: number;
   /** The attribute classifier's model.onnx: when it exists, held-out pairs are sampled and judged for the card. */
   readonly classifierPath?: string;
@@ -82,19 +86,33 @@ export async function makeBaseModel(o: MakeOptions): Promise<PretrainResult> {
 
   const sampler = await openPipelineSampler(o.outDir, { threads: o.threads });
   const prompts = SHAPES.flatMap((shape) => COLOURS.map((colour) => `a photo of a ${colour} ${shape}`));
-  const sampling = { seed: o.sampleSeed, steps: o.sampleSteps, guidance: o.guidance };
-  const images = await sampler.sample(prompts, sampling);
+  let guidance = o.guidances[0] ?? 3;
   let evaluation: Evaluation | undefined;
+  const sweep: GuidanceScore[] = [];
   if (o.classifierPath && existsSync(o.classifierPath)) {
     const classifier = await openClassifier(o.classifierPath, o.threads);
-    evaluation = await evaluateBaseModel(sampler, classifier, {
-      ...sampling,
-      seed: o.sampleSeed + 1,
-      perPair: 8,
-    });
+    for (const g of o.guidances) {
+      const e = await evaluateBaseModel(sampler, classifier, {
+        seed: o.sampleSeed + 1,
+        steps: o.sampleSteps,
+        guidance: g,
+        perPair: 8,
+      });
+      sweep.push({ guidance: g, seenAccuracy: e.seenAccuracy, heldOutAccuracy: e.heldOutAccuracy });
+      log(
+        `guidance ${g}: seen ${(100 * e.seenAccuracy).toFixed(1)}%, held out ${(100 * e.heldOutAccuracy).toFixed(1)}%`,
+      );
+      if (!evaluation || e.seenAccuracy > evaluation.seenAccuracy) {
+        evaluation = e;
+        guidance = g;
+      }
+    }
     await classifier.release();
-    log(`held-out pairs judged right: ${(100 * evaluation.heldOutAccuracy).toFixed(1)}%`);
+    log(
+      `guidance ${guidance} chosen on seen pairs; held-out pairs judged right: ${(100 * (evaluation?.heldOutAccuracy ?? 0)).toFixed(1)}%`,
+    );
   }
+  const images = await sampler.sample(prompts, { seed: o.sampleSeed, steps: o.sampleSteps, guidance });
   await sampler.release();
   const per = 3 * sampler.imageSize * sampler.imageSize;
   const rgb = prompts.map((_, k) => fromModelOutput(images, k * per));
@@ -124,7 +142,8 @@ export async function makeBaseModel(o: MakeOptions): Promise<PretrainResult> {
       parameterCount,
       command: o.command,
       sheet: { file: sheet, rows: [...SHAPES], cols: [...COLOURS] },
-      sampling: { steps: o.sampleSteps, guidance: o.guidance, seed: o.sampleSeed },
+      sampling: { steps: o.sampleSteps, guidance, seed: o.sampleSeed },
+      guidanceSweep: sweep,
       tiStepMs,
       ...(evaluation ? { evaluation } : {}),
     }),

@@ -23,6 +23,26 @@ export interface CardFacts {
   readonly sampling: { readonly steps: number; readonly guidance: number; readonly seed: number };
   readonly tiStepMs?: number;
   readonly evaluation?: Evaluation;
+  /** Every guidance scale tried, with its accuracies; the sampling guidance is the one chosen on seen pairs. */
+  readonly guidanceSweep?: readonly GuidanceScore[];
+}
+
+export interface GuidanceScore {
+  readonly guidance: number;
+  readonly seenAccuracy: number;
+  readonly heldOutAccuracy: number;
+}
+
+function sweepTable(sweep: readonly GuidanceScore[]): string {
+  if (sweep.length < 2) return '';
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  return `
+The guidance scale is chosen on the seen pairs only (the held-out column is reported, never used to choose):
+
+| guidance | seen pairs both right | held-out pairs both right |
+|---|---|---|
+${sweep.map((g) => `| ${g.guidance} | ${pct(g.seenAccuracy)} | ${pct(g.heldOutAccuracy)} |`).join('\n')}
+`;
 }
 
 function evaluationSection(e: Evaluation, perPairSeed: number): string {
@@ -144,5 +164,5 @@ ${f.command}
 Rows: ${f.sheet.rows.join(', ')}; columns: ${f.sheet.cols.join(', ')}. Prompt "a photo of a <colour> <shape>",
 DDIM ${f.sampling.steps} steps, guidance ${f.sampling.guidance}, seed ${f.sampling.seed}. The held-out pairs above
 appear in the sheet although pretraining never showed them.
-${f.evaluation ? evaluationSection(f.evaluation, f.sampling.seed + 1) : ''}`;
+${f.evaluation ? evaluationSection(f.evaluation, f.sampling.seed + 1) : ''}${sweepTable(f.guidanceSweep ?? [])}`;
 }

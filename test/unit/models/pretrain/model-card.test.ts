@@ -69,5 +69,28 @@ describe('model card', () => {
     expect(card).toContain('`prediction_type` v_prediction');
     expect(card).toContain('steps 1–100 predict ε');
     expect(card).toContain('from step 101 the UNet predicts v');
+    expect(card).not.toContain('chosen on the seen pairs');
+  });
+
+  it('lists every guidance scale tried when there was a choice', () => {
+    const card = modelCard({
+      config: baseModelConfig(68),
+      recipe: { seed: 1, batchSize: 16 },
+      steps: 10,
+      losses: [0.1],
+      cpuSeconds: 1,
+      prediction: 'epsilon',
+      parameterCount: 1,
+      command: 'x',
+      sheet: { file: 'contact-sheet.png', rows: ['circle'], cols: ['red'] },
+      sampling: { steps: 50, guidance: 5, seed: 7 },
+      guidanceSweep: [
+        { guidance: 3, seenAccuracy: 0.5, heldOutAccuracy: 0.25 },
+        { guidance: 5, seenAccuracy: 0.625, heldOutAccuracy: 0.5 },
+      ],
+    });
+    expect(card).toContain('chosen on the seen pairs');
+    expect(card).toContain('| 5 | 62.5% | 50.0% |');
+    expect(card).toContain('guidance 5, seed 7');
   });
 });
