@@ -199,8 +199,10 @@ export function buildGradientGraph(model: OnnxModel, options: GradientGraphOptio
     nodes.filter((n) => n.opType === 'Constant').map((n) => [n.outputs[0] ?? '', n]),
   );
 
+  const producerOf = new Map<string, OnnxNode>();
   const pushNode = (node: OnnxNode) => {
     gradNodes.push(node);
+    for (const o of node.outputs) if (o) producerOf.set(o, node);
     const results = inferNode(node, info, opset);
     node.outputs.forEach((o, k) => {
       const r = results[k];
@@ -313,12 +315,56 @@ export function buildGradientGraph(model: OnnxModel, options: GradientGraphOptio
     if (list) list.push(grad);
     else contributions.set(tensor, [grad]);
   };
+  /**
+   * When every contribution is a zero Pad of a piece along one common axis and the pieces tile that axis (the
+   * Slice gradients of a chunk, such as GEGLU's two halves), their sum is the pieces concatenated: one Concat
+   * instead of padding each piece to full size and adding the zeros.
+   */
+  const padTiles = (list: readonly string[]): { axis: number; pieces: string[] } | undefined => {
+    let axis = -1;
+    const spans: { begin: number; size: number; end: number; piece: string }[] = [];
+    for (const grad of list) {
+      const pad = producerOf.get(grad);
+      if (pad?.opType !== 'Pad' || pad.inputs.length < 2) return undefined;
+      const mode = pad.attributes.mode;
+      if (mode !== undefined && !(mode.type === 'string' && mode.value === 'constant')) return undefined;
+      const fill = pad.inputs[2] ? constValueOf(pad.inputs[2]) : undefined;
+      if (pad.inputs[2] && (fill === undefined || fill.values.some((v) => Number(v) !== 0))) return undefined;
+      const [piece = '', padsName = ''] = pad.inputs;
+      const pads = constValueOf(padsName)?.values.map((v) => Number(v));
+      const dims = info.get(piece)?.dims;
+      if (!pads || !dims || pads.length !== 2 * dims.length) return undefined;
+      const rank = dims.length;
+      const padded = Array.from({ length: rank }, (_, a) => a).filter(
+        (a) => pads[a] !== 0 || pads[rank + a] !== 0,
+      );
+      if (padded.length > 1 || pads.some((p) => p < 0)) return undefined;
+      const a = padded[0] ?? axis;
+      if (a < 0 || (axis >= 0 && a !== axis)) return undefined;
+      axis = a;
+      const size = dims[a];
+      if (typeof size !== 'number') return undefined;
+      spans.push({ begin: pads[a] ?? 0, size, end: pads[rank + a] ?? 0, piece });
+    }
+    spans.sort((p, q) => p.begin - q.begin);
+    const total = spans.reduce((t, p) => t + p.size, 0);
+    let at = 0;
+    for (const p of spans) {
+      if (p.begin !== at || p.begin + p.size + p.end !== total) return undefined;
+      at += p.size;
+    }
+    return axis < 0 ? undefined : { axis, pieces: spans.map((p) => p.piece) };
+  };
   /** The summed gradient of a tensor (one Sum node for fan-out), or undefined when none arrived. */
   const gradientOf = (tensor: string): string | undefined => {
     const list = contributions.get(tensor);
     if (!list || list.length === 0) return undefined;
     if (list.length === 1) return list[0];
-    const [sum] = emitNode(`grad/${tensor}`, 'Sum', list, 1);
+    const tiles = padTiles(list);
+    const [sum] =
+      tiles === undefined
+        ? emitNode(`grad/${tensor}`, 'Sum', list, 1)
+        : emitNode(`grad/${tensor}`, 'Concat', tiles.pieces, 1, { axis: ATTR_INT(tiles.axis) });
     const total = sum ?? '';
     const known = info.get(tensor);
     if (known) info.set(total, { dataType: known.dataType, dims: known.dims });
