@@ -1,6 +1,8 @@
 // Where a training step's time goes (issue 3, ratio target): onnxruntime's own profiler on the training and the
 // loss-only sessions of one fixture, kernel time summed per op type and per side (forward nodes vs the `grad/…`
-// nodes the autodiff emitted), plus the heaviest single nodes. Medians over the profiled runs, in ms per run.
+// nodes the autodiff emitted), per rule, attention (node names with 'attn') vs the rest, plus the heaviest single
+// nodes. Means over the profiled runs in ms per run; the two sessions run alternately. The profiler adds a few µs
+// to every node, so small ops look dearer than they are (their wall time is ~1–2 µs each).
 // Usage: node bench/gradcheck/op-profile.ts [--runs N] [--threads N] [--top N] [--fixtures DIR] [fixture]
 // Talks to onnxruntime-node directly (the Session wrapper has no profiling switch); bench code only.
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -52,7 +54,7 @@ interface Summary {
   readonly byNode: Map<string, { op: string; ms: number }>;
 }
 
-async function profile(model: Uint8Array | string, feeds: Record<string, ort.Tensor>, tag: string) {
+async function openProfiled(model: Uint8Array | string, tag: string) {
   const prefix = join('/tmp', `plateau-op-profile-${process.pid}-${tag}`);
   const options: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: 'all',
@@ -66,11 +68,14 @@ async function profile(model: Uint8Array | string, feeds: Record<string, ort.Ten
     typeof model === 'string'
       ? await ort.InferenceSession.create(model, options)
       : await ort.InferenceSession.create(model, options);
-  await session.run(feeds); // warm-up (profiled too; dropped below)
-  for (let i = 0; i < runs; i++) await session.run(feeds);
-  session.endProfiling();
-  await session.release();
-  // onnxruntime appends a timestamp and '.json' to the prefix.
+  return { session, prefix };
+}
+
+/** Ends profiling and returns the file onnxruntime wrote (it appends a timestamp and '.json' to the prefix). */
+async function closeProfiled(opened: { session: ort.InferenceSession; prefix: string }): Promise<string> {
+  opened.session.endProfiling();
+  await opened.session.release();
+  const { prefix } = opened;
   const file = readdirSync(dirname(prefix)).find((f) => f.startsWith(basename(prefix)));
   if (!file) throw new Error(`no profile written under ${prefix}*`);
   return join(dirname(prefix), file);
@@ -102,6 +107,8 @@ function summarize(file: string): Summary {
     byOp.set(op, (byOp.get(op) ?? 0) + ms);
     const side = node.startsWith('grad/') ? 'backward' : 'forward';
     bySide.set(side, (bySide.get(side) ?? 0) + ms);
+    const part = `${side} ${node.includes('attn') ? 'attention' : 'other'}`;
+    bySide.set(part, (bySide.get(part) ?? 0) + ms);
     const sideOps = bySideOp.get(side) ?? new Map<string, number>();
     sideOps.set(op, (sideOps.get(op) ?? 0) + ms);
     bySideOp.set(side, sideOps);
@@ -145,11 +152,17 @@ const count = (nodes: readonly { opType: string }[]) => {
 };
 const trainNodes = count(graph.train.graph.nodes);
 const forwardNodes = count(graph.forward.graph.nodes);
-for (const [tag, model] of [
-  ['train', graph.train],
-  ['forward', graph.forward],
-] as const) {
-  const file = await profile(sessionSource(model, graph.modelDir), feeds, tag);
+// Both sessions run alternately (warm-up first, dropped in summarize), so load swings on a shared machine hit both.
+const opened = {
+  train: await openProfiled(sessionSource(graph.train, graph.modelDir), 'train'),
+  forward: await openProfiled(sessionSource(graph.forward, graph.modelDir), 'forward'),
+};
+for (let i = 0; i <= runs; i++) {
+  await opened.train.session.run(feeds);
+  await opened.forward.session.run(feeds);
+}
+for (const tag of ['train', 'forward'] as const) {
+  const file = await closeProfiled(opened[tag]);
   const s = summarize(file);
   rmSync(file, { force: true });
   process.stdout.write(
