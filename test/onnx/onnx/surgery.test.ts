@@ -1,6 +1,7 @@
 /** @jest-environment ./test/onnx/support/onnx-environment.cjs */
-// Surgery on a small text-encoder-like graph, run in onnxruntime: new token ids select the spliced rows, names
-// are prefixed with a mapping for the interface tensors, and pruning drops what the outputs do not need.
+// Surgery on a small text-encoder-like graph, run in onnxruntime: new token ids select the spliced rows (negative
+// ids counting from the end of the grown table, as Gather's do) without a grown copy of the table, names are
+// prefixed with a mapping for the interface tensors, and pruning drops what the outputs do not need.
 import { encodeModel } from '../../../trainer-image/src/onnx/codec.ts';
 import { GraphBuilder } from '../../../trainer-image/src/onnx/graph-builder.ts';
 import { DataType } from '../../../trainer-image/src/onnx/model.ts';
@@ -36,14 +37,26 @@ describe('surgery', () => {
       emb: 'emb',
     });
     expect(graph.nodes.some((n) => n.opType === 'Neg')).toBe(false);
-    expect(graph.initializers.map((t) => t.name).sort()).toEqual(['te/flat', 'te/table']);
+    expect(graph.initializers.map((t) => t.name).sort()).toEqual([
+      'te/flat',
+      'te/table',
+      'te/table/splice/is_table',
+      'te/table/splice/row_index',
+      'te/table/splice/table_index',
+    ]);
+    // No Concat: the table is only read at the ids' rows, never copied into a grown table.
+    expect(graph.nodes.some((n) => n.opType === 'Concat')).toBe(false);
     const merged = mergeGraphs('m', [graph], graph.outputs);
     const session = await Session.create(encodeModel({ ...new GraphBuilder().build(17), graph: merged }));
     const out = await session.run({
-      input_ids: { dataType: DataType.INT64, dims: [1, 3], data: new BigInt64Array([1n, 4n, 5n]) },
+      input_ids: {
+        dataType: DataType.INT64,
+        dims: [2, 3],
+        data: new BigInt64Array([1n, 4n, 5n, -1n, -6n, 0n]),
+      },
       rows: { dataType: DataType.FLOAT, dims: [2, 2], data: new Float32Array([7, 8, 9, 10]) },
     });
-    expect([...(out.emb?.data ?? [])]).toEqual([1, 1, 7, 8, 9, 10]);
+    expect([...(out.emb?.data ?? [])]).toEqual([1, 1, 7, 8, 9, 10, 9, 10, 0, 0, 0, 0]);
     await session.release();
   });
 });

@@ -1,5 +1,6 @@
 // Graph surgery for training graphs: prefix a component's names, turn initializers into inputs, splice trainable
-// rows into a token-embedding table (Concat + Gather) for new token ids, merge components, prune dead nodes.
+// rows into a token-embedding lookup (Gather from the table or the rows, selected with Where) for new token ids,
+// merge components, prune dead nodes.
 // Every function returns a new graph; tensors (weights included) are shared by reference, never copied.
 import type { OnnxGraph, OnnxNode, OnnxTensor, ValueInfo } from './model.ts';
 
@@ -68,9 +69,14 @@ export function findTokenEmbedding(
 }
 
 /**
- * Grows the embedding table by the rows of a new graph input `rowsInput` [nRows, D]: every Gather on the
- * table now reads Concat(table, rows), so ids vocab..vocab+nRows−1 select the new rows. The table stays an
- * initializer (frozen); only the rows are trainable.
+ * Adds the rows of a new graph input `rowsInput` [nRows, D] to the token table as ids vocab..vocab+nRows−1, as if
+ * the table were Concat(table, rows) (negative ids count from the end of that grown table, as Gather's do), but
+ * without building the grown table: a grown table would copy the whole vocabulary (49408 × 768 floats for SD) every
+ * run. Every axis-0 Gather on the table becomes
+ *   Where(isTable[ids], Gather(table, tableIndex[ids]), Gather(rows, rowIndex[ids]))
+ * with three constant lookup tables over the grown ids (isTable [vocab+nRows, 1] BOOL, tableIndex and rowIndex
+ * INT64, 0 where the other source applies), so each source is read only at the ids' rows and the rows' gradient is
+ * a scatter of the selected output rows, never table-sized. The table stays an initializer (frozen).
  */
 export function spliceEmbeddingRows(
   graph: OnnxGraph,
@@ -78,22 +84,82 @@ export function spliceEmbeddingRows(
 ): { graph: OnnxGraph; vocabSize: number; hiddenSize: number; tableName: string } {
   const { table } = findTokenEmbedding(graph, options.idsInput);
   const [vocabSize, hiddenSize] = table.dims as [number, number];
-  const grown = `${table.name}/with_new_rows`;
-  const concat: OnnxNode = {
-    name: `${table.name}/splice_new_rows`,
-    opType: 'Concat',
+  const total = vocabSize + options.nRows;
+  const base = `${table.name}/splice`;
+  const isTableName = `${base}/is_table`;
+  const tableIndexName = `${base}/table_index`;
+  const rowIndexName = `${base}/row_index`;
+  const isTable = new Uint8Array(total);
+  const tableIndex = new BigInt64Array(total);
+  const rowIndex = new BigInt64Array(total);
+  for (let i = 0; i < total; i++) {
+    const inTable = i < vocabSize;
+    isTable[i] = inTable ? 1 : 0;
+    tableIndex[i] = inTable ? BigInt(i) : 0n;
+    rowIndex[i] = inTable ? 0n : BigInt(i - vocabSize);
+  }
+  const bytes = (a: BigInt64Array | Uint8Array): Uint8Array =>
+    new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  const lookups: OnnxTensor[] = [
+    { name: isTableName, dataType: 9, dims: [total, 1], data: { kind: 'raw', bytes: bytes(isTable) } },
+    { name: tableIndexName, dataType: 7, dims: [total], data: { kind: 'raw', bytes: bytes(tableIndex) } },
+    { name: rowIndexName, dataType: 7, dims: [total], data: { kind: 'raw', bytes: bytes(rowIndex) } },
+  ];
+  const axis0 = { axis: { type: 'int', value: 0 } } as const;
+  const node = (
+    name: string,
+    opType: string,
+    inputs: string[],
+    output: string,
+    gather = false,
+  ): OnnxNode => ({
+    name,
+    opType,
     domain: '',
-    inputs: [table.name, options.rowsInput],
-    outputs: [grown],
-    attributes: { axis: { type: 'int', value: 0 } },
-  };
-  const nodes = graph.nodes.map((n) =>
-    n.opType === 'Gather' && n.inputs[0] === table.name ? { ...n, inputs: [grown, ...n.inputs.slice(1)] } : n,
-  );
+    inputs,
+    outputs: [output],
+    attributes: gather ? axis0 : {},
+  });
+  const nodes = graph.nodes.flatMap((n, i): OnnxNode[] => {
+    const axisAttr = n.attributes.axis;
+    const axis = axisAttr?.type === 'int' ? axisAttr.value : 0;
+    const ids = n.inputs[1];
+    const out = n.outputs[0];
+    if (n.opType !== 'Gather' || n.inputs[0] !== table.name || !ids || !out) return [n];
+    if (axis !== 0 && axis !== -2)
+      throw new Error(`token Gather '${n.name}' reads the table on axis ${axis}`);
+    const at = `${base}/${n.name || `Gather_${i}`}`;
+    return [
+      node(`${at}/is_table`, 'Gather', [isTableName, ids], `${at}/is_table_output`, true),
+      node(`${at}/table_index`, 'Gather', [tableIndexName, ids], `${at}/table_index_output`, true),
+      node(`${at}/row_index`, 'Gather', [rowIndexName, ids], `${at}/row_index_output`, true),
+      node(
+        `${at}/from_table`,
+        'Gather',
+        [table.name, `${at}/table_index_output`],
+        `${at}/from_table_output`,
+        true,
+      ),
+      node(
+        `${at}/from_rows`,
+        'Gather',
+        [options.rowsInput, `${at}/row_index_output`],
+        `${at}/from_rows_output`,
+        true,
+      ),
+      node(
+        `${at}/select`,
+        'Where',
+        [`${at}/is_table_output`, `${at}/from_table_output`, `${at}/from_rows_output`],
+        out,
+      ),
+    ];
+  });
   return {
     graph: {
       ...graph,
-      nodes: [concat, ...nodes],
+      nodes,
+      initializers: [...graph.initializers, ...lookups],
       inputs: [
         ...graph.inputs,
         { name: options.rowsInput, dataType: table.dataType, dims: [options.nRows, hiddenSize] },

@@ -66,11 +66,8 @@ export async function loadOnnxTiModel(
   if (graph.inputDataTypes.latents !== DataType.FLOAT) {
     throw new Error('only float32 UNets are supported for training (this one takes another sample type)');
   }
-  // The token table is the Concat input next to the trainable rows (surgery splices Concat(table, rows)).
-  const splice = graph.forward.graph.nodes.find(
-    (n) => n.opType === 'Concat' && n.inputs[1] === graph.inputs.rows,
-  );
-  const table = graph.forward.graph.initializers.find((t) => t.name === splice?.inputs[0]);
+  // The token table the trainable rows extend (surgery's splice reads it next to the rows).
+  const table = graph.forward.graph.initializers.find((t) => t.name === graph.tokenTable);
   if (!table) throw new Error('the training graph has no token table next to the placeholder rows');
   const initializerRow = tableRow(table, request.initializerId, join(request.pipelineDir, 'text_encoder'));
   const initialRows = new Float32Array(request.nVectors * graph.hiddenSize);

@@ -86,6 +86,8 @@ export interface TextualInversionGraph {
   /** The conv_in weight's values when it is the trainable input (to feed it), else undefined. */
   readonly trainableInitial: Float32Array | undefined;
   readonly placeholderIds: readonly number[];
+  /** The frozen token table's initializer in `train` and `forward` (the placeholder rows extend it). */
+  readonly tokenTable: string;
   readonly vocabSize: number;
   readonly hiddenSize: number;
   readonly predictionType: PredictionType;
@@ -346,6 +348,7 @@ export function buildTextualInversionGraph(
     trainableInitial:
       wrt === 'conv_in' ? initializerValues(c.unet, convIn.weight, join(pipelineDir, 'unet')) : undefined,
     placeholderIds: Array.from({ length: nVectors }, (_, i) => spliced.vocabSize + i),
+    tokenTable: `te/${spliced.tableName}`,
     vocabSize: spliced.vocabSize,
     hiddenSize: spliced.hiddenSize,
     predictionType: c.schedule.predictionType,
