@@ -67,6 +67,6 @@ describe('token splice gradient', () => {
     });
     const got = [...(out[gradients.rows ?? '']?.data ?? [])].map(Number);
     expect(got).toHaveLength(expected.length);
-    got.forEach((v, i) => expect(v).toBeCloseTo(expected[i] ?? Number.NaN, 5));
+    for (const [i, v] of got.entries()) expect(v).toBeCloseTo(expected[i] ?? Number.NaN, 5);
   });
 });
