@@ -42,6 +42,19 @@ describe('Softmax gradient', () => {
     });
   });
 
+  it('attention softmax(x)·V matches finite differences with symbolic dims ([V | −1] shaped at run time)', async () => {
+    await expectGradientsMatch({
+      opType: 'SoftmaxMatMulSymbolic',
+      inputs: [
+        { dims: [2, 3, 4], range: [-2, 2], symbolic: true },
+        { dims: [2, 4, 2], symbolic: true },
+      ],
+      subgraph: (b, [x = '', v = '']) => {
+        b.node('Softmax', [x], ['probs'], { axis: attr.int(-1) }).node('MatMul', ['probs', v], ['y0']);
+      },
+    });
+  });
+
   it('attention with probs also read elsewhere falls back and still matches', async () => {
     await expectGradientsMatch({
       opType: 'SoftmaxMatMulTwice',
@@ -71,10 +84,10 @@ describe('Softmax gradient', () => {
     expect(summed).toHaveLength(1);
     expect(summed[0]).toContain('o');
     expect(summed[0]).not.toContain('probs');
-    // dy − s comes from one product [dO | s]·[V | −1]ᵀ: no Sub over the scores, no separate dy product.
+    // dy − s comes from one product [dO | s]·[V | −1]ᵀ (two Concats): no Sub over the scores, no separate dy product.
     const grads = model.graph.nodes.filter((n) => n.name.startsWith('grad/'));
     expect(grads.filter((n) => n.opType === 'Sub')).toHaveLength(0);
-    expect(grads.filter((n) => n.opType === 'Pad')).toHaveLength(1);
+    expect(grads.filter((n) => n.opType === 'Concat')).toHaveLength(2);
     expect(grads.filter((n) => n.opType === 'MatMul')).toHaveLength(1);
   });
 });
