@@ -1,4 +1,4 @@
-// `npm run make-base-model [-- --steps N --minutes M --size tiny --out DIR --checkpoint FILE]` writes the example
+// `npm run make-base-model [-- --steps N --minutes M --threads T --size tiny --out DIR --checkpoint FILE]` writes the example
 // concept (examples/), pretrains the embedded base model (seeded, resumable, progress bar on stderr) and writes
 // models/<name>/ with its card; Ctrl-C or --minutes stops with a checkpoint. --example-only, --classifier-only.
 import { parseArgs } from 'node:util';
@@ -15,6 +15,7 @@ const { values } = parseArgs({
     minutes: { type: 'string' },
     size: { type: 'string', default: 'default' },
     seed: { type: 'string', default: String(PRETRAIN_DEFAULTS.seed) },
+    threads: { type: 'string', default: String(PRETRAIN_DEFAULTS.threads) },
     out: { type: 'string' },
     checkpoint: { type: 'string' },
     'example-only': { type: 'boolean', default: false },
@@ -36,8 +37,9 @@ if (values['classifier-only']) {
 }
 const steps = Number(values.steps);
 const seed = Number(values.seed);
-if (!Number.isInteger(steps) || steps < 1 || !Number.isInteger(seed)) {
-  process.stderr.write('--steps and --seed must be integers (steps ≥ 1)\n');
+const threads = Number(values.threads);
+if (!Number.isInteger(steps) || steps < 1 || !Number.isInteger(seed) || !Number.isInteger(threads) || threads < 1) {
+  process.stderr.write('--steps, --seed and --threads must be integers (steps, threads ≥ 1)\n');
   process.exit(2);
 }
 const deadline = values.minutes ? Date.now() + Number(values.minutes) * 60_000 : Number.POSITIVE_INFINITY;
@@ -69,6 +71,7 @@ const result = await makeBaseModel({
   size,
   seed,
   steps,
+  threads,
   outDir: values.out ?? `models/${name}`,
   checkpointPath: values.checkpoint ?? `.plateau/pretrain/${name}.ckpt`,
   workDir: `.plateau/pretrain/${name}-work`,
