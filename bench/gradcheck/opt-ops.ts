@@ -1,0 +1,58 @@
+// Which fusions the training graph's forward keeps (issue 3, ratio target): opens the loss-only and the training
+// session of one fixture with onnxruntime's full optimization, has it write the optimized graphs
+// (optimizedModelFilePath), and prints the node count per op type (domain-qualified) for both, side by side. An
+// op the forward graph fuses (Gelu, QuickGelu, FusedMatMul, …) that the training graph keeps apart shows up as
+// a lower count there and its unfused pieces (Erf, Sigmoid, Mul, …) as higher ones.
+// Usage: node bench/gradcheck/opt-ops.ts [--threads N] [--fixtures DIR] [--keep DIR] [fixture]
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { loadModel } from '../../trainer-image/src/onnx/codec.ts';
+import { buildTextualInversionGraph, sessionSource } from '../../trainer-image/src/train/training-graph.ts';
+
+const args = process.argv.slice(2);
+const flagValue = (flag: string): string | undefined => {
+  const at = args.indexOf(flag);
+  return at >= 0 ? args[at + 1] : undefined;
+};
+const threads = Number(flagValue('--threads') ?? 1);
+const fixtures = flagValue('--fixtures') ?? join(process.cwd(), '..', 'shared', 'fixtures');
+const keep = flagValue('--keep');
+const skip = new Set(
+  ['--threads', '--fixtures', '--keep'].map((f) => args.indexOf(f) + 1).filter((i) => i > 0),
+);
+const name = args.find((a, i) => !a.startsWith('--') && !skip.has(i)) ?? 'tiny-sd15topo';
+
+const graphs = buildTextualInversionGraph(join(fixtures, name));
+const outDir = keep ?? mkdtempSync(join(tmpdir(), 'plateau-opt-ops-'));
+const counts: Record<'forward' | 'train', Map<string, number>> = { forward: new Map(), train: new Map() };
+for (const side of ['forward', 'train'] as const) {
+  const path = join(outDir, `${name}-${side}.optimized.onnx`);
+  const source = sessionSource(graphs[side], graphs.modelDir);
+  const options: ort.InferenceSession.SessionOptions = {
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: 3,
+    intraOpNumThreads: threads,
+    executionProviders: ['cpu'],
+    optimizedModelFilePath: path,
+  };
+  const session =
+    typeof source === 'string'
+      ? await ort.InferenceSession.create(source, options)
+      : await ort.InferenceSession.create(source, options);
+  await session.release();
+  for (const node of loadModel(path).graph.nodes) {
+    const key = node.domain ? `${node.domain}:${node.opType}` : node.opType;
+    counts[side].set(key, (counts[side].get(key) ?? 0) + 1);
+  }
+}
+if (keep === undefined) rmSync(outDir, { recursive: true, force: true });
+
+const ops = [...new Set([...counts.forward.keys(), ...counts.train.keys()])].sort();
+console.log(`${'op'.padEnd(36)} ${'forward'.padStart(8)} ${'train'.padStart(8)}`);
+for (const op of ops) {
+  const f = counts.forward.get(op) ?? 0;
+  const t = counts.train.get(op) ?? 0;
+  console.log(`${op.padEnd(36)} ${String(f).padStart(8)} ${String(t).padStart(8)}`);
+}
