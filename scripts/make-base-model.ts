@@ -38,7 +38,13 @@ if (values['classifier-only']) {
 const steps = Number(values.steps);
 const seed = Number(values.seed);
 const threads = Number(values.threads);
-if (!Number.isInteger(steps) || steps < 1 || !Number.isInteger(seed) || !Number.isInteger(threads) || threads < 1) {
+if (
+  !Number.isInteger(steps) ||
+  steps < 1 ||
+  !Number.isInteger(seed) ||
+  !Number.isInteger(threads) ||
+  threads < 1
+) {
   process.stderr.write('--steps, --seed and --threads must be integers (steps, threads ≥ 1)\n');
   process.exit(2);
 }

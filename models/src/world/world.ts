@@ -125,7 +125,7 @@ function shapeDistance(shape: Shape, u: number, v: number): number {
         Math.max(Math.abs(u) - 1, Math.abs(v) - 0.33),
       );
     case 'triangle': {
-      // Upward triangle with apex at v = −1 and base at v = 0.8.
+      // Triangle pointing down (image y grows downward): flat top edge at v = −1, apex near v = 0.8.
       const edge = Math.abs(u) * 1.9 + v * 1 - 0.9;
       return Math.max(edge * 0.5, v - 0.8, -1 - v);
     }
