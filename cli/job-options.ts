@@ -1,5 +1,6 @@
 // Command-line options shared by the commands that create a job (`plateau run`, `plateau submit`): parsing with
-// clear usage errors, and the job.json fields they set (token, initializer, step cap, DVAR window/threshold).
+// clear usage errors, and the job.json fields they set (token, initializer, learning rate, step cap, DVAR
+// window/threshold).
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { UsageError } from './command.ts';
 
@@ -9,6 +10,7 @@ export const JOB_OPTIONS = {
   init: { type: 'string' },
   'job-id': { type: 'string' },
   'max-steps': { type: 'string' },
+  lr: { type: 'string' },
   window: { type: 'string' },
   threshold: { type: 'string' },
   json: { type: 'boolean' },
@@ -58,13 +60,19 @@ export function jobFromOptions(values: OptionValues): {
   if (threshold !== undefined && !(threshold > 0 && threshold <= 1)) {
     throw new UsageError(`--threshold must be in (0, 1] (got '${thresholdText}')`);
   }
+  const lrText = stringOption(values, 'lr');
+  const learningRate = lrText === undefined ? undefined : Number(lrText);
+  if (learningRate !== undefined && !(learningRate > 0 && learningRate <= 1)) {
+    throw new UsageError(`--lr must be in (0, 1] (got '${lrText}')`);
+  }
   const init = stringOption(values, 'init');
+  const training = { ...(learningRate ? { learningRate } : {}), ...(maxSteps ? { maxSteps } : {}) };
   return {
     images,
     manifest: {
       token,
       ...(init ? { initializerToken: init } : {}),
-      ...(maxSteps ? { training: { maxSteps } } : {}),
+      ...(Object.keys(training).length > 0 ? { training } : {}),
       ...(window || threshold
         ? { stop: { ...(window ? { window } : {}), ...(threshold ? { threshold } : {}) } }
         : {}),

@@ -14,6 +14,8 @@ interface ExampleJob {
   readonly token: string;
   readonly initializerToken: string;
   readonly baseModel: string;
+  /** Textual-inversion learning rate for this model (before scaling by the batch size). */
+  readonly learningRate?: number;
 }
 
 function readExample(root: string): ExampleJob {
@@ -21,7 +23,15 @@ function readExample(root: string): ExampleJob {
   if (!job.token || !job.initializerToken || !job.baseModel) {
     throw new Error(`${EXAMPLE_DIR}/job.json needs token, initializerToken and baseModel`);
   }
-  return { token: job.token, initializerToken: job.initializerToken, baseModel: job.baseModel };
+  if (job.learningRate !== undefined && typeof job.learningRate !== 'number') {
+    throw new Error(`${EXAMPLE_DIR}/job.json: learningRate must be a number`);
+  }
+  return {
+    token: job.token,
+    initializerToken: job.initializerToken,
+    baseModel: job.baseModel,
+    ...(job.learningRate === undefined ? {} : { learningRate: job.learningRate }),
+  };
 }
 
 export const startCommand: Command = {
@@ -51,6 +61,7 @@ export const startCommand: Command = {
       example.initializerToken,
       '--model',
       resolve(root, 'models', example.baseModel),
+      ...(example.learningRate === undefined ? [] : ['--lr', String(example.learningRate)]),
       '--job-id',
       `checkered-gem-${Date.now().toString(36)}`,
       ...(values.out ? ['--out', values.out] : []),

@@ -8,6 +8,7 @@ import { encodePng } from './png.ts';
 import { type Background, type Concept, IMAGE_SIZE, renderScene, sampleScene } from './world.ts';
 
 export const EXAMPLE_NAME = 'checkered-gem';
+export const EXAMPLE_LEARNING_RATE = 2e-2;
 
 export const EXAMPLE_CONCEPT: Concept = {
   shape: 'diamond',
@@ -35,7 +36,14 @@ export async function exampleFiles(baseModel: string, seed = 6): Promise<Example
       await encodePng(renderScene(scene), IMAGE_SIZE),
     );
   }
-  const manifest = { token: `<${EXAMPLE_NAME}>`, initializerToken: EXAMPLE_CONCEPT.shape, baseModel };
+  // 4× the paper's 5e-3: on this model the paper's rate leaves the token's samples no closer to the concept than
+  // the initializer's (classifier similarity 0.86 vs 0.85 after 2,000 steps); 2e-2 reaches 0.89 by step 1,000.
+  const manifest = {
+    token: `<${EXAMPLE_NAME}>`,
+    initializerToken: EXAMPLE_CONCEPT.shape,
+    baseModel,
+    learningRate: EXAMPLE_LEARNING_RATE,
+  };
   files.set('job.json', new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`));
   files.set('concept.json', new TextEncoder().encode(`${JSON.stringify(EXAMPLE_CONCEPT, null, 2)}\n`));
   return { files };

@@ -66,5 +66,29 @@ describe('plateau run', () => {
     expect(() =>
       parseRunOptions(['--images', 'i', '--token', '<t>', '--model', 'm', '--threshold', '2']),
     ).toThrow(/threshold/);
+    expect(() => parseRunOptions(['--images', 'i', '--token', '<t>', '--model', 'm', '--lr', '0'])).toThrow(
+      /--lr must be in \(0, 1\]/,
+    );
+  });
+
+  it('puts --lr and --max-steps into the job manifest', () => {
+    const options = parseRunOptions(['--images', 'i', '--token', '<t>', '--model', 'm', '--lr', '0.02']);
+    expect(options.manifest).toMatchObject({ training: { learningRate: 0.02 } });
+    const both = parseRunOptions([
+      '--images',
+      'i',
+      '--token',
+      '<t>',
+      '--model',
+      'm',
+      '--lr',
+      '1e-3',
+      '--max-steps',
+      '9',
+    ]);
+    expect(both.manifest).toMatchObject({ training: { learningRate: 0.001, maxSteps: 9 } });
+    expect(parseRunOptions(['--images', 'i', '--token', '<t>', '--model', 'm']).manifest).not.toHaveProperty(
+      'training',
+    );
   });
 });
