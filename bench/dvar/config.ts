@@ -1,11 +1,14 @@
 // The benchmark's two sizes: the full run (12 held-out concepts, ≤ 60 min on 2 cores) and --quick (CI smoke
 // test, ≤ 5 min). Everything that changes a number is here and is echoed into the JSON.
+import { EXAMPLE_LEARNING_RATE } from '../../models/src/world/example.ts';
 
 export interface BenchConfig {
   readonly mode: 'full' | 'quick';
   readonly seed: number;
   /** Trainer seed for every run (TI default). */
   readonly trainSeed: number;
+  /** TI learning rate before batch scaling: the bundled example's rate for this model (models/src/world/example.ts). */
+  readonly learningRate: number;
   readonly tuningConcepts: number;
   readonly heldOutConcepts: number;
   readonly imagesPerConcept: number;
@@ -32,6 +35,7 @@ export interface BenchConfig {
 const COMMON = {
   seed: 2026,
   trainSeed: 59,
+  learningRate: EXAMPLE_LEARNING_RATE,
   imagesPerConcept: 5,
   guidance: 3,
   evalEveries: [1, 2, 4, 8],

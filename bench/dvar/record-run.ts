@@ -56,6 +56,8 @@ export interface RecordOptions {
   readonly pipelineDir: string;
   readonly cap: number;
   readonly seed: number;
+  /** Textual-inversion learning rate before batch scaling (TiSettings.learningRate). */
+  readonly learningRate: number;
   readonly threads: number;
   readonly onProgress?: (step: number) => void;
 }
@@ -101,6 +103,7 @@ export async function recordFixedBudgetRun(concept: BenchConcept, o: RecordOptio
     token: concept.token,
     initializerToken: concept.initializer,
     seed: o.seed,
+    learningRate: o.learningRate,
     maxSteps: o.cap,
     evalEvery: 1,
     // No checkpoint but the final one, flushes to a sink that keeps nothing: the loop's own costs stay out.

@@ -37,6 +37,7 @@ export async function recordWithCurve(concept: BenchConcept, ctx: ConceptContext
     pipelineDir: ctx.pipelineDir,
     cap: config.cap,
     seed: config.trainSeed,
+    learningRate: config.learningRate,
     threads: config.threads,
   });
   ctx.log(

@@ -29,7 +29,13 @@ describe('replaying DVAR over a recorded run', () => {
   it('matches an in-process criterion run step for step and bit for bit', async () => {
     const concept = { ...benchConcepts('held-out', 1, 2026, 3)[0]!, initializer: 'object' };
     const cap = 60;
-    const recorded = await recordFixedBudgetRun(concept, { pipelineDir: model, cap, seed: 59, threads: 1 });
+    const recorded = await recordFixedBudgetRun(concept, {
+      pipelineDir: model,
+      cap,
+      seed: 59,
+      learningRate: TI_DEFAULTS.learningRate,
+      threads: 1,
+    });
     // A short window and a loose threshold, so the criterion fires well inside the cap on this tiny model.
     const params = { window: 8, threshold: 0.9 };
 
