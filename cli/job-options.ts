@@ -11,6 +11,7 @@ export const JOB_OPTIONS = {
   'job-id': { type: 'string' },
   'max-steps': { type: 'string' },
   lr: { type: 'string' },
+  'snr-gamma': { type: 'string' },
   window: { type: 'string' },
   threshold: { type: 'string' },
   json: { type: 'boolean' },
@@ -65,8 +66,17 @@ export function jobFromOptions(values: OptionValues): {
   if (learningRate !== undefined && !(learningRate > 0 && learningRate <= 1)) {
     throw new UsageError(`--lr must be in (0, 1] (got '${lrText}')`);
   }
+  const gammaText = stringOption(values, 'snr-gamma');
+  const snrGamma = gammaText === undefined ? undefined : Number(gammaText);
+  if (snrGamma !== undefined && !(snrGamma > 0 && snrGamma <= 1000)) {
+    throw new UsageError(`--snr-gamma must be in (0, 1000] (got '${gammaText}')`);
+  }
   const init = stringOption(values, 'init');
-  const training = { ...(learningRate ? { learningRate } : {}), ...(maxSteps ? { maxSteps } : {}) };
+  const training = {
+    ...(learningRate ? { learningRate } : {}),
+    ...(snrGamma ? { snrGamma } : {}),
+    ...(maxSteps ? { maxSteps } : {}),
+  };
   return {
     images,
     manifest: {

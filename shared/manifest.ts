@@ -36,6 +36,8 @@ const Training = z.object({
     .max(2 ** 31 - 1)
     .default(59),
   maxSteps: z.number().int().min(1).max(100_000).default(6100),
+  /** Min-SNR-γ loss weights (Hang et al., 2023); absent = the paper's plain MSE. */
+  snrGamma: z.number().positive().max(1000).optional(),
 });
 
 const Stop = z.object({

@@ -1,6 +1,6 @@
 // The benchmark's two sizes: the full run (12 held-out concepts, ≤ 60 min on 2 cores) and --quick (CI smoke
 // test, ≤ 5 min). Everything that changes a number is here and is echoed into the JSON.
-import { EXAMPLE_LEARNING_RATE } from '../../models/src/world/example.ts';
+import { EXAMPLE_LEARNING_RATE, EXAMPLE_SNR_GAMMA } from '../../models/src/world/example.ts';
 
 export interface BenchConfig {
   readonly mode: 'full' | 'quick';
@@ -9,6 +9,8 @@ export interface BenchConfig {
   readonly trainSeed: number;
   /** TI learning rate before batch scaling: the bundled example's rate for this model (models/src/world/example.ts). */
   readonly learningRate: number;
+  /** Min-SNR-γ weights of the TI objective (TiSettings.snrGamma); absent = the paper's plain MSE. */
+  readonly snrGamma?: number;
   readonly tuningConcepts: number;
   readonly heldOutConcepts: number;
   readonly imagesPerConcept: number;
@@ -36,6 +38,7 @@ const COMMON = {
   seed: 2026,
   trainSeed: 59,
   learningRate: EXAMPLE_LEARNING_RATE,
+  snrGamma: EXAMPLE_SNR_GAMMA,
   imagesPerConcept: 5,
   guidance: 3,
   evalEveries: [1, 2, 4, 8],

@@ -58,6 +58,7 @@ export interface RecordOptions {
   readonly seed: number;
   /** Textual-inversion learning rate before batch scaling (TiSettings.learningRate). */
   readonly learningRate: number;
+  readonly snrGamma?: number;
   readonly threads: number;
   readonly onProgress?: (step: number) => void;
 }
@@ -104,6 +105,7 @@ export async function recordFixedBudgetRun(concept: BenchConcept, o: RecordOptio
     initializerToken: concept.initializer,
     seed: o.seed,
     learningRate: o.learningRate,
+    ...(o.snrGamma === undefined ? {} : { snrGamma: o.snrGamma }),
     maxSteps: o.cap,
     evalEvery: 1,
     // No checkpoint but the final one, flushes to a sink that keeps nothing: the loop's own costs stay out.

@@ -38,6 +38,7 @@ export async function recordWithCurve(concept: BenchConcept, ctx: ConceptContext
     cap: config.cap,
     seed: config.trainSeed,
     learningRate: config.learningRate,
+    ...(config.snrGamma === undefined ? {} : { snrGamma: config.snrGamma }),
     threads: config.threads,
   });
   ctx.log(

@@ -16,6 +16,8 @@ interface ExampleJob {
   readonly baseModel: string;
   /** Textual-inversion learning rate for this model (before scaling by the batch size). */
   readonly learningRate?: number;
+  /** Min-SNR-γ loss weights for this model. */
+  readonly snrGamma?: number;
 }
 
 function readExample(root: string): ExampleJob {
@@ -23,14 +25,17 @@ function readExample(root: string): ExampleJob {
   if (!job.token || !job.initializerToken || !job.baseModel) {
     throw new Error(`${EXAMPLE_DIR}/job.json needs token, initializerToken and baseModel`);
   }
-  if (job.learningRate !== undefined && typeof job.learningRate !== 'number') {
-    throw new Error(`${EXAMPLE_DIR}/job.json: learningRate must be a number`);
+  for (const key of ['learningRate', 'snrGamma'] as const) {
+    if (job[key] !== undefined && typeof job[key] !== 'number') {
+      throw new Error(`${EXAMPLE_DIR}/job.json: ${key} must be a number`);
+    }
   }
   return {
     token: job.token,
     initializerToken: job.initializerToken,
     baseModel: job.baseModel,
     ...(job.learningRate === undefined ? {} : { learningRate: job.learningRate }),
+    ...(job.snrGamma === undefined ? {} : { snrGamma: job.snrGamma }),
   };
 }
 
@@ -62,6 +67,7 @@ export const startCommand: Command = {
       '--model',
       resolve(root, 'models', example.baseModel),
       ...(example.learningRate === undefined ? [] : ['--lr', String(example.learningRate)]),
+      ...(example.snrGamma === undefined ? [] : ['--snr-gamma', String(example.snrGamma)]),
       '--job-id',
       `checkered-gem-${Date.now().toString(36)}`,
       ...(values.out ? ['--out', values.out] : []),

@@ -56,6 +56,7 @@ export async function loadOnnxTiModel(
     nVectors: request.nVectors,
     ...(request.batchSize === undefined ? {} : { batchSize: request.batchSize }),
     ...(request.evalBatchSize === undefined ? {} : { forwardBatchSize: request.evalBatchSize }),
+    ...(request.snrGamma === undefined ? {} : { snrGamma: request.snrGamma }),
   });
   if (graph.placeholderIds[0] !== request.placeholderId) {
     throw new Error(

@@ -38,6 +38,8 @@ export interface TiSettings {
   readonly flushEvery: number;
   /** Flush (and check the stop signal) at least this often, in ms; absent = by step count only. */
   readonly flushIntervalMs?: number;
+  /** Min-SNR-γ loss weights for training and the DVAR evaluation alike; absent = the paper's plain MSE. */
+  readonly snrGamma?: number;
 }
 
 /** The paper's TI defaults (DESIGN.md §4); callers override what the job or command line sets. */
@@ -77,6 +79,8 @@ export interface TiModelRequest {
   /** Batch sizes the graphs will always run with, when known: a static batch lets onnxruntime plan memory fast. */
   readonly batchSize?: number;
   readonly evalBatchSize?: number;
+  /** Min-SNR-γ loss weights (TextualInversionGraphOptions.snrGamma); absent = the paper's plain MSE. */
+  readonly snrGamma?: number;
 }
 
 export interface TiDeps {
@@ -155,6 +159,7 @@ function fingerprintOf(settings: TiSettings, images: number): Fingerprint {
     evalEvery: settings.evalEvery,
     nVectors: settings.nVectors,
     images,
+    ...(settings.snrGamma === undefined ? {} : { snrGamma: settings.snrGamma }),
   };
 }
 
@@ -192,6 +197,7 @@ export async function runTextualInversion(settings: TiSettings, deps: TiDeps): P
     schedule,
     batchSize: settings.batchSize,
     evalBatchSize: settings.evalBatchSize,
+    ...(settings.snrGamma === undefined ? {} : { snrGamma: settings.snrGamma }),
   });
   try {
     if (model.initialRows.length !== settings.nVectors * model.hiddenSize) {

@@ -48,6 +48,13 @@ export interface TextualInversionGraphOptions {
   readonly batchSize?: number;
   /** The batch `forward` will be fed, fixed likewise (default: symbolic, for any evaluation batch). */
   readonly forwardBatchSize?: number;
+  /**
+   * Min-SNR-γ loss weights (Hang et al., 2023): each sample's squared error is weighted by min(SNR_t, γ)/SNR_t
+   * (ε targets) or min(SNR_t, γ)/(SNR_t + 1) (v targets), gathered by timestep inside the graph. Absent: the plain
+   * MSE of the paper (and of golden.json). Why: at small t the target is mostly what no token can predict (image
+   * texture hidden in small noise), and that term otherwise dominates the gradient.
+   */
+  readonly snrGamma?: number;
 }
 
 /** The gradcheck graph: inputs as `forward` plus the conv_in weight; outputs loss and three gradients. */
@@ -158,6 +165,7 @@ function noisingAndLoss(
   timestep: ValueInfo,
   pred: string,
   opset: number,
+  snrGamma?: number,
 ): { before: OnnxGraph; after: OnnxGraph; noisy: string } {
   const n = schedule.numTrainTimesteps;
   const sqrtAb: number[] = [];
@@ -197,6 +205,19 @@ function noisingAndLoss(
     b.node('Sub', ['ddpm/signal_eps', 'ddpm/sigma_x0'], ['ddpm/v_target']);
     target = 'ddpm/v_target';
   }
+  if (snrGamma !== undefined) {
+    const v = schedule.predictionType === 'v_prediction';
+    const weights = Array.from({ length: n }, (_, t) => {
+      const ab = schedule.alphasCumprod[t] ?? 0;
+      const snr = ab / (1 - ab);
+      return Math.min(snr, snrGamma) / (v ? snr + 1 : snr);
+    });
+    b.initializer('ddpm/min_snr_weights', { dataType: DataType.FLOAT, dims: [n], values: weights });
+    b.node('Gather', ['ddpm/min_snr_weights', index], ['ddpm/loss_weight_b'], {
+      axis: { type: 'int', value: 0 },
+    });
+    b.node('Reshape', ['ddpm/loss_weight_b', 'ddpm/coef_shape'], ['ddpm/loss_weight']);
+  }
   const before = b.build(opset).graph;
 
   const l = new GraphBuilder('loss');
@@ -210,7 +231,12 @@ function noisingAndLoss(
   }
   l.node('Sub', [p, t], ['loss/diff']);
   l.node('Mul', ['loss/diff', 'loss/diff'], ['loss/squared']);
-  l.node('ReduceMean', ['loss/squared'], ['loss'], { keepdims: { type: 'int', value: 0 } });
+  let squared = 'loss/squared';
+  if (snrGamma !== undefined) {
+    l.node('Mul', ['loss/squared', 'ddpm/loss_weight'], ['loss/weighted']);
+    squared = 'loss/weighted';
+  }
+  l.node('ReduceMean', [squared], ['loss'], { keepdims: { type: 'int', value: 0 } });
   return { before, after: l.build(opset).graph, noisy: 'ddpm/noisy_latents' };
 }
 
@@ -276,7 +302,14 @@ export function buildTextualInversionGraph(
   const convIn = findConvIn(unetGraph, sample.name);
   const convInName = `unet/${convIn.weight}`;
   const pred = 'model_pred';
-  const { before, after, noisy } = noisingAndLoss(c.schedule, sample, timestep, pred, c.opset);
+  const { before, after, noisy } = noisingAndLoss(
+    c.schedule,
+    sample,
+    timestep,
+    pred,
+    c.opset,
+    options.snrGamma,
+  );
   let unet = prefixGraph(unetGraph, 'unet/', {
     [sample.name]: noisy,
     [timestep.name]: INPUTS.timesteps,

@@ -111,6 +111,7 @@ export async function runTrainingJob(deps: TrainingJobDeps): Promise<TiResult> {
       initializerToken: manifest.initializerToken,
       templates: manifest.templates,
       learningRate: manifest.training.learningRate,
+      ...(manifest.training.snrGamma === undefined ? {} : { snrGamma: manifest.training.snrGamma }),
       scaleLr: manifest.training.scaleLr,
       batchSize: manifest.training.batchSize,
       seed: manifest.training.seed,
