@@ -87,6 +87,11 @@ describe('plateau run', () => {
       '9',
     ]);
     expect(both.manifest).toMatchObject({ training: { learningRate: 0.001, maxSteps: 9 } });
+    const gamma = parseRunOptions(['--images', 'i', '--token', '<t>', '--model', 'm', '--snr-gamma', '5']);
+    expect(gamma.manifest).toMatchObject({ training: { snrGamma: 5 } });
+    expect(() =>
+      parseRunOptions(['--images', 'i', '--token', '<t>', '--model', 'm', '--snr-gamma', '0']),
+    ).toThrow(/--snr-gamma must be/);
     expect(parseRunOptions(['--images', 'i', '--token', '<t>', '--model', 'm']).manifest).not.toHaveProperty(
       'training',
     );

@@ -72,13 +72,11 @@ describe('min-SNR loss weights', () => {
       mean += (w * l) / timesteps.length;
     }
     expect(await lossOf(weightedFwd, feeds)).toBeCloseTo(mean, 6);
-    expect(
-      new Set(
-        timesteps.map((t) =>
-          Math.min(1, GAMMA / ((schedule.alphasCumprod[t] ?? 0) / (1 - (schedule.alphasCumprod[t] ?? 0)))),
-        ),
-      ).size,
-    ).toBeGreaterThan(1);
+    // Not vacuous: some golden timestep has SNR above γ, so its weight is below 1.
+    const snrs = timesteps.map(
+      (t) => (schedule.alphasCumprod[t] ?? 0) / (1 - (schedule.alphasCumprod[t] ?? 0)),
+    );
+    expect(snrs.some((snr) => snr > GAMMA)).toBe(true);
 
     const grads: Float32Array[] = [];
     for (const g of [plain, weighted]) {
