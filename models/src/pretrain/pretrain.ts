@@ -11,6 +11,7 @@ import { encodeModel } from '../../../trainer-image/src/onnx/codec.ts';
 import { Session, type TypedTensor } from '../../../trainer-image/src/runtime/session.ts';
 import { ADAMW_DEFAULTS, adamwStep } from '../../../trainer-image/src/train/adamw.ts';
 import {
+  minSnrWeight,
   noiseAndTarget,
   type PredictionType,
   parseSchedulerConfig,
@@ -124,10 +125,7 @@ export function objectiveAt(
   }
   return {
     prediction: 'v_prediction',
-    weight: (ab) => {
-      const snr = ab / (1 - ab);
-      return Math.min(snr, o.minSnrGamma) / (snr + 1);
-    },
+    weight: (ab) => minSnrWeight(ab, o.minSnrGamma, 'v_prediction'),
     warmup: Math.min(1, (step - o.vPredictionFrom + 1) / o.warmupSteps),
   };
 }

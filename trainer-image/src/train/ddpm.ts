@@ -90,3 +90,13 @@ export function noiseAndTarget(
   });
   return { noisy, target };
 }
+
+/**
+ * Min-SNR-γ loss weight of a timestep with cumulative ᾱ (Hang et al., 2023): min(SNR, γ)/SNR for ε targets,
+ * min(SNR, γ)/(SNR + 1) for v targets, SNR = ᾱ/(1 − ᾱ). Scales the squared error so low-noise steps, whose target
+ * is mostly detail no conditioning can predict, stop dominating the gradient.
+ */
+export function minSnrWeight(alphaCumprod: number, gamma: number, prediction: PredictionType): number {
+  const snr = alphaCumprod / (1 - alphaCumprod);
+  return Math.min(snr, gamma) / (prediction === 'v_prediction' ? snr + 1 : snr);
+}

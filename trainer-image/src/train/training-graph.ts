@@ -28,7 +28,7 @@ import {
   spliceEmbeddingRows,
 } from '../onnx/surgery.ts';
 import { decodeValues } from '../onnx/tensor-values.ts';
-import { type DdpmSchedule, type PredictionType, parseSchedulerConfig } from './ddpm.ts';
+import { type DdpmSchedule, minSnrWeight, type PredictionType, parseSchedulerConfig } from './ddpm.ts';
 
 export type TrainableChoice = 'placeholder' | 'conv_in';
 
@@ -206,12 +206,9 @@ function noisingAndLoss(
     target = 'ddpm/v_target';
   }
   if (snrGamma !== undefined) {
-    const v = schedule.predictionType === 'v_prediction';
-    const weights = Array.from({ length: n }, (_, t) => {
-      const ab = schedule.alphasCumprod[t] ?? 0;
-      const snr = ab / (1 - ab);
-      return Math.min(snr, snrGamma) / (v ? snr + 1 : snr);
-    });
+    const weights = Array.from({ length: n }, (_, t) =>
+      minSnrWeight(schedule.alphasCumprod[t] ?? 0, snrGamma, schedule.predictionType),
+    );
     b.initializer('ddpm/min_snr_weights', { dataType: DataType.FLOAT, dims: [n], values: weights });
     b.node('Gather', ['ddpm/min_snr_weights', index], ['ddpm/loss_weight_b'], {
       axis: { type: 'int', value: 0 },
