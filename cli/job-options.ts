@@ -1,6 +1,6 @@
 // Command-line options shared by the commands that create a job (`plateau run`, `plateau submit`): parsing with
-// clear usage errors, and the job.json fields they set (token, initializer, learning rate, step cap, DVAR
-// window/threshold).
+// clear usage errors, and the job.json fields they set (token, initializer, learning rate, min-SNR γ, step cap,
+// DVAR window/threshold).
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { UsageError } from './command.ts';
 

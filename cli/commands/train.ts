@@ -34,7 +34,7 @@ const TI = DVAR_DEFAULTS['textual-inversion'];
 const USAGE =
   'plateau train --model <pipelineDir> --images <dir> --token "<tok>" --init <word> [--out <dir>] ' +
   '[--max-steps N] [--window W] [--threshold a] [--eval-every k] [--seed s] [--resume] [--no-dvar] ' +
-  '[--batch-size B] [--lr x] [--templates object|style] [--checkpoint-every N] [--progress-every N] ' +
+  '[--batch-size B] [--lr x] [--snr-gamma g] [--templates object|style] [--checkpoint-every N] [--progress-every N] ' +
   '[--samples N] [--sample-steps N] [--guidance g] [--json]\n' +
   '  Outputs under --out (default out/train): output/<token>.safetensors, output/report.json,\n' +
   '  output/loss.svg, output/samples/ (N validation images with the token, DDIM + guidance, and\n' +
@@ -112,6 +112,9 @@ export function createTrainCommand(
         initializerToken: values.init!,
         templates,
         learningRate: positive('lr', values.lr, TI_DEFAULTS.learningRate),
+        ...(values['snr-gamma'] === undefined
+          ? {}
+          : { snrGamma: positive('snr-gamma', values['snr-gamma'], 5) }),
         batchSize: integer('batch-size', values['batch-size'], TI_DEFAULTS.batchSize, 1),
         seed: integer('seed', values.seed, TI_DEFAULTS.seed, 0),
         maxSteps: integer('max-steps', values['max-steps'], TI.maxSteps, 1),
@@ -342,6 +345,7 @@ function parse(args: readonly string[]) {
       'no-dvar': { type: 'boolean' },
       'batch-size': { type: 'string' },
       lr: { type: 'string' },
+      'snr-gamma': { type: 'string' },
       templates: { type: 'string' },
       'checkpoint-every': { type: 'string' },
       'progress-every': { type: 'string' },

@@ -70,6 +70,9 @@ describe('plateau train', () => {
       /--max-steps must be an integer >= 1/,
     );
     await expect(run([...base(join(root, 'x')), '--threshold', 'abc'])).rejects.toThrow(/--threshold/);
+    await expect(run([...base(join(root, 'x')), '--snr-gamma', '0'])).rejects.toThrow(
+      /--snr-gamma must be a number > 0/,
+    );
     await expect(run([...base(join(root, 'x')), '--frobnicate'])).rejects.toThrow(UsageError);
   });
 
