@@ -40,6 +40,14 @@ function positiveInt(name: string, value: string | undefined): number | undefine
   return n;
 }
 
+/** An optional number in (0, max], or a usage error naming the option. */
+function numberUpTo(name: string, value: string | undefined, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!(n > 0 && n <= max)) throw new UsageError(`--${name} must be in (0, ${max}] (got '${value}')`);
+  return n;
+}
+
 /** A compact UTC stamp for generated job ids, e.g. 20261127-034512. */
 export function jobStamp(now: Date): string {
   return now.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
@@ -56,21 +64,9 @@ export function jobFromOptions(values: OptionValues): {
   if (!token) throw new UsageError('--token "<token>" is required');
   const maxSteps = positiveInt('max-steps', stringOption(values, 'max-steps'));
   const window = positiveInt('window', stringOption(values, 'window'));
-  const thresholdText = stringOption(values, 'threshold');
-  const threshold = thresholdText === undefined ? undefined : Number(thresholdText);
-  if (threshold !== undefined && !(threshold > 0 && threshold <= 1)) {
-    throw new UsageError(`--threshold must be in (0, 1] (got '${thresholdText}')`);
-  }
-  const lrText = stringOption(values, 'lr');
-  const learningRate = lrText === undefined ? undefined : Number(lrText);
-  if (learningRate !== undefined && !(learningRate > 0 && learningRate <= 1)) {
-    throw new UsageError(`--lr must be in (0, 1] (got '${lrText}')`);
-  }
-  const gammaText = stringOption(values, 'snr-gamma');
-  const snrGamma = gammaText === undefined ? undefined : Number(gammaText);
-  if (snrGamma !== undefined && !(snrGamma > 0 && snrGamma <= 1000)) {
-    throw new UsageError(`--snr-gamma must be in (0, 1000] (got '${gammaText}')`);
-  }
+  const threshold = numberUpTo('threshold', stringOption(values, 'threshold'), 1);
+  const learningRate = numberUpTo('lr', stringOption(values, 'lr'), 1);
+  const snrGamma = numberUpTo('snr-gamma', stringOption(values, 'snr-gamma'), 1000);
   const init = stringOption(values, 'init');
   const training = {
     ...(learningRate ? { learningRate } : {}),
