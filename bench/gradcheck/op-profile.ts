@@ -10,21 +10,15 @@ import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { TypedTensor } from '../../trainer-image/src/runtime/session.ts';
 import { buildTextualInversionGraph, sessionSource } from '../../trainer-image/src/train/training-graph.ts';
+import { benchArgs } from './bench-args.ts';
 import { goldenFeeds } from './golden-feeds.ts';
 
-const args = process.argv.slice(2);
-const flagValue = (flag: string): string | undefined => {
-  const at = args.indexOf(flag);
-  return at >= 0 ? args[at + 1] : undefined;
-};
-const runs = Number(flagValue('--runs') ?? 5);
-const threads = Number(flagValue('--threads') ?? 1);
-const top = Number(flagValue('--top') ?? 25);
-const fixtures = flagValue('--fixtures') ?? join(process.cwd(), '..', 'shared', 'fixtures');
-const skip = new Set(
-  ['--runs', '--threads', '--top', '--fixtures'].map((f) => args.indexOf(f) + 1).filter((i) => i > 0),
-);
-const name = args.find((a, i) => !a.startsWith('--') && !skip.has(i)) ?? 'tiny-sd15topo';
+const args = benchArgs(['--runs', '--threads', '--top']);
+const runs = args.number('--runs', 5);
+const threads = args.number('--threads', 1);
+const top = args.number('--top', 25);
+const fixtures = args.fixtures;
+const name = args.names[0] ?? 'tiny-sd15topo';
 
 const ORT_TYPES: Readonly<Record<number, ort.Tensor.Type>> = { 1: 'float32', 6: 'int32', 7: 'int64' };
 

@@ -10,19 +10,13 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { loadModel } from '../../trainer-image/src/onnx/codec.ts';
 import { buildTextualInversionGraph, sessionSource } from '../../trainer-image/src/train/training-graph.ts';
+import { benchArgs } from './bench-args.ts';
 
-const args = process.argv.slice(2);
-const flagValue = (flag: string): string | undefined => {
-  const at = args.indexOf(flag);
-  return at >= 0 ? args[at + 1] : undefined;
-};
-const threads = Number(flagValue('--threads') ?? 1);
-const fixtures = flagValue('--fixtures') ?? join(process.cwd(), '..', 'shared', 'fixtures');
-const keep = flagValue('--keep');
-const skip = new Set(
-  ['--threads', '--fixtures', '--keep'].map((f) => args.indexOf(f) + 1).filter((i) => i > 0),
-);
-const name = args.find((a, i) => !a.startsWith('--') && !skip.has(i)) ?? 'tiny-sd15topo';
+const args = benchArgs(['--threads', '--keep']);
+const threads = args.number('--threads', 1);
+const fixtures = args.fixtures;
+const keep = args.value('--keep');
+const name = args.names[0] ?? 'tiny-sd15topo';
 
 const graphs = buildTextualInversionGraph(join(fixtures, name));
 const outDir = keep ?? mkdtempSync(join(tmpdir(), 'plateau-opt-ops-'));

@@ -3,17 +3,14 @@
 // Usage: node bench/gradcheck/run.ts [--quick] [--runs N] [--threads N] [--fixtures DIR] [name ...]
 import { join } from 'node:path';
 import { runGradcheck } from '../../cli/commands/gradcheck.ts';
+import { benchArgs } from './bench-args.ts';
 
-const args = process.argv.slice(2);
-const quick = args.includes('--quick');
-const runsAt = args.indexOf('--runs');
-const runs = runsAt >= 0 ? Number(args[runsAt + 1]) : quick ? 1 : 10;
-const threadsAt = args.indexOf('--threads');
-const threads = threadsAt >= 0 ? Number(args[threadsAt + 1]) : undefined;
-const dirAt = args.indexOf('--fixtures');
-const fixtures = dirAt >= 0 ? (args[dirAt + 1] ?? '') : join(process.cwd(), '..', 'shared', 'fixtures');
-const skip = new Set([runsAt + 1, dirAt + 1, threadsAt + 1].filter((i) => i > 0));
-const names = args.filter((a, i) => !a.startsWith('--') && !skip.has(i));
+const args = benchArgs(['--runs', '--threads']);
+const quick = args.has('--quick');
+const runs = args.number('--runs', quick ? 1 : 10);
+const threads = args.optionalNumber('--threads');
+const fixtures = args.fixtures;
+const names = args.names;
 const selected =
   names.length > 0 ? names : quick ? ['tiny-sd'] : ['tiny-sd', 'tiny-sd-dynamo', 'tiny-sd15topo'];
 

@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { Session, type SessionOptions } from '../../trainer-image/src/runtime/session.ts';
 import { buildTextualInversionGraph, sessionSource } from '../../trainer-image/src/train/training-graph.ts';
+import { benchArgs } from './bench-args.ts';
 import { goldenFeeds } from './golden-feeds.ts';
 
 const VARIANTS: Readonly<Record<string, SessionOptions>> = {
@@ -19,18 +20,12 @@ const VARIANTS: Readonly<Record<string, SessionOptions>> = {
   'basic-no-mem-pattern': { optimization: 'basic', memoryPattern: false },
 };
 
-const args = process.argv.slice(2);
-const flagValue = (flag: string): string | undefined => {
-  const at = args.indexOf(flag);
-  return at >= 0 ? args[at + 1] : undefined;
-};
-const runs = Number(flagValue('--runs') ?? 3);
-const threads = Number(flagValue('--threads') ?? 1);
-const fixtures = flagValue('--fixtures') ?? join(process.cwd(), '..', 'shared', 'fixtures');
-const batchFlag = flagValue('--batch');
-const batchSize = batchFlag === undefined ? undefined : Number(batchFlag);
-const flagValues = new Set(['--runs', '--threads', '--fixtures', '--batch'].map((f) => flagValue(f)));
-const names = args.filter((a) => !a.startsWith('--') && !flagValues.has(a));
+const args = benchArgs(['--runs', '--threads', '--batch']);
+const runs = args.number('--runs', 3);
+const threads = args.number('--threads', 1);
+const fixtures = args.fixtures;
+const batchSize = args.optionalNumber('--batch');
+const names = args.names;
 const fixture = names[0] ?? 'tiny-sd15topo';
 const variants = names.length > 1 ? names.slice(1) : Object.keys(VARIANTS);
 

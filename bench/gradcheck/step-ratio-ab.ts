@@ -6,22 +6,16 @@
 import { join, resolve } from 'node:path';
 import { Session } from '../../trainer-image/src/runtime/session.ts';
 import * as after from '../../trainer-image/src/train/training-graph.ts';
+import { benchArgs } from './bench-args.ts';
 import { goldenFeeds } from './golden-feeds.ts';
 
-const args = process.argv.slice(2);
-const flagValue = (flag: string): string | undefined => {
-  const at = args.indexOf(flag);
-  return at >= 0 ? args[at + 1] : undefined;
-};
-const baseDir = flagValue('--base');
+const args = benchArgs(['--base', '--runs', '--threads']);
+const baseDir = args.value('--base');
 if (!baseDir) throw new Error('--base DIR (a tree holding the baseline trainer-image/) is required');
-const runs = Number(flagValue('--runs') ?? 20);
-const threads = Number(flagValue('--threads') ?? 1);
-const fixtures = flagValue('--fixtures') ?? join(process.cwd(), '..', 'shared', 'fixtures');
-const skip = new Set(
-  ['--base', '--runs', '--threads', '--fixtures'].map((f) => args.indexOf(f) + 1).filter((i) => i > 0),
-);
-const names = args.filter((a, i) => !a.startsWith('--') && !skip.has(i));
+const runs = args.number('--runs', 20);
+const threads = args.number('--threads', 1);
+const fixtures = args.fixtures;
+const names = args.names;
 const selected = names.length > 0 ? names : ['tiny-sd15topo'];
 
 const before = (await import(resolve(baseDir, 'trainer-image/src/train/training-graph.ts'))) as typeof after;

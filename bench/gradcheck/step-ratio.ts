@@ -5,21 +5,15 @@
 import { join } from 'node:path';
 import { Session } from '../../trainer-image/src/runtime/session.ts';
 import { buildTextualInversionGraph, sessionSource } from '../../trainer-image/src/train/training-graph.ts';
+import { benchArgs } from './bench-args.ts';
 import { goldenBatch, goldenFeeds } from './golden-feeds.ts';
 
-const args = process.argv.slice(2);
-const flagValue = (flag: string): string | undefined => {
-  const at = args.indexOf(flag);
-  return at >= 0 ? args[at + 1] : undefined;
-};
-const runs = Number(flagValue('--runs') ?? 20);
-const threads = Number(flagValue('--threads') ?? 1);
-const fixed = args.includes('--static');
-const fixtures = flagValue('--fixtures') ?? join(process.cwd(), '..', 'shared', 'fixtures');
-const skip = new Set(
-  ['--runs', '--threads', '--fixtures'].map((f) => args.indexOf(f) + 1).filter((i) => i > 0),
-);
-const names = args.filter((a, i) => !a.startsWith('--') && !skip.has(i));
+const args = benchArgs(['--runs', '--threads']);
+const runs = args.number('--runs', 20);
+const threads = args.number('--threads', 1);
+const fixed = args.has('--static');
+const fixtures = args.fixtures;
+const names = args.names;
 const selected = names.length > 0 ? names : ['tiny-sd', 'tiny-sd-dynamo', 'tiny-sd15topo'];
 
 const median = (values: readonly number[]): number => {

@@ -7,15 +7,12 @@ import { GraphBuilder } from '../../trainer-image/src/onnx/graph-builder.ts';
 import { DataType, type OnnxModel } from '../../trainer-image/src/onnx/model.ts';
 import { spliceEmbeddingRows } from '../../trainer-image/src/onnx/surgery.ts';
 import { Session } from '../../trainer-image/src/runtime/session.ts';
+import { benchArgs } from './bench-args.ts';
 
-const args = process.argv.slice(2);
-const flagValue = (flag: string): string | undefined => {
-  const at = args.indexOf(flag);
-  return at >= 0 ? args[at + 1] : undefined;
-};
-const runs = Number(flagValue('--runs') ?? 20);
-const vocab = Number(flagValue('--vocab') ?? 49408);
-const hidden = Number(flagValue('--hidden') ?? 768);
+const args = benchArgs(['--runs', '--vocab', '--hidden']);
+const runs = args.number('--runs', 20);
+const vocab = args.number('--vocab', 49408);
+const hidden = args.number('--hidden', 768);
 
 const table = new Float32Array(vocab * hidden);
 for (let i = 0; i < table.length; i++) table[i] = Math.sin(i);
