@@ -16,7 +16,7 @@ import {
 } from '../onnx/model.ts';
 import { inferNode, inferShapes, type TensorInfo } from '../onnx/shape-inference.ts';
 import { constToTensor, decodeValues, tensorToConst } from '../onnx/tensor-values.ts';
-import type { Attr, ConstTensor, Dim, GradContext, GradRule } from './grad-rule.ts';
+import type { Attr, ConstTensor, ConsumerView, Dim, GradContext, GradRule } from './grad-rule.ts';
 import { defaultRegistry, type GradRegistry } from './registry.ts';
 
 export interface GradientGraphOptions {
@@ -309,6 +309,35 @@ export function buildGradientGraph(model: OnnxModel, options: GradientGraphOptio
     ...(options.intermediateGradients ?? []),
   ]);
 
+  /** A rule's view of a forward node reading `tensor` (once), with its output gradients and its own readers. */
+  const consumerView = (consumer: OnnxNode, tensor: string): ConsumerView => ({
+    opType: consumer.opType,
+    inputIndex: consumer.inputs.indexOf(tensor),
+    inputs: consumer.inputs,
+    outputs: consumer.outputs,
+    attrInt: (name, fallback) => {
+      const a = consumer.attributes[name];
+      return a?.type === 'int' ? a.value : fallback;
+    },
+    go: (j) => {
+      const o = consumer.outputs[j];
+      return o && relevant(o) ? gradientOf(o) : undefined;
+    },
+    soleConsumer: (j) => soleReader(consumer.outputs[j]),
+    consumers: (j) => readersView(consumer.outputs[j]),
+  });
+  /** Views of every forward reader of `tensor`; undefined when it is read from outside or a reader uses it twice. */
+  function readersView(tensor: string | undefined): ConsumerView[] | undefined {
+    if (!tensor || externallyRead.has(tensor)) return undefined;
+    const list = readers.get(tensor) ?? [];
+    if (list.some((r) => r.inputs.filter((x) => x === tensor).length !== 1)) return undefined;
+    return list.map((r) => consumerView(r, tensor));
+  }
+  function soleReader(tensor: string | undefined): ConsumerView | undefined {
+    const views = readersView(tensor);
+    return views?.length === 1 ? views[0] : undefined;
+  }
+
   const contributions = new Map<string, string[]>();
   const addContribution = (tensor: string, grad: string) => {
     const list = contributions.get(tensor);
@@ -433,29 +462,8 @@ export function buildGradientGraph(model: OnnxModel, options: GradientGraphOptio
         if (inferred) info.set(name, inferred);
         return name;
       },
-      soleConsumer: (k) => {
-        const out = node.outputs[k];
-        if (!out || externallyRead.has(out)) return undefined;
-        const list = readers.get(out);
-        const consumer = list?.length === 1 ? list[0] : undefined;
-        if (!consumer) return undefined;
-        const uses = consumer.inputs.filter((x) => x === out).length;
-        if (uses !== 1) return undefined;
-        return {
-          opType: consumer.opType,
-          inputIndex: consumer.inputs.indexOf(out),
-          inputs: consumer.inputs,
-          outputs: consumer.outputs,
-          attrInt: (name, fallback) => {
-            const a = consumer.attributes[name];
-            return a?.type === 'int' ? a.value : fallback;
-          },
-          go: (j) => {
-            const o = consumer.outputs[j];
-            return o && relevant(o) ? gradientOf(o) : undefined;
-          },
-        };
-      },
+      soleConsumer: (k) => soleReader(node.outputs[k]),
+      consumers: (k) => readersView(node.outputs[k]),
       gi: (k) => {
         if (!ctx.needs(k)) {
           throw new Error(

@@ -66,6 +66,12 @@ export interface GradContext {
    * Undefined (or absent) when several nodes read it, it is a graph output, or the builder cannot tell.
    */
   soleConsumer?(k: number): ConsumerView | undefined;
+  /**
+   * Optional: every forward node reading output k (one view per node), for rules that look through a guard on
+   * the way to the node they need (Softmax through SDPA exports' Where(IsNaN(y), 0, y)). Undefined (or absent)
+   * when the output is a graph output or the builder cannot tell.
+   */
+  consumers?(k: number): readonly ConsumerView[] | undefined;
 
   /** Attribute readers on the forward node; the default is returned when the attribute is absent. */
   attrInt(name: string, fallback?: number): number;
@@ -118,6 +124,10 @@ export interface ConsumerView {
   attrInt(name: string, fallback: number): number;
   /** The total gradient of the consumer's output k, or undefined when none reaches it. */
   go(k: number): string | undefined;
+  /** The one forward node reading the consumer's output k (as GradContext.soleConsumer), to follow a chain. */
+  soleConsumer(k: number): ConsumerView | undefined;
+  /** Every forward node reading the consumer's output k (as GradContext.consumers). */
+  consumers(k: number): readonly ConsumerView[] | undefined;
 }
 
 /** One op's gradient. `build` emits gradients for every needed input, or throws naming the op and node. */

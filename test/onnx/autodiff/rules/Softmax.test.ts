@@ -1,7 +1,8 @@
 /** @jest-environment ./test/onnx/support/onnx-environment.cjs */
 // Softmax's gradient against central finite differences: last axis, a middle axis, and the opset-12 coerced-2-D
 // semantics (the sum runs over every axis from `axis` on); and the attention form O = softmax(x)·V, whose row
-// sums come from dO·O, including the cases that must fall back (y broadcast by V, y read twice).
+// sums come from dO·O, including the cases that must fall back (y broadcast by V, y read twice), also through the
+// NaN guard of SDPA exports (Where(IsNaN(y), 0, y) before the MatMul).
 import { buildGradientGraph } from '../../../../trainer-image/src/autodiff/build-gradient-graph.ts';
 import { attr } from '../../../../trainer-image/src/autodiff/grad-rule.ts';
 import { GraphBuilder } from '../../../../trainer-image/src/onnx/graph-builder.ts';
@@ -66,6 +67,44 @@ describe('Softmax gradient', () => {
           .node('Sigmoid', ['probs'], ['y1']);
       },
     });
+  });
+
+  /** softmax(x) → Where(IsNaN(probs), fill, probs) → ·V, as SDPA exports guard fully masked rows. */
+  const guarded =
+    (fill: number, dataType: number = DataType.DOUBLE) =>
+    (b: GraphBuilder, [x = '', v = '']: readonly string[]): void => {
+      b.initializer('fill', { dataType, dims: [], values: [fill] });
+      b.node('Softmax', [x], ['probs'], { axis: attr.int(-1) })
+        .node('IsNaN', ['probs'], ['masked'])
+        .node('Where', ['masked', 'fill', 'probs'], ['guarded'])
+        .node('MatMul', ['guarded', v], ['y0']);
+    };
+
+  it.each([
+    ['zero fill', 0],
+    ['non-zero fill (fallback)', 0.5],
+  ])('attention through the SDPA NaN guard matches finite differences (%s)', async (_, fill) => {
+    await expectGradientsMatch({
+      opType: `SoftmaxGuardedMatMul${fill}`,
+      inputs: [{ dims: [2, 3, 4], range: [-2, 2] }, { dims: [2, 4, 2] }],
+      subgraph: guarded(fill),
+    });
+  });
+
+  it('looks through the NaN guard: row sums over dO·O, the guard gradient pruned', () => {
+    const b = new GraphBuilder('attn');
+    b.input('x', DataType.FLOAT, [2, 3, 4]).input('v', DataType.FLOAT, [2, 4, 2]);
+    guarded(0, DataType.FLOAT)(b, ['x', 'v']);
+    b.node('ReduceSum', ['y0'], ['loss'], { keepdims: attr.int(0) }).output('loss', DataType.FLOAT, []);
+    const { model } = buildGradientGraph(b.build(17), { loss: 'loss', wrt: ['x'] });
+    const grads = model.graph.nodes.filter((n) => n.name.startsWith('grad/'));
+    expect(grads.filter((n) => n.opType === 'Where')).toHaveLength(0);
+    expect(grads.filter((n) => n.opType === 'Sub')).toHaveLength(0);
+    const producers = new Map(model.graph.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
+    const summed = grads
+      .filter((n) => n.opType === 'ReduceSum')
+      .map((n) => producers.get(n.inputs[0] ?? '')?.inputs ?? []);
+    expect(summed).toEqual([expect.arrayContaining(['y0'])]);
   });
 
   it('sums attention rows over dO·O, never over the scores', () => {

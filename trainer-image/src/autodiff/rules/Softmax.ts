@@ -5,15 +5,35 @@
 // [.., T, d] tensors, so dx = (dy − s)·y takes two passes over the [.., T, T] scores instead of four. The
 // subtraction then goes into the product that makes dy: dy − s = dO·Vᵀ − s·1ᵀ = [dO | s]·[V | −1]ᵀ, one MatMul
 // with an inner size d + 1 instead of d, so the scores-sized dy is never written apart from dy − s (the
-// consumer's own dy product, left unread, is pruned).
-import type { GradContext, GradRule } from '../grad-rule.ts';
+// consumer's own dy product, left unread, is pruned). SDPA exports put a guard between: P = Where(IsNaN(y), 0, y)
+// feeds the MatMul. Then dy = Where(IsNaN(y), 0, dP), so Σ dy·y = Σ dP·P = Σ dO·O still, and y·(dy − s) equals
+// y·(dP − s) everywhere (where the guard fires y is NaN and both are NaN): the same two passes.
+import type { ConsumerView, GradContext, GradRule } from '../grad-rule.ts';
 import { attr } from '../grad-rule.ts';
 import { normAxis, reduceSum, requireGo, transposeLast2 } from './helpers.ts';
 
-/** dy − Σ dy·y (the row sums from dO·O) when y's only reader is MatMul(y, V) with y's batch axes, else undefined. */
+/** The MatMul(y, V) reading y, directly or through SDPA's NaN guard Where(IsNaN(y), 0, y); else undefined. */
+function attentionProduct(g: GradContext): ConsumerView | undefined {
+  const isProduct = (c: ConsumerView | undefined) => c?.opType === 'MatMul' && c.inputIndex === 0;
+  const sole = g.soleConsumer?.(0);
+  if (sole) return isProduct(sole) ? sole : undefined;
+  const readers = g.consumers?.(0);
+  if (readers?.length !== 2) return undefined;
+  const isNan = readers.find((r) => r.opType === 'IsNaN');
+  const where = readers.find((r) => r.opType === 'Where');
+  const mask = isNan?.outputs[0];
+  if (!mask || where?.inputIndex !== 2 || where.inputs[0] !== mask) return undefined;
+  if (isNan?.consumers(0)?.length !== 1) return undefined;
+  const fill = g.constValue(where.inputs[1] ?? '');
+  if (!fill || Array.from(fill.values as ArrayLike<number | bigint>).some((v) => Number(v) !== 0)) return undefined;
+  const product = where.soleConsumer(0);
+  return isProduct(product) ? product : undefined;
+}
+
+/** dy − Σ dy·y (the row sums from dO·O) when y is attention's probabilities with O's rows, else undefined. */
 function attentionDyMinusRowSum(g: GradContext, y: string, rank: number): string | undefined {
-  const consumer = g.soleConsumer?.(0);
-  if (consumer?.opType !== 'MatMul' || consumer.inputIndex !== 0 || rank < 2) return undefined;
+  const consumer = attentionProduct(g);
+  if (!consumer || rank < 2) return undefined;
   const out = consumer.outputs[0];
   const dOut = consumer.go(0);
   if (!out || dOut === undefined || g.rank(out) !== rank) return undefined;
