@@ -25,7 +25,8 @@ function attentionProduct(g: GradContext): ConsumerView | undefined {
   if (!mask || where?.inputIndex !== 2 || where.inputs[0] !== mask) return undefined;
   if (isNan?.consumers(0)?.length !== 1) return undefined;
   const fill = g.constValue(where.inputs[1] ?? '');
-  if (!fill || Array.from(fill.values as ArrayLike<number | bigint>).some((v) => Number(v) !== 0)) return undefined;
+  if (!fill || Array.from(fill.values as ArrayLike<number | bigint>).some((v) => Number(v) !== 0))
+    return undefined;
   const product = where.soleConsumer(0);
   return isProduct(product) ? product : undefined;
 }
