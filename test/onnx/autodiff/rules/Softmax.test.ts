@@ -5,8 +5,10 @@
 // NaN guard of SDPA exports (Where(IsNaN(y), 0, y) before the MatMul).
 import { buildGradientGraph } from '../../../../trainer-image/src/autodiff/build-gradient-graph.ts';
 import { attr } from '../../../../trainer-image/src/autodiff/grad-rule.ts';
+import { encodeModel } from '../../../../trainer-image/src/onnx/codec.ts';
 import { GraphBuilder } from '../../../../trainer-image/src/onnx/graph-builder.ts';
 import { DataType } from '../../../../trainer-image/src/onnx/model.ts';
+import { Session } from '../../../../trainer-image/src/runtime/session.ts';
 import { expectGradientsMatch } from '../../support/finite-difference.ts';
 
 describe('Softmax gradient', () => {
@@ -105,6 +107,39 @@ describe('Softmax gradient', () => {
       .filter((n) => n.opType === 'ReduceSum')
       .map((n) => producers.get(n.inputs[0] ?? '')?.inputs ?? []);
     expect(summed).toEqual([expect.arrayContaining(['y0'])]);
+  });
+
+  it('gives a fully masked row (NaN probabilities, guarded to 0) a zero gradient, not NaN', async () => {
+    /** d Σ O² / dx for O = softmax(x)·v, guarded or not, at an x whose row (0, 1) is all −∞ (masked). */
+    const gradientAt = async (withGuard: boolean): Promise<Float32Array> => {
+      const b = new GraphBuilder('attn');
+      b.input('x', DataType.FLOAT, [2, 3, 4]).input('v', DataType.FLOAT, [2, 4, 2]);
+      if (withGuard) guarded(0, DataType.FLOAT)(b, ['x', 'v']);
+      else b.node('Softmax', ['x'], ['probs'], { axis: attr.int(-1) }).node('MatMul', ['probs', 'v'], ['y0']);
+      b.node('Mul', ['y0', 'y0'], ['sq'])
+        .node('ReduceSum', ['sq'], ['loss'], { keepdims: attr.int(0) })
+        .output('loss', DataType.FLOAT, []);
+      const { model, gradients } = buildGradientGraph(b.build(17), { loss: 'loss', wrt: ['x'] });
+      const x = Float32Array.from({ length: 24 }, (_, i) => (i >= 4 && i < 8 ? -Infinity : Math.sin(i)));
+      const v = Float32Array.from({ length: 16 }, (_, i) => Math.cos(i));
+      const session = await Session.create(encodeModel(model));
+      const out = await session.run({
+        x: { dataType: DataType.FLOAT, dims: [2, 3, 4], data: x },
+        v: { dataType: DataType.FLOAT, dims: [2, 4, 2], data: v },
+      });
+      await session.release();
+      return out[gradients.x ?? '']?.data as Float32Array;
+    };
+    const guardedGrad = await gradientAt(true);
+    const plainGrad = await gradientAt(false);
+    expect([...guardedGrad.slice(4, 8)]).toEqual([0, 0, 0, 0]);
+    expect(guardedGrad.every(Number.isFinite)).toBe(true);
+    // Every other row is the plain attention gradient (the masked row's NaNs stay in their own row there).
+    for (let i = 0; i < 24; i++) {
+      if (i >= 4 && i < 8) continue;
+      expect(guardedGrad[i]).toBeCloseTo(plainGrad[i] ?? Number.NaN, 6);
+    }
+    expect(plainGrad.slice(4, 8).some(Number.isNaN)).toBe(true);
   });
 
   it('sums attention rows over dO·O, never over the scores', () => {

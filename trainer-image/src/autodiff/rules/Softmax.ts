@@ -6,8 +6,10 @@
 // subtraction then goes into the product that makes dy: dy − s = dO·Vᵀ − s·1ᵀ = [dO | s]·[V | −1]ᵀ, one MatMul
 // with an inner size d + 1 instead of d, so the scores-sized dy is never written apart from dy − s (the
 // consumer's own dy product, left unread, is pruned). SDPA exports put a guard between: P = Where(IsNaN(y), 0, y)
-// feeds the MatMul. Then dy = Where(IsNaN(y), 0, dP), so Σ dy·y = Σ dP·P = Σ dO·O still, and y·(dy − s) equals
-// y·(dP − s) everywhere (where the guard fires y is NaN and both are NaN): the same two passes.
+// feeds the MatMul (PyTorch's _safe_softmax: a fully masked row is NaN, then 0). Then dy = Where(IsNaN(y), 0, dP),
+// so Σ dy·y = Σ dP·P = Σ dO·O still, and dx = P·(dP − s): equal to y·(dy − s) wherever y is a number, and 0 on a
+// guarded row, which is the derivative of the guarded function (constant 0 there) as PyTorch gives it, where
+// y·(dy − s) would be NaN and poison every gradient upstream. The backward then reads P only, not y.
 import type { ConsumerView, GradContext, GradRule } from '../grad-rule.ts';
 import { attr } from '../grad-rule.ts';
 import { normAxis, reduceSum, requireGo, transposeLast2 } from './helpers.ts';
@@ -31,10 +33,18 @@ function attentionProduct(g: GradContext): ConsumerView | undefined {
   return isProduct(product) ? product : undefined;
 }
 
-/** dy − Σ dy·y (the row sums from dO·O) when y is attention's probabilities with O's rows, else undefined. */
-function attentionDyMinusRowSum(g: GradContext, y: string, rank: number): string | undefined {
+/**
+ * When y is attention's probabilities with O's rows: dy − Σ dy·y (the row sums from dO·O) and the probabilities
+ * the MatMul read (y, or the guarded P) to multiply it by; else undefined.
+ */
+function attentionDyMinusRowSum(
+  g: GradContext,
+  y: string,
+  rank: number,
+): { shifted: string; probs: string } | undefined {
   const consumer = attentionProduct(g);
-  if (!consumer || rank < 2) return undefined;
+  const probs = consumer?.inputs[0];
+  if (!consumer || !probs || rank < 2) return undefined;
   const out = consumer.outputs[0];
   const dOut = consumer.go(0);
   if (!out || dOut === undefined || g.rank(out) !== rank) return undefined;
@@ -46,7 +56,7 @@ function attentionDyMinusRowSum(g: GradContext, y: string, rank: number): string
   if (!sameRows) return undefined;
   const rowSum = reduceSum(g, g.emit('Mul', [dOut, out]), [rank - 1], true);
   const v = consumer.inputs[1];
-  if (!v || g.opset < 11 || g.rank(v) < 2) return g.emit('Sub', [requireGo(g), rowSum]);
+  if (!v || g.opset < 11 || g.rank(v) < 2) return { shifted: g.emit('Sub', [requireGo(g), rowSum]), probs };
   const left = g.emit('Concat', [dOut, rowSum], { axis: attr.int(-1) });
   const rv = g.rank(v);
   // [V | −1]: V with a column of −1 (ConstantOfShape + Concat: onnxruntime's Pad is several times slower here).
@@ -65,7 +75,7 @@ function attentionDyMinusRowSum(g: GradContext, y: string, rank: number): string
     value: attr.tensor({ dataType: g.dataType(v), dims: [1], values: [-1] }),
   });
   const right = g.emit('Concat', [v, minusOnes], { axis: attr.int(-1) });
-  return g.emit('MatMul', [left, transposeLast2(g, right, rv)]);
+  return { shifted: g.emit('MatMul', [left, transposeLast2(g, right, rv)]), probs };
 }
 
 export const softmaxGrad: GradRule = {
@@ -77,9 +87,9 @@ export const softmaxGrad: GradRule = {
     const legacy = g.opset < 13;
     const axis = normAxis(g.attrInt('axis', legacy ? 1 : -1), rank);
     const dy = requireGo(g);
-    const shifted = axis === rank - 1 ? attentionDyMinusRowSum(g, y, rank) : undefined;
-    if (shifted !== undefined) {
-      g.emit('Mul', [shifted, y], {}, [g.gi(0)]);
+    const attention = axis === rank - 1 ? attentionDyMinusRowSum(g, y, rank) : undefined;
+    if (attention !== undefined) {
+      g.emit('Mul', [attention.shifted, attention.probs], {}, [g.gi(0)]);
       return;
     }
     const axes = legacy ? Array.from({ length: rank - axis }, (_, i) => axis + i) : [axis];
