@@ -73,13 +73,13 @@ describe('Softmax gradient', () => {
 
   /** softmax(x) → Where(IsNaN(probs), fill, probs) → ·V, as SDPA exports guard fully masked rows. */
   const guarded =
-    (fill: number, dataType: number = DataType.DOUBLE) =>
+    (fill: number, dataType: number = DataType.DOUBLE, reader: 'MatMul' | 'Mul' = 'MatMul') =>
     (b: GraphBuilder, [x = '', v = '']: readonly string[]): void => {
       b.initializer('fill', { dataType, dims: [], values: [fill] });
       b.node('Softmax', [x], ['probs'], { axis: attr.int(-1) })
         .node('IsNaN', ['probs'], ['masked'])
         .node('Where', ['masked', 'fill', 'probs'], ['guarded'])
-        .node('MatMul', ['guarded', v], ['y0']);
+        .node(reader, ['guarded', v], ['y0']);
     };
 
   it.each([
@@ -90,6 +90,14 @@ describe('Softmax gradient', () => {
       opType: `SoftmaxGuardedMatMul${fill}`,
       inputs: [{ dims: [2, 3, 4], range: [-2, 2] }, { dims: [2, 4, 2] }],
       subgraph: guarded(fill),
+    });
+  });
+
+  it('behind the NaN guard with another reader (general form) matches finite differences', async () => {
+    await expectGradientsMatch({
+      opType: 'SoftmaxGuardedMul',
+      inputs: [{ dims: [2, 3, 4], range: [-2, 2] }, { dims: [2, 3, 4] }],
+      subgraph: guarded(0, DataType.DOUBLE, 'Mul'),
     });
   });
 
@@ -109,38 +117,44 @@ describe('Softmax gradient', () => {
     expect(summed).toEqual([expect.arrayContaining(['y0'])]);
   });
 
-  it('gives a fully masked row (NaN probabilities, guarded to 0) a zero gradient, not NaN', async () => {
-    /** d Σ O² / dx for O = softmax(x)·v, guarded or not, at an x whose row (0, 1) is all −∞ (masked). */
-    const gradientAt = async (withGuard: boolean): Promise<Float32Array> => {
-      const b = new GraphBuilder('attn');
-      b.input('x', DataType.FLOAT, [2, 3, 4]).input('v', DataType.FLOAT, [2, 4, 2]);
-      if (withGuard) guarded(0, DataType.FLOAT)(b, ['x', 'v']);
-      else b.node('Softmax', ['x'], ['probs'], { axis: attr.int(-1) }).node('MatMul', ['probs', 'v'], ['y0']);
-      b.node('Mul', ['y0', 'y0'], ['sq'])
-        .node('ReduceSum', ['sq'], ['loss'], { keepdims: attr.int(0) })
-        .output('loss', DataType.FLOAT, []);
-      const { model, gradients } = buildGradientGraph(b.build(17), { loss: 'loss', wrt: ['x'] });
-      const x = Float32Array.from({ length: 24 }, (_, i) => (i >= 4 && i < 8 ? -Infinity : Math.sin(i)));
-      const v = Float32Array.from({ length: 16 }, (_, i) => Math.cos(i));
-      const session = await Session.create(encodeModel(model));
-      const out = await session.run({
-        x: { dataType: DataType.FLOAT, dims: [2, 3, 4], data: x },
-        v: { dataType: DataType.FLOAT, dims: [2, 4, 2], data: v },
-      });
-      await session.release();
-      return out[gradients.x ?? '']?.data as Float32Array;
-    };
-    const guardedGrad = await gradientAt(true);
-    const plainGrad = await gradientAt(false);
-    expect([...guardedGrad.slice(4, 8)]).toEqual([0, 0, 0, 0]);
-    expect(guardedGrad.every(Number.isFinite)).toBe(true);
-    // Every other row is the plain attention gradient (the masked row's NaNs stay in their own row there).
-    for (let i = 0; i < 24; i++) {
-      if (i >= 4 && i < 8) continue;
-      expect(guardedGrad[i]).toBeCloseTo(plainGrad[i] ?? Number.NaN, 6);
-    }
-    expect(plainGrad.slice(4, 8).some(Number.isNaN)).toBe(true);
-  });
+  it.each([
+    ['attention', 'MatMul', [2, 4, 2]],
+    ['general form', 'Mul', [2, 3, 4]],
+  ] as const)(
+    'gives a fully masked row (NaN probabilities, guarded to 0) a zero gradient, not NaN (%s)',
+    async (_, reader, vDims) => {
+      /** d Σ O² / dx for O = reader(softmax(x), v), guarded or not, at an x whose row (0, 1) is all −∞ (masked). */
+      const gradientAt = async (withGuard: boolean): Promise<Float32Array> => {
+        const b = new GraphBuilder('attn');
+        b.input('x', DataType.FLOAT, [2, 3, 4]).input('v', DataType.FLOAT, [...vDims]);
+        if (withGuard) guarded(0, DataType.FLOAT, reader)(b, ['x', 'v']);
+        else b.node('Softmax', ['x'], ['probs'], { axis: attr.int(-1) }).node(reader, ['probs', 'v'], ['y0']);
+        b.node('Mul', ['y0', 'y0'], ['sq'])
+          .node('ReduceSum', ['sq'], ['loss'], { keepdims: attr.int(0) })
+          .output('loss', DataType.FLOAT, []);
+        const { model, gradients } = buildGradientGraph(b.build(17), { loss: 'loss', wrt: ['x'] });
+        const x = Float32Array.from({ length: 24 }, (_, i) => (i >= 4 && i < 8 ? -Infinity : Math.sin(i)));
+        const v = Float32Array.from({ length: vDims.reduce((a, d) => a * d, 1) }, (_, i) => Math.cos(i));
+        const session = await Session.create(encodeModel(model));
+        const out = await session.run({
+          x: { dataType: DataType.FLOAT, dims: [2, 3, 4], data: x },
+          v: { dataType: DataType.FLOAT, dims: [...vDims], data: v },
+        });
+        await session.release();
+        return out[gradients.x ?? '']?.data as Float32Array;
+      };
+      const guardedGrad = await gradientAt(true);
+      const plainGrad = await gradientAt(false);
+      expect([...guardedGrad.slice(4, 8)]).toEqual([0, 0, 0, 0]);
+      expect(guardedGrad.every(Number.isFinite)).toBe(true);
+      // Every other row is the plain attention gradient (the masked row's NaNs stay in their own row there).
+      for (let i = 0; i < 24; i++) {
+        if (i >= 4 && i < 8) continue;
+        expect(guardedGrad[i]).toBeCloseTo(plainGrad[i] ?? Number.NaN, 6);
+      }
+      expect(plainGrad.slice(4, 8).some(Number.isNaN)).toBe(true);
+    },
+  );
 
   it('sums attention rows over dO·O, never over the scores', () => {
     const b = new GraphBuilder('attn');

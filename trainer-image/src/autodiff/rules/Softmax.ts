@@ -9,16 +9,18 @@
 // feeds the MatMul (PyTorch's _safe_softmax: a fully masked row is NaN, then 0). Then dy = Where(IsNaN(y), 0, dP),
 // so Σ dy·y = Σ dP·P = Σ dO·O still, and dx = P·(dP − s): equal to y·(dy − s) wherever y is a number, and 0 on a
 // guarded row, which is the derivative of the guarded function (constant 0 there) as PyTorch gives it, where
-// y·(dy − s) would be NaN and poison every gradient upstream. The backward then reads P only, not y.
+// y·(dy − s) would be NaN and poison every gradient upstream. The backward then reads P only, not y. The general
+// form behind the guard likewise uses P for y.
 import type { ConsumerView, GradContext, GradRule } from '../grad-rule.ts';
 import { attr } from '../grad-rule.ts';
 import { normAxis, reduceSum, requireGo, transposeLast2 } from './helpers.ts';
 
-/** The MatMul(y, V) reading y, directly or through SDPA's NaN guard Where(IsNaN(y), 0, y); else undefined. */
-function attentionProduct(g: GradContext): ConsumerView | undefined {
-  const isProduct = (c: ConsumerView | undefined) => c?.opType === 'MatMul' && c.inputIndex === 0;
-  const sole = g.soleConsumer?.(0);
-  if (sole) return isProduct(sole) ? sole : undefined;
+/**
+ * SDPA's NaN guard Where(IsNaN(y), 0, y) when it (with its IsNaN) is all that reads y, else undefined. Behind it
+ * the rule multiplies by the guarded P instead of y: the same wherever y is a number, 0 instead of NaN on a guarded
+ * row (the derivative of the guarded function, which is constant there).
+ */
+function nanGuard(g: GradContext): ConsumerView | undefined {
   const readers = g.consumers?.(0);
   if (readers?.length !== 2) return undefined;
   const isNan = readers.find((r) => r.opType === 'IsNaN');
@@ -29,8 +31,13 @@ function attentionProduct(g: GradContext): ConsumerView | undefined {
   const fill = g.constValue(where.inputs[1] ?? '');
   if (!fill || Array.from(fill.values as ArrayLike<number | bigint>).some((v) => Number(v) !== 0))
     return undefined;
-  const product = where.soleConsumer(0);
-  return isProduct(product) ? product : undefined;
+  return where;
+}
+
+/** The MatMul(P, V) reading y (P = y) or its guarded P; else undefined. */
+function attentionProduct(g: GradContext, guard: ConsumerView | undefined): ConsumerView | undefined {
+  const reader = guard ? guard.soleConsumer(0) : g.soleConsumer?.(0);
+  return reader?.opType === 'MatMul' && reader.inputIndex === 0 ? reader : undefined;
 }
 
 /**
@@ -41,8 +48,9 @@ function attentionDyMinusRowSum(
   g: GradContext,
   y: string,
   rank: number,
+  guard: ConsumerView | undefined,
 ): { shifted: string; probs: string } | undefined {
-  const consumer = attentionProduct(g);
+  const consumer = attentionProduct(g, guard);
   const probs = consumer?.inputs[0];
   if (!consumer || !probs || rank < 2) return undefined;
   const out = consumer.outputs[0];
@@ -87,14 +95,16 @@ export const softmaxGrad: GradRule = {
     const legacy = g.opset < 13;
     const axis = normAxis(g.attrInt('axis', legacy ? 1 : -1), rank);
     const dy = requireGo(g);
-    const attention = axis === rank - 1 ? attentionDyMinusRowSum(g, y, rank) : undefined;
+    const guard = nanGuard(g);
+    const attention = axis === rank - 1 ? attentionDyMinusRowSum(g, y, rank, guard) : undefined;
     if (attention !== undefined) {
       g.emit('Mul', [attention.shifted, attention.probs], {}, [g.gi(0)]);
       return;
     }
+    const probs = guard?.outputs[0] ?? y;
     const axes = legacy ? Array.from({ length: rank - axis }, (_, i) => axis + i) : [axis];
-    const dyY = g.emit('Mul', [dy, y]);
+    const dyY = g.emit('Mul', [dy, probs]);
     const sum = reduceSum(g, dyY, axes, true);
-    g.emit('Sub', [dyY, g.emit('Mul', [y, sum])], {}, [g.gi(0)]);
+    g.emit('Sub', [dyY, g.emit('Mul', [probs, sum])], {}, [g.gi(0)]);
   },
 };
