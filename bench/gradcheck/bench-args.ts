@@ -5,10 +5,10 @@ import { join } from 'node:path';
 export interface BenchArgs {
   /** The value after `flag`, or undefined when the flag is absent. */
   value(flag: string): string | undefined;
-  /** A positive number after `flag` (fallback when absent); throws on anything else. */
-  number(flag: string, fallback: number): number;
+  /** A number ≥ min (default 1) after `flag` (fallback when absent); throws on anything else. */
+  number(flag: string, fallback: number, min?: number): number;
   /** Like `number` but undefined when absent. */
-  optionalNumber(flag: string): number | undefined;
+  optionalNumber(flag: string, min?: number): number | undefined;
   /** Whether a bare switch (e.g. `--static`) is present. */
   has(flag: string): boolean;
   /** The words that are neither flags nor a value flag's value (fixture names). */
@@ -38,16 +38,18 @@ export function benchArgs(valueFlags: readonly string[], argv = process.argv.sli
     values.set(word, next);
     i++;
   }
-  const optionalNumber = (flag: string): number | undefined => {
+  const optionalNumber = (flag: string, min = 1): number | undefined => {
     const raw = values.get(flag);
     if (raw === undefined) return undefined;
     const n = Number(raw);
-    if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} must be a positive number, got '${raw}'`);
+    if (raw.trim() === '' || !Number.isFinite(n) || n < min) {
+      throw new Error(`${flag} must be a number ≥ ${min}, got '${raw}'`);
+    }
     return n;
   };
   return {
     value: (flag) => values.get(flag),
-    number: (flag, fallback) => optionalNumber(flag) ?? fallback,
+    number: (flag, fallback, min) => optionalNumber(flag, min) ?? fallback,
     optionalNumber,
     has: (flag) => switches.has(flag),
     names,

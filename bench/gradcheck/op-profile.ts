@@ -16,7 +16,7 @@ import { goldenFeeds } from './golden-feeds.ts';
 const args = benchArgs(['--runs', '--threads', '--top']);
 const runs = args.number('--runs', 5);
 const threads = args.number('--threads', 1);
-const top = args.number('--top', 25);
+const top = args.number('--top', 25, 0);
 const fixtures = args.fixtures;
 const name = args.names[0] ?? 'tiny-sd15topo';
 

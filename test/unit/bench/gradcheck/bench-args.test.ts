@@ -18,12 +18,14 @@ describe('benchArgs', () => {
     expect(benchArgs([], []).fixtures).toBe(join(process.cwd(), '..', 'shared', 'fixtures'));
   });
 
-  it('rejects a missing value and a value that is not a positive number', () => {
+  it('rejects a missing value and a value that is not a number at least the minimum', () => {
     expect(() => benchArgs(['--runs'], ['--runs'])).toThrow('--runs needs a value');
     expect(() => benchArgs(['--runs'], ['--runs', '--static'])).toThrow('--runs needs a value');
     expect(() => benchArgs(['--runs'], ['--runs', 'ten']).number('--runs', 1)).toThrow(
-      "--runs must be a positive number, got 'ten'",
+      "--runs must be a number ≥ 1, got 'ten'",
     );
-    expect(() => benchArgs(['--runs'], ['--runs', '0']).number('--runs', 1)).toThrow('positive');
+    expect(() => benchArgs(['--runs'], ['--runs', '0']).number('--runs', 1)).toThrow('≥ 1');
+    expect(benchArgs(['--top'], ['--top', '0']).number('--top', 25, 0)).toBe(0);
+    expect(() => benchArgs(['--top'], ['--top', '-1']).number('--top', 25, 0)).toThrow('≥ 0');
   });
 });
