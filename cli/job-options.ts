@@ -32,7 +32,8 @@ export function parseOptions(args: readonly string[], options: ParseArgsConfig['
 export const stringOption = (values: OptionValues, name: string): string | undefined =>
   typeof values[name] === 'string' ? values[name] : undefined;
 
-function positiveInt(name: string, value: string | undefined): number | undefined {
+/** An optional positive integer, or a usage error naming the option. */
+export function positiveInt(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1)

@@ -1,6 +1,7 @@
-// `plateau gradcheck <pipelineDir> [--wrt placeholder|conv_in] [--json]`: builds the textual-inversion training
-// graph with our autodiff, runs it on the CPU against the pipeline's golden PyTorch tensors and reports relative
-// errors, build and step times and peak memory as one JSON line (or a readable table without --json).
+// `plateau gradcheck <pipelineDir> [--wrt placeholder|conv_in] [--runs N] [--threads N] [--json]`: builds the
+// textual-inversion training graph with our autodiff, runs it on the CPU against the pipeline's golden PyTorch
+// tensors and reports relative errors, build and step times and peak memory as one JSON line (or a readable table
+// without --json).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -19,6 +20,7 @@ import {
   type TrainableChoice,
 } from '../../trainer-image/src/train/training-graph.ts';
 import { type Command, UsageError } from '../command.ts';
+import { positiveInt } from '../job-options.ts';
 
 export interface GradcheckResult {
   readonly pipeline: string;
@@ -219,34 +221,56 @@ export async function runGradcheck(
   };
 }
 
-function parseArgs(args: readonly string[]): { dir: string; wrt: TrainableChoice; json: boolean } {
+interface GradcheckArgs {
+  readonly dir: string;
+  readonly wrt: TrainableChoice;
+  readonly json: boolean;
+  readonly runs: number | undefined;
+  readonly threads: number | undefined;
+}
+
+function parseArgs(args: readonly string[]): GradcheckArgs {
   let dir: string | undefined;
   let wrt: TrainableChoice = 'placeholder';
   let json = false;
+  const numbers: Record<'runs' | 'threads', number | undefined> = { runs: undefined, threads: undefined };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
+    const flag = a?.startsWith('--') ? a.slice(2).split('=')[0] : undefined;
+    const value = () => (a?.includes('=') ? a.slice(a.indexOf('=') + 1) : args[++i]);
     if (a === '--json') json = true;
-    else if (a === '--wrt' || a?.startsWith('--wrt=')) {
-      const v = a === '--wrt' ? args[++i] : a.slice('--wrt='.length);
+    else if (flag === 'wrt') {
+      const v = value();
       if (v !== 'placeholder' && v !== 'conv_in')
         throw new UsageError(`--wrt must be placeholder or conv_in (got '${v}')`);
       wrt = v;
+    } else if (flag === 'runs' || flag === 'threads') {
+      const v = value();
+      if (v === undefined || v.startsWith('--')) throw new UsageError(`--${flag} needs a value`);
+      numbers[flag] = positiveInt(flag, v);
     } else if (a?.startsWith('-')) throw new UsageError(`unknown option '${a}'`);
     else if (dir === undefined) dir = a;
     else throw new UsageError(`unexpected argument '${a}'`);
   }
   if (!dir) throw new UsageError('missing <pipelineDir>');
-  return { dir, wrt, json };
+  return { dir, wrt, json, ...numbers };
 }
 
 export const gradcheckCommand: Command = {
   name: 'gradcheck',
   summary:
     "Check the autodiff training graph's loss and gradients against a pipeline's golden PyTorch tensors",
-  usage: 'plateau gradcheck <pipelineDir> [--wrt placeholder|conv_in] [--json]',
+  usage:
+    'plateau gradcheck <pipelineDir> [--wrt placeholder|conv_in] [--runs N] [--threads N] [--json]\n' +
+    '  --runs N      timed runs per graph, the median reported (default 5)\n' +
+    "  --threads N   onnxruntime intra-op threads (default: onnxruntime's choice; 1 is steadier on a busy machine)",
   async run(args, io) {
-    const { dir, wrt, json } = parseArgs(args);
-    const result = await runGradcheck(dir, { wrt });
+    const { dir, wrt, json, runs, threads } = parseArgs(args);
+    const result = await runGradcheck(dir, {
+      wrt,
+      ...(runs === undefined ? {} : { runs }),
+      ...(threads === undefined ? {} : { threads }),
+    });
     if (json) io.out.write(`${JSON.stringify(result)}\n`);
     else {
       const lines = Object.entries(result).map(([k, v]) => `${k.padEnd(36)} ${v}`);

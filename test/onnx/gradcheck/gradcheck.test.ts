@@ -35,7 +35,10 @@ describe('gradcheck', () => {
   it('prints one JSON line with the issue fields for --wrt conv_in', async () => {
     let out = '';
     const io = { version: 'test', out: { write: (s: string) => (out += s) }, err: { write: () => true } };
-    const code = await main(['gradcheck', join(FIXTURES, 'tiny-sd'), '--wrt', 'conv_in', '--json'], io);
+    const code = await main(
+      ['gradcheck', join(FIXTURES, 'tiny-sd'), '--wrt', 'conv_in', '--runs', '2', '--threads=1', '--json'],
+      io,
+    );
     expect(code).toBe(0);
     const lines = out.trim().split('\n');
     expect(lines).toHaveLength(1);
@@ -53,6 +56,18 @@ describe('gradcheck', () => {
       expect(typeof result[key]).toBe('number');
     }
   }, 300_000);
+
+  it.each([
+    [['--runs', '0'], /--runs must be a positive integer \(got '0'\)/],
+    [['--threads=1.5'], /--threads must be a positive integer \(got '1.5'\)/],
+    [['--threads'], /--threads needs a value/],
+    [['--runs', '--json'], /--runs needs a value/],
+  ])('rejects %j', async (flags, message) => {
+    let err = '';
+    const io = { version: 'test', out: { write: () => true }, err: { write: (s: string) => (err += s) } };
+    expect(await main(['gradcheck', 'x', ...flags], io)).toBe(2);
+    expect(err).toMatch(message);
+  });
 
   it('rejects an unknown --wrt', async () => {
     let err = '';
