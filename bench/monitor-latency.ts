@@ -21,6 +21,7 @@ import { JobManifest } from '../shared/manifest.ts';
 import type { MonitorState } from '../shared/monitor-contract.ts';
 import type { BatchJobInfo, Clock } from '../shared/pipeline-ports.ts';
 import type { LossSample } from '../shared/ports.ts';
+import { mulberry32 } from '../test/support/mulberry32.ts';
 
 /** Timing assumptions (seconds). */
 const TIMING = {
@@ -59,17 +60,6 @@ interface Scenario {
   readonly writeBehind: boolean;
   readonly tau: number;
   readonly seed: number;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Deterministic loss on a fixed batch: decays with time constant tau to a plateau, small evaluation noise. */

@@ -31,23 +31,13 @@ for (const name of selected) {
   };
   const feeds = goldenFeeds(dir, graphs.after);
   const options = { intraOpThreads: threads };
+  const open = (lib: typeof after, graph: typeof graphs.after, which: 'train' | 'forward') =>
+    Session.create(lib.sessionSource(graph[which], graph.modelDir), options);
   const sessions = {
-    train_before: await Session.create(
-      before.sessionSource(graphs.before.train, graphs.before.modelDir),
-      options,
-    ),
-    train_after: await Session.create(
-      after.sessionSource(graphs.after.train, graphs.after.modelDir),
-      options,
-    ),
-    forward_before: await Session.create(
-      before.sessionSource(graphs.before.forward, graphs.before.modelDir),
-      options,
-    ),
-    forward_after: await Session.create(
-      after.sessionSource(graphs.after.forward, graphs.after.modelDir),
-      options,
-    ),
+    train_before: await open(before, graphs.before, 'train'),
+    train_after: await open(after, graphs.after, 'train'),
+    forward_before: await open(before, graphs.before, 'forward'),
+    forward_after: await open(after, graphs.after, 'forward'),
   };
   const times: Record<keyof typeof sessions, number[]> = {
     train_before: [],
