@@ -1,6 +1,4 @@
-// Command-line flags shared by the gradcheck benches: `--flag value` pairs, bare `--switch`es and fixture names,
-// with one clear error for a value flag missing its value or a number flag given something else.
-import { join } from 'node:path';
+import { FIXTURES_DIR } from '../../test/support/fixtures.ts';
 
 export interface BenchArgs {
   /** The value after `flag`, or undefined when the flag is absent. */
@@ -13,7 +11,7 @@ export interface BenchArgs {
   has(flag: string): boolean;
   /** The words that are neither flags nor a value flag's value (fixture names). */
   readonly names: readonly string[];
-  /** `--fixtures DIR`, default ../shared/fixtures from the working directory (the repo root). */
+  /** `--fixtures DIR`, default test/fixtures in the package. */
   readonly fixtures: string;
 }
 
@@ -53,6 +51,6 @@ export function benchArgs(valueFlags: readonly string[], argv = process.argv.sli
     optionalNumber,
     has: (flag) => switches.has(flag),
     names,
-    fixtures: values.get('--fixtures') ?? join(process.cwd(), '..', 'shared', 'fixtures'),
+    fixtures: values.get('--fixtures') ?? FIXTURES_DIR,
   };
 }

@@ -3,6 +3,7 @@
 // Usage: node bench/trainer/run.ts [--quick] [--steps N] [--threads N] [--fixtures DIR] [fixture ...]
 import { join } from 'node:path';
 import type { ArtifactStore, LossSample } from '../../shared/ports.ts';
+import { FIXTURES_DIR } from '../../test/support/fixtures.ts';
 import { modelResolution } from '../../trainer-image/src/train/model-resolution.ts';
 import { loadOnnxTiModel } from '../../trainer-image/src/train/onnx-ti-model.ts';
 import { runTextualInversion, TI_DEFAULTS } from '../../trainer-image/src/train/textual-inversion.ts';
@@ -17,7 +18,7 @@ const flagValue = (flag: string): string | undefined => {
 const quick = args.includes('--quick');
 const steps = Number(flagValue('--steps') ?? (quick ? 8 : 40));
 const threads = Number(flagValue('--threads') ?? 1);
-const fixtures = flagValue('--fixtures') ?? join(process.cwd(), '..', 'shared', 'fixtures');
+const fixtures = flagValue('--fixtures') ?? FIXTURES_DIR;
 const valued = new Set(
   ['--steps', '--threads', '--fixtures'].map((f) => args.indexOf(f) + 1).filter((i) => i > 0),
 );

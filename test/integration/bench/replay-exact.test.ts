@@ -1,8 +1,3 @@
-/** @jest-environment ./test/onnx/support/onnx-environment.cjs */
-// The benchmark's central shortcut, checked on the real trainer: a DVAR stop replayed over one recorded
-// fixed-budget run gives exactly the steps and the token row of an in-process `runTextualInversion` with the
-// criterion (evalEvery 1 and 4), because evaluation never moves the training trajectory.
-import { join } from 'node:path';
 import { benchConcepts } from '../../../bench/dvar/concepts.ts';
 import { recordFixedBudgetRun } from '../../../bench/dvar/record-run.ts';
 import { replayDvar } from '../../../bench/dvar/stop-rules.ts';
@@ -10,6 +5,7 @@ import { DvarTracker } from '../../../shared/dvar.ts';
 import type { ArtifactStore } from '../../../shared/ports.ts';
 import { loadOnnxTiModel } from '../../../trainer-image/src/train/onnx-ti-model.ts';
 import { runTextualInversion, TI_DEFAULTS } from '../../../trainer-image/src/train/textual-inversion.ts';
+import { fixtureDir } from '../../support/fixtures.ts';
 
 function memoryStore(): ArtifactStore {
   const objects = new Map<string, Uint8Array>();
@@ -23,7 +19,7 @@ function memoryStore(): ArtifactStore {
 }
 
 // tiny-sd (random weights, 32×32 pixels in, 16×16 latents): the trainer's numbers, not a concept, are under test.
-const model = join(process.cwd(), '../shared/fixtures/tiny-sd');
+const model = fixtureDir('tiny-sd');
 
 describe('replaying DVAR over a recorded run', () => {
   it('matches an in-process criterion run step for step and bit for bit', async () => {

@@ -1,4 +1,4 @@
-// The embedded pipeline with the real trainer (trainer-image/src/main.ts) on ../shared/fixtures/tiny-sd:
+// The embedded pipeline with the real trainer (trainer-image/src/main.ts) on test/fixtures/tiny-sd:
 // a job stopped by the monitor ends SUCCEEDED with a loadable embedding; a job whose trainer is killed
 // mid-run (a Spot reclaim) is restarted by the local runner, resumes from its checkpoint, and ends with the
 // same embedding as an uninterrupted run and one sample per step.
@@ -7,8 +7,9 @@ import sharp from 'sharp';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from '../../../infra/local/embedded-pipeline.ts';
 import { jobKeys } from '../../../shared/keys.ts';
 import { readSafetensors } from '../../../shared/safetensors.ts';
+import { fixtureDir } from '../../support/fixtures.ts';
 
-const FIXTURE = '../shared/fixtures/tiny-sd';
+const FIXTURE = fixtureDir('tiny-sd');
 let pipeline: EmbeddedPipeline;
 const lines: string[] = [];
 

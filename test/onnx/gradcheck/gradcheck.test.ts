@@ -4,8 +4,9 @@
 import { join } from 'node:path';
 import { runGradcheck } from '../../../cli/commands/gradcheck.ts';
 import { main } from '../../../cli/main.ts';
+import { FIXTURES_DIR } from '../../support/fixtures.ts';
 
-const FIXTURES = join(process.cwd(), '..', 'shared', 'fixtures');
+const FIXTURES = FIXTURES_DIR;
 const TOL = 1e-4;
 
 function expectWithin(result: Record<string, unknown>) {

@@ -19,8 +19,9 @@ import {
   sessionSource,
   type TextualInversionGraph,
 } from '../../../trainer-image/src/train/training-graph.ts';
+import { fixtureDir } from '../../support/fixtures.ts';
 
-const DIR = join(process.cwd(), '..', 'shared', 'fixtures', 'tiny-sd');
+const DIR = fixtureDir('tiny-sd');
 
 function tensor(golden: SafetensorsFile, key: string) {
   const t = golden.tensors.get(key);

@@ -14,8 +14,9 @@ import {
   sessionSource,
   type TextualInversionGraph,
 } from '../../../trainer-image/src/train/training-graph.ts';
+import { fixtureDir } from '../../support/fixtures.ts';
 
-const DIR = join(process.cwd(), '..', 'shared', 'fixtures', 'tiny-sd');
+const DIR = fixtureDir('tiny-sd');
 const GAMMA = 5;
 
 /** Item `b` of every batched feed (the rows input is not batched). */

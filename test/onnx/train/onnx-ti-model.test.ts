@@ -8,8 +8,9 @@ import { parseSchedulerConfig } from '../../../trainer-image/src/train/ddpm.ts';
 import { loadOnnxTiModel } from '../../../trainer-image/src/train/onnx-ti-model.ts';
 import type { TiModel } from '../../../trainer-image/src/train/textual-inversion.ts';
 import type { TiBatch } from '../../../trainer-image/src/train/ti-batches.ts';
+import { fixtureDir } from '../../support/fixtures.ts';
 
-const PIPELINE = join(process.cwd(), '../shared/fixtures/tiny-sd');
+const PIPELINE = fixtureDir('tiny-sd');
 const golden = readSafetensors(new Uint8Array(readFileSync(join(PIPELINE, 'golden.safetensors'))));
 const f32 = (name: string) => toFloat32(golden.tensors.get(name)!);
 const schedule = parseSchedulerConfig(

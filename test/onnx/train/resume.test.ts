@@ -20,8 +20,9 @@ import {
   type TiModel,
   type TiModelRequest,
 } from '../../../trainer-image/src/train/textual-inversion.ts';
+import { fixtureDir } from '../../support/fixtures.ts';
 
-const PIPELINE = join(process.cwd(), '../shared/fixtures/tiny-sd');
+const PIPELINE = fixtureDir('tiny-sd');
 const TOKEN = '<my-toy>';
 const root = mkdtempSync(join(tmpdir(), 'plateau-resume-'));
 const imagesDir = join(root, 'images');

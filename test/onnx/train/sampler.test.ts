@@ -1,15 +1,12 @@
-/** @jest-environment ./test/onnx/support/onnx-environment.cjs */
-// The validation sampler on the tiny-sd fixture: latent shape from the configs, same seed → same pixels, the
-// learned row changes the image, PNGs and a contact sheet of the right size, and mismatched rows are refused.
-import { join } from 'node:path';
 import sharp from 'sharp';
 import {
   openValidationSampler,
   renderValidationSamples,
   type ValidationSampler,
 } from '../../../trainer-image/src/train/sampler.ts';
+import { fixtureDir } from '../../support/fixtures.ts';
 
-const dir = join(process.cwd(), '..', 'shared', 'fixtures', 'tiny-sd');
+const dir = fixtureDir('tiny-sd');
 // Not a constant row: the encoder's LayerNorms remove a constant offset, so it would not show.
 const row = (scale: number) => Float32Array.from({ length: 32 }, (_, i) => scale * Math.sin(i + 1));
 let sampler: ValidationSampler;

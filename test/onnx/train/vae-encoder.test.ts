@@ -3,8 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openVaeEncoder } from '../../../trainer-image/src/train/vae-encoder.ts';
+import { fixtureDir } from '../../support/fixtures.ts';
 
-const FIXTURE = join(process.cwd(), '../shared/fixtures/tiny-sd');
+const FIXTURE = fixtureDir('tiny-sd');
 
 function goldenF32(name: string): Float32Array {
   const bytes = readFileSync(join(FIXTURE, 'golden.safetensors'));

@@ -5,8 +5,9 @@ import { decodeModel, encodeModel, loadModel } from '../../../trainer-image/src/
 import { GraphBuilder } from '../../../trainer-image/src/onnx/graph-builder.ts';
 import { DataType } from '../../../trainer-image/src/onnx/model.ts';
 import { tensorToConst } from '../../../trainer-image/src/onnx/tensor-values.ts';
+import { FIXTURES_DIR } from '../../support/fixtures.ts';
 
-const FIXTURES = join(process.cwd(), '..', 'shared', 'fixtures');
+const FIXTURES = FIXTURES_DIR;
 
 describe('codec', () => {
   it('round-trips a fixture text encoder', () => {

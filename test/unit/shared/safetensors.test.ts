@@ -9,6 +9,7 @@ import {
   toFloat64,
   writeSafetensors,
 } from '../../../shared/safetensors.ts';
+import { fixtureDir } from '../../support/fixtures.ts';
 
 describe('safetensors', () => {
   it('round-trips F32, F64, F16, I64 and metadata', () => {
@@ -37,9 +38,7 @@ describe('safetensors', () => {
   });
 
   it('reads the fixture goldens', () => {
-    const file = readSafetensors(
-      readFileSync(join(process.cwd(), '..', 'shared', 'fixtures', 'tiny-sd', 'golden.safetensors')),
-    );
+    const file = readSafetensors(readFileSync(join(fixtureDir('tiny-sd'), 'golden.safetensors')));
     expect(file.tensors.get('ti64.grad_placeholder_row')?.dtype).toBe('F64');
     expect(file.tensors.get('ti.input_ids')?.shape).toEqual([2, 77]);
   });

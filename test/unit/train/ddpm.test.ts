@@ -3,8 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { noiseAndTarget, parseSchedulerConfig } from '../../../trainer-image/src/train/ddpm.ts';
+import { fixtureDir } from '../../support/fixtures.ts';
 
-const FIXTURE = join(process.cwd(), '../shared/fixtures/tiny-sd');
+const FIXTURE = fixtureDir('tiny-sd');
 
 /** Minimal safetensors reader for the golden file (F32/I64 only), to keep this test self-contained. */
 function readGolden(): Map<string, Float32Array | BigInt64Array> {

@@ -15,9 +15,10 @@ import {
   type TiSettings,
 } from '../../../trainer-image/src/train/textual-inversion.ts';
 import type { PixelImage, TiBatch } from '../../../trainer-image/src/train/ti-batches.ts';
+import { fixtureDir } from '../../support/fixtures.ts';
 import { standInModel } from './support/stand-in-model.ts';
 
-const PIPELINE = join(process.cwd(), '../shared/fixtures/tiny-sd');
+const PIPELINE = fixtureDir('tiny-sd');
 
 const images: PixelImage[] = [0, 1].map((k) => ({
   channels: 3,

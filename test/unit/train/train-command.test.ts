@@ -9,9 +9,10 @@ import { createTrainCommand, progressBar } from '../../../cli/commands/train.ts'
 import { findCriterionIndex } from '../../../shared/dvar.ts';
 import { readJsonlSamples } from '../../../shared/local/jsonl-sample-sink.ts';
 import type { RenderSamples } from '../../../trainer-image/src/train/sampler.ts';
+import { fixtureDir } from '../../support/fixtures.ts';
 import { standInModel } from './support/stand-in-model.ts';
 
-const PIPELINE = join(process.cwd(), '../shared/fixtures/tiny-sd');
+const PIPELINE = fixtureDir('tiny-sd');
 const root = mkdtempSync(join(tmpdir(), 'plateau-cli-train-'));
 const imagesDir = join(root, 'images');
 

@@ -8,9 +8,10 @@ import sharp from 'sharp';
 import type { ObjectInfo, ObjectStore } from '../../../shared/pipeline-ports.ts';
 import type { ArtifactStore, LossSample, SampleSink } from '../../../shared/ports.ts';
 import { runTrainingJob, syncPrefix } from '../../../trainer-image/src/train/training-job.ts';
+import { fixtureDir } from '../../support/fixtures.ts';
 import { standInModel } from './support/stand-in-model.ts';
 
-const FIXTURE = join(process.cwd(), '../shared/fixtures/tiny-sd');
+const FIXTURE = fixtureDir('tiny-sd');
 
 class MemoryBucket implements ObjectStore {
   readonly objects = new Map<string, Uint8Array>();

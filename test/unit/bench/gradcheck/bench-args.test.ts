@@ -1,6 +1,5 @@
-// The gradcheck benches' shared flag parser: values, switches, names and its errors.
-import { join } from 'node:path';
 import { benchArgs } from '../../../../bench/gradcheck/bench-args.ts';
+import { FIXTURES_DIR } from '../../../support/fixtures.ts';
 
 describe('benchArgs', () => {
   it('separates value flags, switches and fixture names', () => {
@@ -13,9 +12,9 @@ describe('benchArgs', () => {
     expect(a.names).toEqual(['tiny-sd', 'tiny-sd15topo']);
   });
 
-  it('reads --fixtures and defaults it to ../shared/fixtures', () => {
+  it('reads --fixtures and defaults it to test/fixtures', () => {
     expect(benchArgs([], ['--fixtures', '/f', 'x']).fixtures).toBe('/f');
-    expect(benchArgs([], []).fixtures).toBe(join(process.cwd(), '..', 'shared', 'fixtures'));
+    expect(benchArgs([], []).fixtures).toBe(FIXTURES_DIR);
   });
 
   it('rejects a missing value and a value that is not a number at least the minimum', () => {

@@ -4,8 +4,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clipTokenizerJson, loadTokenizer } from '../../../../trainer-image/src/train/tokenizer.ts';
+import { fixtureDir } from '../../../support/fixtures.ts';
 
-const FIXTURE = join(process.cwd(), '../shared/fixtures/tiny-sd/tokenizer');
+const FIXTURE = fixtureDir('tiny-sd/tokenizer');
 
 /** A CLIP-style byte-level BPE vocabulary small enough to tokenize by hand. */
 // 0–7 word-inner pieces, 8–15 the same with word ends, 16–22 merge results, 23–24 BOS/EOS.
