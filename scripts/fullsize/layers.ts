@@ -6,11 +6,11 @@ import type { Scope, TorchGraph } from './torch-graph.ts';
 import type { WeightInit } from './weight-file.ts';
 
 /** PyTorch's default init has std 1/√(3·fan_in); random weights this size keep activations finite. */
-export const fanIn = (n: number): WeightInit => ({ kind: 'normal', std: 1 / Math.sqrt(3 * n) });
+export const fanIn = (n: number): WeightInit => ({ kind: 'uniform', std: 1 / Math.sqrt(3 * n) });
 const ONES: WeightInit = { kind: 'ones' };
 const ZEROS: WeightInit = { kind: 'zeros' };
 /** Biases start small but non-zero so every parameter carries information (and fp16 rounding shows). */
-const BIAS: WeightInit = { kind: 'normal', std: 0.01 };
+const BIAS: WeightInit = { kind: 'uniform', std: 0.01 };
 
 export const at = (scope: Scope, ...more: string[]): Scope => [...scope, ...more];
 

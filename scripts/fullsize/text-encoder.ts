@@ -18,11 +18,11 @@ export function emitTextEncoder(weights: WeightFile, a: TextEncoderArch): OnnxMo
   const d = a.hiddenSize;
   const n = a.maxLength;
   const tokens = g.op(['token_embedding'], 'Gather', [
-    g.param(['token_embedding'], 'weight', [a.vocabSize, d], { kind: 'normal', std: 0.02 }),
+    g.param(['token_embedding'], 'weight', [a.vocabSize, d], { kind: 'uniform', std: 0.02 }),
     'input_ids',
   ]);
   // Positions 0..len−1 sliced from the table, len read from input_ids as the export does.
-  const position = g.param(['position_embedding'], 'weight', [n, d], { kind: 'normal', std: 0.01 });
+  const position = g.param(['position_embedding'], 'weight', [n, d], { kind: 'uniform', std: 0.01 });
   const length = g.op([], 'Gather', [g.op([], 'Shape', ['input_ids']), g.int64([], [1])], {
     axis: attr.int(0),
   });

@@ -8,7 +8,7 @@ import { Rng } from '../../trainer-image/src/train/rng.ts';
 
 /** How a parameter starts: N(0, std²), all ones (norm scales) or all zeros (biases). */
 export type WeightInit =
-  | { readonly kind: 'normal'; readonly std: number }
+  | { readonly kind: 'uniform'; readonly std: number }
   | { readonly kind: 'ones' | 'zeros' };
 
 /** Elements generated and written per chunk (4 MiB of float32). */
@@ -111,11 +111,14 @@ export class WeightFile {
   }
 
   private fill(values: Float32Array, init: WeightInit): void {
-    if (init.kind !== 'normal') values.fill(init.kind === 'ones' ? 1 : 0);
-    else {
-      this.rng.fillNormal(values);
-      for (let i = 0; i < values.length; i++) values[i] = (values[i] ?? 0) * init.std;
+    if (init.kind !== 'uniform') {
+      values.fill(init.kind === 'ones' ? 1 : 0);
+      return;
     }
+    // U(−a, a) has variance a²/3, so a = √3·std; a uint32 u maps to (u / 2³²)·2a − a.
+    const a = Math.sqrt(3) * init.std;
+    const scale = (2 * a) / 2 ** 32;
+    for (let i = 0; i < values.length; i++) values[i] = this.rng.nextUint32() * scale - a;
   }
 
   private write(bytes: Uint8Array): void {
