@@ -1,8 +1,9 @@
 // The real TiModel on onnxruntime: the merged training graph (loss + d loss / d placeholder rows) and its
 // loss-only twin from training-graph.ts in two sessions — the deterministic evaluation is one forward pass of
 // the eval batch, nothing more — plus the VAE encoder, and the initializer token's embedding row as the start.
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { readTensorBytes } from '../onnx/external-data.ts';
 import { DataType, type OnnxTensor } from '../onnx/model.ts';
 import { Session, sessionOptionsFor, type TypedTensor } from '../runtime/session.ts';
 import type { TiModel, TiModelRequest } from './textual-inversion.ts';
@@ -24,16 +25,7 @@ function tableRow(table: OnnxTensor, id: number, modelDir: string): Float32Array
     );
   }
   if (id < 0 || id >= rows) throw new Error(`token id ${id} is outside the embedding table (${rows} rows)`);
-  const start = id * width * 4;
-  let bytes: Uint8Array;
-  if (table.data.kind === 'raw') {
-    bytes = table.data.bytes.subarray(start, start + width * 4);
-  } else if (table.data.kind === 'external') {
-    const file = readFileSync(join(table.data.baseDir ?? modelDir, table.data.location));
-    bytes = file.subarray(table.data.offset + start, table.data.offset + start + width * 4);
-  } else {
-    throw new Error(`token embedding '${table.name}' holds no numbers`);
-  }
+  const bytes = readTensorBytes(table, modelDir, id * width * 4, width * 4);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return Float32Array.from({ length: width }, (_, i) => view.getFloat32(i * 4, true));
 }

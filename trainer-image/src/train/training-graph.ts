@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { buildGradientGraph } from '../autodiff/build-gradient-graph.ts';
 import type { GradRegistry } from '../autodiff/registry.ts';
 import { encodeModel, loadModel } from '../onnx/codec.ts';
+import { readTensorBytes } from '../onnx/external-data.ts';
 import { GraphBuilder } from '../onnx/graph-builder.ts';
 import { DataType, defaultOpset, type OnnxGraph, type OnnxModel, type ValueInfo } from '../onnx/model.ts';
 import {
@@ -256,13 +257,7 @@ function mergedModel(parts: readonly OnnxGraph[], outputs: readonly ValueInfo[],
 function initializerValues(model: OnnxModel, name: string, modelDir: string): Float32Array {
   const t = model.graph.initializers.find((i) => i.name === name);
   if (!t) throw new Error(`initializer '${name}' not found`);
-  let bytes: Uint8Array;
-  if (t.data.kind === 'raw') bytes = t.data.bytes;
-  else if (t.data.kind === 'external') {
-    const count = t.dims.reduce((a, b) => a * b, 1);
-    const file = readFileSync(join(t.data.baseDir ?? modelDir, t.data.location));
-    bytes = file.subarray(t.data.offset, t.data.offset + (t.data.length ?? count * 4));
-  } else throw new Error(`initializer '${name}' is not numeric`);
+  const bytes = readTensorBytes(t, modelDir);
   if (t.dataType !== DataType.FLOAT) throw new Error(`initializer '${name}' is not FLOAT`);
   return Float32Array.from(decodeValues(t.dataType, bytes) as number[]);
 }
