@@ -17,6 +17,9 @@ const { values } = parseArgs({
     sessions: { type: 'string', default: 'one' },
     prepack: { type: 'string', default: 'off' },
     opt: { type: 'string', default: 'all' },
+    weights: { type: 'string', default: 'reference' },
+    threads: { type: 'string' },
+    parallel: { type: 'boolean', default: false },
     'limit-gb': { type: 'string', default: '14' },
   },
 });
@@ -41,22 +44,35 @@ const watchdog = setInterval(() => {
     process.exit(3);
   }
 }, 100);
-const phases: Record<string, { ms: number; rssGiB: number; peakGiB: number }> = {};
+/** Anonymous (heap, arena, folded or packed weights) and file-backed (mmapped external data) resident GiB. */
+function rssSplit(): { anonGiB: number; fileGiB: number } {
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const kb = (key: string) => Number(status.match(new RegExp(`${key}:\\s+(\\d+)`))?.[1] ?? 0);
+  return { anonGiB: kb('RssAnon') / 2 ** 20, fileGiB: kb('RssFile') / 2 ** 20 };
+}
+const phases: Record<string, { ms: number; rssGiB: number; peakGiB: number; anonGiB: number; fileGiB: number }> =
+  {};
 async function phase<T>(name: string, run: () => Promise<T> | T): Promise<T> {
   const started = performance.now();
   const result = await run();
-  phases[name] = { ms: Math.round(performance.now() - started), rssGiB: rssGiB(), peakGiB: peakGiB() };
+  phases[name] = { ms: Math.round(performance.now() - started), rssGiB: rssGiB(), peakGiB: peakGiB(), ...rssSplit() };
   process.stderr.write(`${name}: ${JSON.stringify(phases[name])}\n`);
   return result;
 }
 
 const two = values.sessions === 'two';
 const graph = await phase('build', () =>
-  buildTextualInversionGraph(model, { batchSize: batch, ...(two ? { forwardBatchSize: evalBatch } : {}) }),
+  buildTextualInversionGraph(model, {
+    batchSize: batch,
+    frozenWeights: values.weights === 'fold' ? 'fold' : 'reference',
+    ...(two ? { forwardBatchSize: evalBatch } : {}),
+  }),
 );
 const options: SessionOptions = {
   optimization: values.opt === 'basic' || values.opt === 'extended' ? values.opt : 'all',
   configEntries: values.prepack === 'on' ? {} : { 'session.disable_prepacking': '1' },
+  ...(values.threads ? { intraOpThreads: Number(values.threads) } : {}),
+  ...(values.parallel ? { executionMode: 'parallel', interOpThreads: 1 } : {}),
 };
 const open = async (m: typeof graph.train) => Session.create(sessionSource(m, graph.modelDir), options);
 const train = await phase('session-train', () => open(graph.train));
@@ -109,6 +125,8 @@ process.stdout.write(
     sessions: two ? 2 : 1,
     prepack: values.prepack,
     opt: options.optimization,
+    weights: values.weights,
+    parallel: values.parallel,
     weightsGiB: weightBytes / 2 ** 30,
     loss: step[graph.loss]?.data[0],
     evalLoss: evaluation[graph.loss]?.data[0],

@@ -56,6 +56,8 @@ export interface TextualInversionGraphOptions {
    * texture hidden in small noise), and that term otherwise dominates the gradient.
    */
   readonly snrGamma?: number;
+  /** How backward nodes read frozen weights (GradientGraphOptions.frozenWeights; default 'fold'). */
+  readonly frozenWeights?: 'fold' | 'reference';
 }
 
 /** The gradcheck graph: inputs as `forward` plus the conv_in weight; outputs loss and three gradients. */
@@ -323,6 +325,7 @@ export function buildTextualInversionGraph(
     loss: 'loss',
     wrt: [trainable],
     ...(options.registry ? { registry: options.registry } : {}),
+    ...(options.frozenWeights ? { frozenWeights: options.frozenWeights } : {}),
   });
   const gradName = gradients[trainable] ?? '';
   const train = renameOutput(gradModel, gradName, 'gradient');
