@@ -50,12 +50,19 @@ function rssSplit(): { anonGiB: number; fileGiB: number } {
   const kb = (key: string) => Number(status.match(new RegExp(`${key}:\\s+(\\d+)`))?.[1] ?? 0);
   return { anonGiB: kb('RssAnon') / 2 ** 20, fileGiB: kb('RssFile') / 2 ** 20 };
 }
-const phases: Record<string, { ms: number; rssGiB: number; peakGiB: number; anonGiB: number; fileGiB: number }> =
-  {};
+const phases: Record<
+  string,
+  { ms: number; rssGiB: number; peakGiB: number; anonGiB: number; fileGiB: number }
+> = {};
 async function phase<T>(name: string, run: () => Promise<T> | T): Promise<T> {
   const started = performance.now();
   const result = await run();
-  phases[name] = { ms: Math.round(performance.now() - started), rssGiB: rssGiB(), peakGiB: peakGiB(), ...rssSplit() };
+  phases[name] = {
+    ms: Math.round(performance.now() - started),
+    rssGiB: rssGiB(),
+    peakGiB: peakGiB(),
+    ...rssSplit(),
+  };
   process.stderr.write(`${name}: ${JSON.stringify(phases[name])}\n`);
   return result;
 }
