@@ -1,9 +1,10 @@
 // `node bench/fullsize/ti-memory.ts --model <pipeline> [--resolution 256] [--batch 2] [--eval-batch 4]
-// [--sessions one|two] [--prepack on|off] [--opt all|extended|basic] [--limit-gb 14]`: builds the textual-inversion
+// [--sessions one|two|gated] [--weights reference|fold] [--parallel] [--arena on|off] [--mem-pattern on|off] [--prepack on|off] [--opt all|extended|basic] [--limit-gb 14]`: builds the textual-inversion
 // training graph of a pipeline, opens its onnxruntime session(s), runs one training step and one DVAR evaluation,
 // and prints JSON with the time and peak RSS of each phase. A watchdog exits (code 3) above --limit-gb of RSS.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { gateBackward } from '../../trainer-image/src/onnx/gate-backward.ts';
 import { DataType } from '../../trainer-image/src/onnx/model.ts';
 import { Session, type SessionOptions, type TypedTensor } from '../../trainer-image/src/runtime/session.ts';
 import { buildTextualInversionGraph, sessionSource } from '../../trainer-image/src/train/training-graph.ts';
@@ -20,6 +21,8 @@ const { values } = parseArgs({
     weights: { type: 'string', default: 'reference' },
     threads: { type: 'string' },
     parallel: { type: 'boolean', default: false },
+    arena: { type: 'string', default: 'on' },
+    'mem-pattern': { type: 'string', default: 'on' },
     'limit-gb': { type: 'string', default: '14' },
   },
 });
@@ -80,9 +83,17 @@ const options: SessionOptions = {
   configEntries: values.prepack === 'on' ? {} : { 'session.disable_prepacking': '1' },
   ...(values.threads ? { intraOpThreads: Number(values.threads) } : {}),
   ...(values.parallel ? { executionMode: 'parallel', interOpThreads: 1 } : {}),
+  ...(values.arena === 'off' ? { cpuArena: false } : {}),
+  ...(values['mem-pattern'] === 'off' ? { memoryPattern: false } : {}),
 };
 const open = async (m: typeof graph.train) => Session.create(sessionSource(m, graph.modelDir), options);
-const train = await phase('session-train', () => open(graph.train));
+const gated =
+  values.sessions === 'gated'
+    ? gateBackward(graph.train, { ungated: [graph.loss], gated: [graph.gradient] })
+    : undefined;
+const train = await phase('session-train', () => open(gated ? gated.model : graph.train));
+const flag = (on: boolean): Record<string, TypedTensor> =>
+  gated ? { [gated.flag]: { dataType: DataType.BOOL, dims: [], data: new Uint8Array([on ? 1 : 0]) } } : {};
 const forward = two ? await phase('session-forward', () => open(graph.forward)) : undefined;
 
 function feeds(b: number): Record<string, TypedTensor> {
@@ -109,12 +120,16 @@ function feeds(b: number): Record<string, TypedTensor> {
     },
   };
 }
-const step = await phase('train-step', () => train.run(feeds(batch), [graph.loss, graph.gradient]));
+const step = await phase('train-step', () =>
+  train.run({ ...feeds(batch), ...flag(true) }, [graph.loss, graph.gradient]),
+);
 // One session: the eval batch runs as evalBatch / batch training-shaped chunks (gradient computed and dropped).
 const evaluation = await phase('dvar-eval', async () => {
   if (forward) return forward.run(feeds(evalBatch), [graph.loss]);
-  let out = await train.run(feeds(batch), [graph.loss]);
-  for (let done = batch; done < evalBatch; done += batch) out = await train.run(feeds(batch), [graph.loss]);
+  let out = await train.run({ ...feeds(batch), ...flag(false) }, [graph.loss]);
+  for (let done = batch; done < evalBatch; done += batch) {
+    out = await train.run({ ...feeds(batch), ...flag(false) }, [graph.loss]);
+  }
   return out;
 });
 clearInterval(watchdog);
@@ -129,7 +144,9 @@ process.stdout.write(
     resolution: Number(values.resolution),
     batch,
     evalBatch,
-    sessions: two ? 2 : 1,
+    sessions: values.sessions,
+    arena: values.arena,
+    memPattern: values['mem-pattern'],
     prepack: values.prepack,
     opt: options.optimization,
     weights: values.weights,

@@ -34,7 +34,7 @@ const TI = DVAR_DEFAULTS['textual-inversion'];
 const USAGE =
   'plateau train --model <pipelineDir> --images <dir> --token "<tok>" --init <word> [--out <dir>] ' +
   '[--max-steps N] [--window W] [--threshold a] [--eval-every k] [--seed s] [--resume] [--no-dvar] ' +
-  '[--batch-size B] [--lr x] [--snr-gamma g] [--templates object|style] [--checkpoint-every N] [--progress-every N] ' +
+  '[--batch-size B] [--resolution px] [--lr x] [--snr-gamma g] [--templates object|style] [--checkpoint-every N] [--progress-every N] ' +
   '[--samples N] [--sample-steps N] [--guidance g] [--json]\n' +
   '  Outputs under --out (default out/train): output/<token>.safetensors, output/report.json,\n' +
   '  output/loss.svg, output/samples/ (N validation images with the token, DDIM + guidance, and\n' +
@@ -146,7 +146,11 @@ export function createTrainCommand(
       // A STOP file is a request to the run that was going when it was made, not to this one.
       await rm(join(out, 'STOP'), { force: true });
 
-      const resolution = await modelResolution(pipelineDir);
+      // --resolution trains below the model's own size (the manifest's training.resolution), e.g. 256 px on a CPU.
+      const resolution =
+        values.resolution === undefined
+          ? await modelResolution(pipelineDir)
+          : integer('resolution', values.resolution, 0, 8);
       const images: PixelImage[] = (await loadTrainingImages(resolve(values.images!), resolution)).map(
         (image) => ({
           data: image.pixels,
@@ -344,6 +348,7 @@ function parse(args: readonly string[]) {
       resume: { type: 'boolean' },
       'no-dvar': { type: 'boolean' },
       'batch-size': { type: 'string' },
+      resolution: { type: 'string' },
       lr: { type: 'string' },
       'snr-gamma': { type: 'string' },
       templates: { type: 'string' },

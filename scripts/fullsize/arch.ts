@@ -49,7 +49,8 @@ const VOCAB = 49408;
 export function pipelineArch(arch: Arch, size: Size = 'full'): PipelineArch {
   const tiny = size === 'tiny';
   const sd21 = arch === 'sd21';
-  const resolution = sd21 ? 768 : 512;
+  // The tiny size trains at 64 px (8×8 latents) so a CI run of the full code path takes seconds.
+  const resolution = tiny ? 64 : sd21 ? 768 : 512;
   return {
     arch,
     size,

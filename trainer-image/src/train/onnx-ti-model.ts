@@ -4,16 +4,28 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { readTensorBytes } from '../onnx/external-data.ts';
-import { DataType, type OnnxTensor } from '../onnx/model.ts';
+import { DataType, type OnnxModel, type OnnxTensor } from '../onnx/model.ts';
 import { Session, sessionOptionsFor, type TypedTensor } from '../runtime/session.ts';
+import {
+  denoiserBytes,
+  LOW_MEMORY_BYTES,
+  lowMemorySessionOptions,
+  openSharedObjective,
+  type SharedObjective,
+} from './shared-session-objective.ts';
 import type { TiModel, TiModelRequest } from './textual-inversion.ts';
 import type { TiBatch } from './ti-batches.ts';
-import { buildTextualInversionGraph, sessionSource } from './training-graph.ts';
+import { buildTextualInversionGraph, sessionSource, type TextualInversionGraph } from './training-graph.ts';
 import { openVaeEncoder } from './vae-encoder.ts';
 
 export interface OnnxTiModelOptions {
   readonly device?: 'auto' | 'cuda' | 'cpu';
   readonly intraOpThreads?: number;
+  /**
+   * One session for training and evaluation with the weights opened once (shared-session-objective.ts). Default:
+   * on for pipelines whose UNet and text encoder pass LOW_MEMORY_BYTES (full-size SD).
+   */
+  readonly lowMemory?: boolean;
 }
 
 /** Row `id` of a FLOAT [V, D] embedding table stored inline or in an external-data file. */
@@ -44,10 +56,17 @@ export async function loadOnnxTiModel(
 ): Promise<TiModel> {
   // Training steps always run at batchSize and the forward graph only evaluates the fixed DVAR batch, so both
   // batches are static when the request says so (session creation is then seconds instead of tens of seconds).
+  const lowMemory = options.lowMemory ?? denoiserBytes(request.pipelineDir) >= LOW_MEMORY_BYTES;
+  // Low memory: one static batch serves both when the eval batch is a multiple of it, else the batch is symbolic.
+  const sharedBatch =
+    request.batchSize !== undefined && (request.evalBatchSize ?? request.batchSize) % request.batchSize === 0;
   const graph = buildTextualInversionGraph(request.pipelineDir, {
     nVectors: request.nVectors,
-    ...(request.batchSize === undefined ? {} : { batchSize: request.batchSize }),
-    ...(request.evalBatchSize === undefined ? {} : { forwardBatchSize: request.evalBatchSize }),
+    ...(request.batchSize === undefined || (lowMemory && !sharedBatch)
+      ? {}
+      : { batchSize: request.batchSize }),
+    ...(request.evalBatchSize === undefined || lowMemory ? {} : { forwardBatchSize: request.evalBatchSize }),
+    ...(lowMemory ? { frozenWeights: 'reference' as const } : {}),
     ...(request.snrGamma === undefined ? {} : { snrGamma: request.snrGamma }),
   });
   if (graph.placeholderIds[0] !== request.placeholderId) {
@@ -66,7 +85,8 @@ export async function loadOnnxTiModel(
   const initialRows = new Float32Array(request.nVectors * graph.hiddenSize);
   for (let v = 0; v < request.nVectors; v++) initialRows.set(initializerRow, v * graph.hiddenSize);
 
-  const sessionOptions = sessionOptionsFor(options);
+  const chosen = sessionOptionsFor(options);
+  const sessionOptions = lowMemory ? lowMemorySessionOptions(chosen) : chosen;
   const open = async (model: typeof graph.train): Promise<Session> => {
     const source = sessionSource(model, graph.modelDir);
     try {
@@ -76,9 +96,7 @@ export async function loadOnnxTiModel(
       if (typeof source === 'string') rmSync(source, { force: true });
     }
   };
-  const train = await open(graph.train);
-  const forward = await open(graph.forward);
-  const vae = await openVaeEncoder(request.pipelineDir, sessionOptions);
+  const vae = await openVaeEncoder(request.pipelineDir, chosen);
 
   const { inputs, inputDataTypes: types } = graph;
   const feeds = (rows: Float32Array, batch: TiBatch): Record<string, TypedTensor> => {
@@ -99,16 +117,41 @@ export async function loadOnnxTiModel(
       },
     };
   };
+  const { objective, release } = lowMemory
+    ? await openSharedObjective({
+        train: graph.train,
+        loss: graph.loss,
+        gradient: graph.gradient,
+        chunk: sharedBatch ? request.batchSize : undefined,
+        open,
+        feeds,
+      })
+    : await openTwoSessions(graph, open, feeds);
+  return {
+    hiddenSize: graph.hiddenSize,
+    initialRows,
+    encodeVae: vae.encode,
+    objective,
+    async release() {
+      await Promise.all([release(), vae.release()]);
+    },
+  };
+}
+
+/** The default objective: the training graph and its loss-only twin in two sessions (each opens the weights). */
+async function openTwoSessions(
+  graph: TextualInversionGraph,
+  open: (model: OnnxModel) => Promise<Session>,
+  feeds: (rows: Float32Array, batch: TiBatch) => Record<string, TypedTensor>,
+): Promise<SharedObjective> {
+  const train = await open(graph.train);
+  const forward = await open(graph.forward);
   const scalar = (tensor: TypedTensor | undefined): number => {
     const value = tensor?.data[0];
     if (typeof value !== 'number') throw new Error('the training graph returned no float loss');
     return value;
   };
-
   return {
-    hiddenSize: graph.hiddenSize,
-    initialRows,
-    encodeVae: vae.encode,
     objective: {
       async loss(rows, batch) {
         const out = await forward.run(feeds(rows, batch), [graph.loss]);
@@ -123,8 +166,8 @@ export async function loadOnnxTiModel(
         return { loss: scalar(out[graph.loss]), gradient: Float32Array.from(gradient) };
       },
     },
-    async release() {
-      await Promise.all([train.release(), forward.release(), vae.release()]);
+    release: async () => {
+      await Promise.all([train.release(), forward.release()]);
     },
   };
 }
