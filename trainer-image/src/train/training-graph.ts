@@ -29,6 +29,7 @@ import {
   spliceEmbeddingRows,
 } from '../onnx/surgery.ts';
 import { decodeValues } from '../onnx/tensor-values.ts';
+import { upcastFp16 } from '../onnx/upcast-fp16.ts';
 import { type DdpmSchedule, minSnrWeight, type PredictionType, parseSchedulerConfig } from './ddpm.ts';
 
 export type TrainableChoice = 'placeholder' | 'conv_in';
@@ -146,8 +147,12 @@ interface Components {
 }
 
 function loadComponents(pipelineDir: string): Components {
-  const te = loadModel(join(pipelineDir, 'text_encoder', 'model.onnx'));
-  const unet = loadModel(join(pipelineDir, 'unet', 'model.onnx'));
+  // fp16 exports train in fp32 (onnx/upcast-fp16.ts): one fp32 copy of the weights, folded at session start.
+  const te = upcastFp16(
+    loadModel(join(pipelineDir, 'text_encoder', 'model.onnx')),
+    join(pipelineDir, 'text_encoder'),
+  );
+  const unet = upcastFp16(loadModel(join(pipelineDir, 'unet', 'model.onnx')), join(pipelineDir, 'unet'));
   const schedulerJson: unknown = JSON.parse(
     readFileSync(join(pipelineDir, 'scheduler', 'scheduler_config.json'), 'utf8'),
   );

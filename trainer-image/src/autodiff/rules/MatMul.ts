@@ -85,7 +85,13 @@ export const matMulGrad: GradRule = {
     const sameBatch = ra === rb && batchA.every((d, i) => d !== undefined && d === batchB[i]);
     const rank = g.rank(go);
     const cols = g.dims(b)[1];
-    if (g.needs(0) && g.frozenWeights === 'reference' && rb === 2 && typeof cols === 'number' && !narrow(g, a)) {
+    if (
+      g.needs(0) &&
+      g.frozenWeights === 'reference' &&
+      rb === 2 &&
+      typeof cols === 'number' &&
+      !narrow(g, a)
+    ) {
       // dA = dY·Bᵀ with B as stored: Gemm(dY as [M, N], B, transB) → [M, K], then A's shape.
       if (rank === 2) g.emit('Gemm', [go, b], { transB: { type: 'int', value: 1 } }, [g.gi(0)]);
       else {
