@@ -57,6 +57,11 @@ export interface TextualInversionGraphOptions {
    * texture hidden in small noise), and that term otherwise dominates the gradient.
    */
   readonly snrGamma?: number;
+  /**
+   * The latent side (resolution / 8) the `train` graph will be fed, fixed like the batch: every activation then
+   * has a static size (memory estimates) and unbroadcasting needs no run-time axis search. Default: symbolic.
+   */
+  readonly latentSize?: number;
   /** How backward nodes read frozen weights (GradientGraphOptions.frozenWeights; default 'fold'). */
   readonly frozenWeights?: 'fold' | 'reference';
 }
@@ -325,7 +330,9 @@ export function buildTextualInversionGraph(
   const forward = mergedModel([te, before, unet, after], [lossInfo], c);
 
   const trainable = wrt === 'placeholder' ? INPUTS.rows : convInName;
-  const differentiated = options.batchSize === undefined ? forward : withBatch(forward, options.batchSize);
+  const batched = options.batchSize === undefined ? forward : withBatch(forward, options.batchSize);
+  const differentiated =
+    options.latentSize === undefined ? batched : withLatentSize(batched, options.latentSize);
   const { model: gradModel, gradients } = buildGradientGraph(differentiated, {
     loss: 'loss',
     wrt: [trainable],
@@ -404,6 +411,15 @@ function withBatch(model: OnnxModel, batch: number): OnnxModel {
     if (!batched.has(v.name) || v.dims === undefined || typeof first === 'number') return v;
     return { ...v, dims: [batch, ...v.dims.slice(1)] };
   });
+  return { ...model, graph: { ...model.graph, inputs } };
+}
+
+/** The model with the latents' and noise's spatial dims fixed to `side`. */
+function withLatentSize(model: OnnxModel, side: number): OnnxModel {
+  const spatial = new Set<string>([INPUTS.latents, INPUTS.noise]);
+  const inputs = model.graph.inputs.map((v) =>
+    spatial.has(v.name) && v.dims?.length === 4 ? { ...v, dims: [v.dims[0], v.dims[1], side, side] } : v,
+  );
   return { ...model, graph: { ...model.graph, inputs } };
 }
 
