@@ -10,10 +10,17 @@ import {
   toFloat32,
   toFloat64,
 } from '../../../shared/safetensors.ts';
-import { loadModel } from '../../../trainer-image/src/onnx/codec.ts';
-import { DataType, type OnnxGraph, type OnnxModel } from '../../../trainer-image/src/onnx/model.ts';
+import type { Projection } from '../../../trainer-image/src/onnx/attention-projections.ts';
+import { encodeModel, loadModel } from '../../../trainer-image/src/onnx/codec.ts';
+import {
+  DataType,
+  type OnnxGraph,
+  type OnnxModel,
+  type OnnxTensor,
+} from '../../../trainer-image/src/onnx/model.ts';
 import { loadNodeMetadata, type NodeMetadata } from '../../../trainer-image/src/onnx/node-metadata.ts';
-import type { TypedTensor } from '../../../trainer-image/src/runtime/session.ts';
+import { transpose2d, weightOutIn } from '../../../trainer-image/src/onnx/weight-values.ts';
+import { Session, type TypedTensor } from '../../../trainer-image/src/runtime/session.ts';
 import { fixtureDir } from '../../support/fixtures.ts';
 
 export interface GoldenUnet {
@@ -121,4 +128,43 @@ export function relErr(x: ArrayLike<number>, ref: ArrayLike<number>): number {
     den = Math.max(den, Math.abs(ref[i] ?? 0));
   }
   return num / den;
+}
+
+/** The UNet's first output for `feeds`, in a one-thread session released afterwards. */
+export async function outSample(model: OnnxModel, feeds: Record<string, TypedTensor>): Promise<Float32Array> {
+  const session = await Session.create(encodeModel(model), { intraOpThreads: 1 });
+  try {
+    const out = Object.values(await session.run(feeds))[0]?.data;
+    if (!(out instanceof Float32Array)) throw new Error('no float output');
+    return out;
+  } finally {
+    await session.release();
+  }
+}
+
+/** A projection's base weight as PyTorch's W [out, in]. */
+export function initialWeight(graph: OnnxGraph, p: Projection): Float32Array {
+  const t = graph.initializers.find((i) => i.name === p.weight);
+  if (!t) throw new Error(`no initializer ${p.weight}`);
+  return weightOutIn(t, p.weightLayout);
+}
+
+/** The graph with each projection's initializer replaced by W' [out, in] (stored back in its own layout). */
+export function withWeights(
+  graph: OnnxGraph,
+  projections: readonly Projection[],
+  weight: (p: Projection) => Float32Array,
+): OnnxGraph {
+  const byName = new Map(projections.map((p) => [p.weight, p]));
+  const initializers = graph.initializers.map((t): OnnxTensor => {
+    const p = byName.get(t.name);
+    if (!p) return t;
+    const w = weight(p);
+    const stored = p.weightLayout === 'in-out' ? transpose2d(w, p.outFeatures, p.inFeatures) : w;
+    return {
+      ...t,
+      data: { kind: 'raw', bytes: new Uint8Array(stored.buffer, stored.byteOffset, stored.byteLength) },
+    };
+  });
+  return { ...graph, initializers };
 }
