@@ -9,23 +9,23 @@ import { FileStopSignal } from '../../shared/local/file-stop-signal.ts';
 import { FolderArtifactStore } from '../../shared/local/folder-artifact-store.ts';
 import { JsonlSampleSink, readJsonlSamples } from '../../shared/local/jsonl-sample-sink.ts';
 import { renderLossChart } from '../../shared/loss-chart.ts';
+import type { PixelImage } from '../../trainer-image/src/train/batches.ts';
 import { CHECKPOINT_PREFIX } from '../../trainer-image/src/train/checkpoint.ts';
 import { loadTrainingImages } from '../../trainer-image/src/train/images.ts';
 import { modelResolution } from '../../trainer-image/src/train/model-resolution.ts';
-import { loadOnnxTiModel } from '../../trainer-image/src/train/onnx-ti-model.ts';
+import { loadOnnxModel } from '../../trainer-image/src/train/onnx-model.ts';
+import {
+  type RunDeps,
+  type RunSettings,
+  runPersonalization,
+  TI_DEFAULTS,
+} from '../../trainer-image/src/train/personalize.ts';
 import {
   type RenderSamples,
   renderOnnxSamples,
   type SampleSettings,
   validationPrompts,
 } from '../../trainer-image/src/train/sampler.ts';
-import {
-  runTextualInversion,
-  TI_DEFAULTS,
-  type TiDeps,
-  type TiSettings,
-} from '../../trainer-image/src/train/textual-inversion.ts';
-import type { PixelImage } from '../../trainer-image/src/train/ti-batches.ts';
 import type { StepProgress } from '../../trainer-image/src/train/train-loop.ts';
 import { type Command, UsageError } from '../command.ts';
 
@@ -81,7 +81,7 @@ const TTY_REDRAW_MS = 100;
 /** Draws the validation images for the learned token: the files for output/samples/. */
 /** Model loading and sampling are injectable so tests can drive the command with stand-ins. */
 export function createTrainCommand(
-  loadModel: TiDeps['loadModel'] = loadOnnxTiModel,
+  loadModel: RunDeps['loadModel'] = loadOnnxModel,
   renderSamples: RenderSamples = renderOnnxSamples,
 ): Command {
   return {
@@ -106,7 +106,7 @@ export function createTrainCommand(
       }
       const window = integer('window', values.window, TI.window, 2);
       const threshold = positive('threshold', values.threshold, TI.threshold);
-      const settings: TiSettings = {
+      const settings: RunSettings = {
         ...TI_DEFAULTS,
         token: values.token!,
         initializerToken: values.init!,
@@ -188,7 +188,7 @@ export function createTrainCommand(
         const line = `step ${done}/${settings.maxSteps}${det}  train ${p.trainLoss.toPrecision(5)}${ratio}  ${rate.toFixed(2)} steps/s${etaText}`;
         io.err.write(tty ? `\r${progressBar(done, settings.maxSteps)} ${line}\u001b[K` : `${line}\n`);
       };
-      const result = await runTextualInversion(settings, {
+      const result = await runPersonalization(settings, {
         pipelineDir,
         images,
         loadModel,

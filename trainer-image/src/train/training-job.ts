@@ -10,8 +10,8 @@ import type { ObjectStore } from '../../../shared/pipeline-ports.ts';
 import type { ArtifactStore, SampleSink, StopSignal } from '../../../shared/ports.ts';
 import { loadTrainingImages } from './images.ts';
 import { modelResolution } from './model-resolution.ts';
+import { type RunDeps, type RunResult, runPersonalization, TI_DEFAULTS } from './personalize.ts';
 import { type RenderSamples, validationPrompts } from './sampler.ts';
-import { runTextualInversion, TI_DEFAULTS, type TiDeps, type TiResult } from './textual-inversion.ts';
 
 export interface TrainingJobDeps {
   readonly jobId: string;
@@ -21,7 +21,7 @@ export interface TrainingJobDeps {
   readonly store: ArtifactStore;
   readonly sink: SampleSink;
   readonly stopSignal: StopSignal;
-  readonly loadModel: TiDeps['loadModel'];
+  readonly loadModel: RunDeps['loadModel'];
   /** Local folder where base models are cached across jobs on the same host. */
   readonly modelCacheDir: string;
   /** Scratch folder for this job's images. */
@@ -82,7 +82,7 @@ export async function syncPrefix(
   return listed.length;
 }
 
-export async function runTrainingJob(deps: TrainingJobDeps): Promise<TiResult> {
+export async function runTrainingJob(deps: TrainingJobDeps): Promise<RunResult> {
   const keys = jobKeys(deps.jobId);
   const log = deps.log ?? (() => {});
   const manifestBytes = await deps.objects.get(keys.manifest);
@@ -104,7 +104,7 @@ export async function runTrainingJob(deps: TrainingJobDeps): Promise<TiResult> {
   }));
   log(`job ${deps.jobId}: ${images.length} image(s) at ${resolution}px on ${manifest.baseModel}`);
 
-  const result = await runTextualInversion(
+  const result = await runPersonalization(
     {
       ...TI_DEFAULTS,
       token: manifest.token,

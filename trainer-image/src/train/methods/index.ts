@@ -1,0 +1,18 @@
+// The registry of training methods: a job's method name and settings → its TrainingMethod. Adding a method is one
+// file in this folder and one case here.
+import type { MethodName } from '../../../../shared/methods.ts';
+import type { TrainingMethod } from './method.ts';
+import { textualInversion } from './textual-inversion.ts';
+
+/** A method and its own settings, as the manifest (or `plateau train`) gives them. */
+export type MethodConfig = { readonly name: 'textual-inversion' };
+
+export function methodFor(config: MethodConfig): TrainingMethod {
+  const name: MethodName = config.name;
+  switch (name) {
+    case 'textual-inversion':
+      return textualInversion();
+    default:
+      throw new Error(`method ${name} is not available in this version of plateau`);
+  }
+}
