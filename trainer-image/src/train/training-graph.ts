@@ -64,11 +64,14 @@ export interface TextualInversionGraphOptions {
   readonly unetSurgery?: UnetSurgery;
 }
 
-/** A rewrite of the UNet graph that adds trainable FLOAT inputs (their names are kept unprefixed). */
-export type UnetSurgery = (unet: OnnxGraph) => {
-  readonly graph: OnnxGraph;
-  readonly inputs: readonly ValueInfo[];
-};
+/**
+ * A rewrite of the UNet graph that adds trainable FLOAT inputs (their names are kept unprefixed). `modelPath` is
+ * the UNet's model.onnx, for what the IR does not carry (a dynamo export's module names in node metadata).
+ */
+export type UnetSurgery = (
+  unet: OnnxGraph,
+  source: { readonly modelPath: string },
+) => { readonly graph: OnnxGraph; readonly inputs: readonly ValueInfo[] };
 
 /** A method tensor of the training graph: its input name, shape and the `train` output with its gradient. */
 export interface MethodTrainable {
@@ -318,7 +321,7 @@ export function buildTextualInversionGraph(
     [INPUTS.rows]: INPUTS.rows,
     [teOut.name]: 'encoder_hidden_states',
   });
-  const surgery = options.unetSurgery?.(unetGraph);
+  const surgery = options.unetSurgery?.(unetGraph, { modelPath: join(pipelineDir, 'unet', 'model.onnx') });
   const methodInputs = surgery?.inputs ?? [];
   for (const input of methodInputs) {
     if (input.dataType !== DataType.FLOAT || !input.dims?.every((d) => typeof d === 'number')) {
