@@ -3,8 +3,8 @@ import { recordFixedBudgetRun } from '../../../bench/dvar/record-run.ts';
 import { replayDvar } from '../../../bench/dvar/stop-rules.ts';
 import { DvarTracker } from '../../../shared/dvar.ts';
 import type { ArtifactStore } from '../../../shared/ports.ts';
-import { loadOnnxTiModel } from '../../../trainer-image/src/train/onnx-ti-model.ts';
-import { runTextualInversion, TI_DEFAULTS } from '../../../trainer-image/src/train/textual-inversion.ts';
+import { loadOnnxModel } from '../../../trainer-image/src/train/onnx-model.ts';
+import { runPersonalization, TI_DEFAULTS } from '../../../trainer-image/src/train/personalize.ts';
 import { fixtureDir } from '../../support/fixtures.ts';
 
 function memoryStore(): ArtifactStore {
@@ -39,7 +39,7 @@ describe('replaying DVAR over a recorded run', () => {
       const replay = replayDvar(recorded.losses, params, evalEvery, cap);
       expect(replay.criterionStep).not.toBeNull();
       expect(replay.steps).toBeLessThan(cap);
-      const live = await runTextualInversion(
+      const live = await runPersonalization(
         {
           ...TI_DEFAULTS,
           token: concept.token,
@@ -53,7 +53,7 @@ describe('replaying DVAR over a recorded run', () => {
         {
           pipelineDir: model,
           images: concept.images,
-          loadModel: (request) => loadOnnxTiModel(request, { device: 'cpu', intraOpThreads: 1 }),
+          loadModel: (request) => loadOnnxModel(request, { device: 'cpu', intraOpThreads: 1 }),
           openSink: async () => ({ write: async () => {}, flush: async () => {} }),
           stopSignal: { check: async () => ({ stop: false }) },
           store: memoryStore(),
