@@ -1,3 +1,7 @@
+/** @jest-environment ./test/onnx/support/onnx-environment.cjs */
+// The benchmark's central shortcut, checked on the real trainer: a DVAR stop replayed over one recorded
+// fixed-budget run gives exactly the steps and the token row of an in-process `runPersonalization` with the
+// criterion (evalEvery 1 and 4), because evaluation never moves the training trajectory.
 import { benchConcepts } from '../../../bench/dvar/concepts.ts';
 import { recordFixedBudgetRun } from '../../../bench/dvar/record-run.ts';
 import { replayDvar } from '../../../bench/dvar/stop-rules.ts';
