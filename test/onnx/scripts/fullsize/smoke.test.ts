@@ -13,7 +13,7 @@ import { readSafetensors, toFloat32 } from '../../../../shared/safetensors.ts';
 import { loadModel } from '../../../../trainer-image/src/onnx/codec.ts';
 import { DataType } from '../../../../trainer-image/src/onnx/model.ts';
 import { Session } from '../../../../trainer-image/src/runtime/session.ts';
-import { loadOnnxTiModel } from '../../../../trainer-image/src/train/onnx-ti-model.ts';
+import { loadOnnxModel } from '../../../../trainer-image/src/train/onnx-model.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'plateau-fullsize-smoke-'));
 const TOKEN = '<smoke>';
@@ -78,7 +78,7 @@ describe('plateau train on a generated pipeline in low-memory mode', () => {
         .toFile(join(images, `img${k}.png`));
     }
     const command = createTrainCommand((request) =>
-      loadOnnxTiModel(request, { device: 'cpu', lowMemory: true }),
+      loadOnnxModel(request, { device: 'cpu', lowMemory: true }),
     );
     const train = async (out: string, extra: string[]) => {
       let stdout = '';
