@@ -77,9 +77,12 @@ describe('plateau train on a generated pipeline in low-memory mode', () => {
         .png()
         .toFile(join(images, `img${k}.png`));
     }
-    const command = createTrainCommand((request) =>
-      loadOnnxModel(request, { device: 'cpu', lowMemory: true }),
-    );
+    // The three runs share one loaded model (it holds no training state): one session creation, not three.
+    let shared: ReturnType<typeof loadOnnxModel> | undefined;
+    const command = createTrainCommand(async (request) => {
+      shared ??= loadOnnxModel(request, { device: 'cpu', lowMemory: true });
+      return { ...(await shared), release: async () => {} };
+    });
     const train = async (out: string, extra: string[]) => {
       let stdout = '';
       const code = await command.run(
@@ -115,5 +118,6 @@ describe('plateau train on a generated pipeline in low-memory mode', () => {
       return toFloat32(t);
     };
     expect(embedding(join(root, 'split'))).toEqual(embedding(join(root, 'straight')));
+    await (await shared)?.release();
   });
 });
