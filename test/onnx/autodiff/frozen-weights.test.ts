@@ -80,8 +80,10 @@ describe("frozenWeights: 'reference'", () => {
     await session.release();
     const loss = out[g.loss]?.data;
     const grad = out[g.gradient]?.data;
-    if (!(loss instanceof Float32Array) || !(grad instanceof Float32Array)) throw new Error('missing outputs');
-    const ref = (name: string) => toFloat64(golden.tensors.get(`ti64.${name}`) ?? tensor(golden, `ti.${name}`));
+    if (!(loss instanceof Float32Array) || !(grad instanceof Float32Array))
+      throw new Error('missing outputs');
+    const ref = (name: string) =>
+      toFloat64(golden.tensors.get(`ti64.${name}`) ?? tensor(golden, `ti.${name}`));
     expect(relErr(loss, ref('loss'))).toBeLessThanOrEqual(1e-4);
     expect(relErr(grad, ref('grad_placeholder_row'))).toBeLessThanOrEqual(1e-4);
   }, 300_000);

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { gateBackward } from '../onnx/gate-backward.ts';
 import { DataType, type OnnxModel } from '../onnx/model.ts';
 import type { Session, SessionOptions, TypedTensor } from '../runtime/session.ts';
+import type { TrainBatch } from './batches.ts';
 import type { LossAndGradient } from './objective.ts';
-import type { TiBatch } from './ti-batches.ts';
 
 /** Pipelines whose UNet and text encoder files pass this many bytes train in low-memory mode by default. */
 export const LOW_MEMORY_BYTES = 2 ** 30;
@@ -39,7 +39,7 @@ export function lowMemorySessionOptions(base: SessionOptions): SessionOptions {
 }
 
 /** Items [start, start + size) of a batch, as a batch. */
-export function sliceBatch(batch: TiBatch, start: number, size: number): TiBatch {
+export function sliceBatch(batch: TrainBatch, start: number, size: number): TrainBatch {
   const per = batch.latents.length / batch.size;
   const L = batch.sequenceLength;
   return {
@@ -55,7 +55,7 @@ export function sliceBatch(batch: TiBatch, start: number, size: number): TiBatch
 }
 
 export interface SharedObjective {
-  readonly objective: LossAndGradient<TiBatch>;
+  readonly objective: LossAndGradient<TrainBatch>;
   release(): Promise<void>;
 }
 
@@ -63,12 +63,15 @@ export interface SharedObjectiveSetup {
   /** The training graph (loss + gradient outputs). */
   readonly train: OnnxModel;
   readonly loss: string;
-  readonly gradient: string;
+  /** The gradient outputs (static dims), gated together. */
+  readonly gradients: readonly string[];
   /** The static batch `train` was built for, or undefined when its batch is symbolic (no chunking). */
   readonly chunk: number | undefined;
   /** Opens a session on a model (e.g. writing it beside external weights). */
   readonly open: (model: OnnxModel) => Promise<Session>;
-  readonly feeds: (rows: Float32Array, batch: TiBatch) => Record<string, TypedTensor>;
+  readonly feeds: (params: Float32Array, batch: TrainBatch) => Record<string, TypedTensor>;
+  /** Packs the gradient outputs of one training run like `params`. */
+  readonly pack: (outputs: Readonly<Record<string, TypedTensor>>) => Float32Array;
 }
 
 function scalar(tensor: TypedTensor | undefined): number {
@@ -78,20 +81,20 @@ function scalar(tensor: TypedTensor | undefined): number {
 }
 
 export async function openSharedObjective(setup: SharedObjectiveSetup): Promise<SharedObjective> {
-  const gated = gateBackward(setup.train, { ungated: [setup.loss], gated: [setup.gradient] });
+  const gated = gateBackward(setup.train, { ungated: [setup.loss], gated: setup.gradients });
   const session = await setup.open(gated.model);
   const flag = (on: boolean): Record<string, TypedTensor> => ({
     [gated.flag]: { dataType: DataType.BOOL, dims: [], data: new Uint8Array([on ? 1 : 0]) },
   });
-  const forward = async (rows: Float32Array, batch: TiBatch): Promise<number> => {
-    const out = await session.run({ ...setup.feeds(rows, batch), ...flag(false) }, [setup.loss]);
+  const forward = async (params: Float32Array, batch: TrainBatch): Promise<number> => {
+    const out = await session.run({ ...setup.feeds(params, batch), ...flag(false) }, [setup.loss]);
     return scalar(out[setup.loss]);
   };
   return {
     objective: {
-      async loss(rows, batch) {
+      async loss(params, batch) {
         const chunk = setup.chunk;
-        if (chunk === undefined || chunk === batch.size) return forward(rows, batch);
+        if (chunk === undefined || chunk === batch.size) return forward(params, batch);
         if (batch.size % chunk !== 0) {
           throw new Error(
             `the eval batch (${batch.size}) must be a multiple of the training batch (${chunk})`,
@@ -100,20 +103,16 @@ export async function openSharedObjective(setup: SharedObjectiveSetup): Promise<
         // Equal chunks: the mean of the chunk means is the mean over every element.
         let sum = 0;
         for (let start = 0; start < batch.size; start += chunk) {
-          sum += await forward(rows, sliceBatch(batch, start, chunk));
+          sum += await forward(params, sliceBatch(batch, start, chunk));
         }
         return sum / (batch.size / chunk);
       },
-      async lossAndGradient(rows, batch) {
-        const out = await session.run({ ...setup.feeds(rows, batch), ...flag(true) }, [
+      async lossAndGradient(params, batch) {
+        const out = await session.run({ ...setup.feeds(params, batch), ...flag(true) }, [
           setup.loss,
-          setup.gradient,
+          ...setup.gradients,
         ]);
-        const gradient = out[setup.gradient]?.data;
-        if (!(gradient instanceof Float32Array) || gradient.length !== rows.length) {
-          throw new Error(`the training graph returned no float gradient of ${rows.length} values`);
-        }
-        return { loss: scalar(out[setup.loss]), gradient: Float32Array.from(gradient) };
+        return { loss: scalar(out[setup.loss]), gradient: setup.pack(out) };
       },
     },
     release: () => session.release(),

@@ -8,8 +8,10 @@
 //   noise             UNet sample dtype      [B, 4, h, w] ε ~ N(0, 1)
 //   timesteps         UNet timestep dtype    [B] in [0, T); ᾱ_t comes from a constant table Gathered in-graph
 //   unet/<conv_in weight>  only with wrt 'conv_in': the weight is then an input instead of an initializer
+//   <method tensors>  FLOAT, as the method's UNet surgery declares them (LoRA A/B, Custom Diffusion K/V)
 // Outputs: `loss` (scalar FLOAT, mean over all elements of (unet(noisy, t, te(ids)) − target)², target ε or v
-// from scheduler_config.json) and, in `train` only, `gradient` = d loss / d the trainable input.
+// from scheduler_config.json) and, in `train` only, `gradient` = d loss / d the trainable input plus
+// `gradient/<name>` for each method tensor.
 // `forward` has the same inputs and only `loss` (timing and the deterministic DVAR evaluation).
 // External weights stay in their files; `sessionSource` says how to hand a graph to onnxruntime (see there).
 import { createHash } from 'node:crypto';
@@ -64,6 +66,27 @@ export interface TextualInversionGraphOptions {
   readonly latentSize?: number;
   /** How backward nodes read frozen weights (GradientGraphOptions.frozenWeights; default 'fold'). */
   readonly frozenWeights?: 'fold' | 'reference';
+  /**
+   * The method's rewrite of the UNet (methods/): it turns the method's tensors into graph inputs, which are then
+   * trained beside the placeholder rows. The same rewrite serves the validation sampler. Absent: textual inversion.
+   */
+  readonly unetSurgery?: UnetSurgery;
+}
+
+/**
+ * A rewrite of the UNet graph that adds trainable FLOAT inputs (their names are kept unprefixed). `modelPath` is
+ * the UNet's model.onnx, for what the IR does not carry (a dynamo export's module names in node metadata).
+ */
+export type UnetSurgery = (
+  unet: OnnxGraph,
+  source: { readonly modelPath: string },
+) => { readonly graph: OnnxGraph; readonly inputs: readonly ValueInfo[] };
+
+/** A method tensor of the training graph: its input name, shape and the `train` output with its gradient. */
+export interface MethodTrainable {
+  readonly name: string;
+  readonly dims: readonly number[];
+  readonly gradient: string;
 }
 
 /** The gradcheck graph: inputs as `forward` plus the conv_in weight; outputs loss and three gradients. */
@@ -101,6 +124,8 @@ export interface TextualInversionGraph {
   readonly trainableDims: readonly number[];
   /** The conv_in weight's values when it is the trainable input (to feed it), else undefined. */
   readonly trainableInitial: Float32Array | undefined;
+  /** The method's tensors trained beside the placeholder rows (none for textual inversion). */
+  readonly methodTrainables: readonly MethodTrainable[];
   readonly placeholderIds: readonly number[];
   /** The frozen token table's initializer in `train` and `forward` (the placeholder rows extend it). */
   readonly tokenTable: string;
@@ -303,6 +328,13 @@ export function buildTextualInversionGraph(
     [INPUTS.rows]: INPUTS.rows,
     [teOut.name]: 'encoder_hidden_states',
   });
+  const surgery = options.unetSurgery?.(unetGraph, { modelPath: join(pipelineDir, 'unet', 'model.onnx') });
+  const methodInputs = surgery?.inputs ?? [];
+  for (const input of methodInputs) {
+    if (input.dataType !== DataType.FLOAT || !input.dims?.every((d) => typeof d === 'number')) {
+      throw new Error(`method tensor '${input.name}' must be a FLOAT input with a fixed shape`);
+    }
+  }
   const convIn = findConvIn(unetGraph, sample.name);
   const convInName = `unet/${convIn.weight}`;
   const pred = 'model_pred';
@@ -314,11 +346,12 @@ export function buildTextualInversionGraph(
     c.opset,
     options.snrGamma,
   );
-  let unet = prefixGraph(unetGraph, 'unet/', {
+  let unet = prefixGraph(surgery?.graph ?? unetGraph, 'unet/', {
     [sample.name]: noisy,
     [timestep.name]: INPUTS.timesteps,
     [ehs.name]: 'encoder_hidden_states',
     [unetOut.name]: pred,
+    ...Object.fromEntries(methodInputs.map((v) => [v.name, v.name])),
   });
   const inputs: ValueInfo[] = [
     { name: INPUTS.latents, dataType: sample.dataType, dims: sample.dims },
@@ -333,14 +366,26 @@ export function buildTextualInversionGraph(
   const batched = options.batchSize === undefined ? forward : withBatch(forward, options.batchSize);
   const differentiated =
     options.latentSize === undefined ? batched : withLatentSize(batched, options.latentSize);
+  const methodNames = wrt === 'placeholder' ? methodInputs.map((v) => v.name) : [];
   const { model: gradModel, gradients } = buildGradientGraph(differentiated, {
     loss: 'loss',
-    wrt: [trainable],
+    wrt: [trainable, ...methodNames],
     ...(options.registry ? { registry: options.registry } : {}),
     ...(options.frozenWeights ? { frozenWeights: options.frozenWeights } : {}),
   });
-  const gradName = gradients[trainable] ?? '';
-  const train = renameOutput(gradModel, gradName, 'gradient');
+  const renames = new Map<string, string>([[gradients[trainable] ?? '', 'gradient']]);
+  const methodTrainables: MethodTrainable[] = [];
+  for (const input of wrt === 'placeholder' ? methodInputs : []) {
+    const produced = gradients[input.name];
+    if (!produced) throw new Error(`the loss does not depend on the method tensor '${input.name}'`);
+    renames.set(produced, `gradient/${input.name}`);
+    methodTrainables.push({
+      name: input.name,
+      dims: (input.dims ?? []) as number[],
+      gradient: `gradient/${input.name}`,
+    });
+  }
+  const train = renameOutputs(gradModel, renames);
   const forwardFed =
     options.forwardBatchSize === undefined ? forward : withBatch(forward, options.forwardBatchSize);
   const forwardWithInput =
@@ -387,6 +432,7 @@ export function buildTextualInversionGraph(
     trainableDims,
     trainableInitial:
       wrt === 'conv_in' ? initializerValues(c.unet, convIn.weight, join(pipelineDir, 'unet')) : undefined,
+    methodTrainables,
     placeholderIds: Array.from({ length: nVectors }, (_, i) => spliced.vocabSize + i),
     tokenTable: `te/${spliced.tableName}`,
     vocabSize: spliced.vocabSize,
@@ -423,16 +469,18 @@ function withLatentSize(model: OnnxModel, side: number): OnnxModel {
   return { ...model, graph: { ...model.graph, inputs } };
 }
 
-function renameOutput(model: OnnxModel, from: string, to: string): OnnxModel {
+/** Renames graph outputs (and the node outputs producing them) in one pass: gradient names become stable names. */
+function renameOutputs(model: OnnxModel, renames: ReadonlyMap<string, string>): OnnxModel {
   const g = model.graph;
+  const rename = (name: string) => renames.get(name) ?? name;
   return {
     ...model,
     graph: {
       ...g,
       nodes: g.nodes.map((n) =>
-        n.outputs.includes(from) ? { ...n, outputs: n.outputs.map((o) => (o === from ? to : o)) } : n,
+        n.outputs.some((o) => renames.has(o)) ? { ...n, outputs: n.outputs.map(rename) } : n,
       ),
-      outputs: g.outputs.map((o) => (o.name === from ? { ...o, name: to } : o)),
+      outputs: g.outputs.map((o) => (renames.has(o.name) ? { ...o, name: rename(o.name) } : o)),
     },
   };
 }

@@ -13,7 +13,7 @@ import { readSafetensors, toFloat32 } from '../../../../shared/safetensors.ts';
 import { loadModel } from '../../../../trainer-image/src/onnx/codec.ts';
 import { DataType } from '../../../../trainer-image/src/onnx/model.ts';
 import { Session } from '../../../../trainer-image/src/runtime/session.ts';
-import { loadOnnxTiModel } from '../../../../trainer-image/src/train/onnx-ti-model.ts';
+import { loadOnnxModel } from '../../../../trainer-image/src/train/onnx-model.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'plateau-fullsize-smoke-'));
 const TOKEN = '<smoke>';
@@ -77,9 +77,12 @@ describe('plateau train on a generated pipeline in low-memory mode', () => {
         .png()
         .toFile(join(images, `img${k}.png`));
     }
-    const command = createTrainCommand((request) =>
-      loadOnnxTiModel(request, { device: 'cpu', lowMemory: true }),
-    );
+    // The three runs share one loaded model (it holds no training state): one session creation, not three.
+    let shared: ReturnType<typeof loadOnnxModel> | undefined;
+    const command = createTrainCommand(async (request) => {
+      shared ??= loadOnnxModel(request, { device: 'cpu', lowMemory: true });
+      return { ...(await shared), release: async () => {} };
+    });
     const train = async (out: string, extra: string[]) => {
       let stdout = '';
       const code = await command.run(
@@ -115,5 +118,6 @@ describe('plateau train on a generated pipeline in low-memory mode', () => {
       return toFloat32(t);
     };
     expect(embedding(join(root, 'split'))).toEqual(embedding(join(root, 'straight')));
+    await (await shared)?.release();
   });
 });

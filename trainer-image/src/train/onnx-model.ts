@@ -1,11 +1,14 @@
-// The real TiModel on onnxruntime: the merged training graph (loss + d loss / d placeholder rows) and its
-// loss-only twin from training-graph.ts in two sessions — the deterministic evaluation is one forward pass of
-// the eval batch, nothing more — plus the VAE encoder, and the initializer token's embedding row as the start.
+// The real TrainingModel on onnxruntime: the merged training graph (loss + d loss / d every trainable: the
+// placeholder rows and the method's tensors) and its loss-only twin from training-graph.ts in two sessions — the
+// deterministic evaluation is one forward pass of the eval batch, nothing more — plus the VAE encoder, and the
+// initializer token's embedding row as the start. Trainables arrive packed and are fed as zero-copy views.
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { readTensorBytes } from '../onnx/external-data.ts';
 import { DataType, type OnnxModel, type OnnxTensor } from '../onnx/model.ts';
 import { Session, sessionOptionsFor, type TypedTensor } from '../runtime/session.ts';
+import type { TrainBatch } from './batches.ts';
+import type { ModelRequest, TrainingModel } from './personalize.ts';
 import {
   denoiserBytes,
   LOW_MEMORY_BYTES,
@@ -13,12 +16,10 @@ import {
   openSharedObjective,
   type SharedObjective,
 } from './shared-session-objective.ts';
-import type { TiModel, TiModelRequest } from './textual-inversion.ts';
-import type { TiBatch } from './ti-batches.ts';
 import { buildTextualInversionGraph, sessionSource, type TextualInversionGraph } from './training-graph.ts';
 import { openVaeEncoder } from './vae-encoder.ts';
 
-export interface OnnxTiModelOptions {
+export interface OnnxModelOptions {
   readonly device?: 'auto' | 'cuda' | 'cpu';
   readonly intraOpThreads?: number;
   /**
@@ -50,10 +51,10 @@ function integers(dataType: number, values: readonly number[], what: string): Ty
   throw new Error(`${what}: input data type ${dataType} is not supported`);
 }
 
-export async function loadOnnxTiModel(
-  request: TiModelRequest,
-  options: OnnxTiModelOptions = {},
-): Promise<TiModel> {
+export async function loadOnnxModel(
+  request: ModelRequest,
+  options: OnnxModelOptions = {},
+): Promise<TrainingModel> {
   // Training steps always run at batchSize and the forward graph only evaluates the fixed DVAR batch, so both
   // batches are static when the request says so (session creation is then seconds instead of tens of seconds).
   const lowMemory = options.lowMemory ?? denoiserBytes(request.pipelineDir) >= LOW_MEMORY_BYTES;
@@ -68,6 +69,7 @@ export async function loadOnnxTiModel(
     ...(request.evalBatchSize === undefined || lowMemory ? {} : { forwardBatchSize: request.evalBatchSize }),
     ...(lowMemory ? { frozenWeights: 'reference' as const } : {}),
     ...(request.snrGamma === undefined ? {} : { snrGamma: request.snrGamma }),
+    ...(request.unetSurgery ? { unetSurgery: request.unetSurgery } : {}),
   });
   if (graph.placeholderIds[0] !== request.placeholderId) {
     throw new Error(
@@ -99,10 +101,38 @@ export async function loadOnnxTiModel(
   const vae = await openVaeEncoder(request.pipelineDir, chosen);
 
   const { inputs, inputDataTypes: types } = graph;
-  const feeds = (rows: Float32Array, batch: TiBatch): Record<string, TypedTensor> => {
+  // Packing order: the rows, then the method's tensors as the graph lists them.
+  const rowsSize = request.nVectors * graph.hiddenSize;
+  const slots: { name: string; dims: readonly number[]; gradient: string; offset: number; size: number }[] = [
+    {
+      name: inputs.rows,
+      dims: [request.nVectors, graph.hiddenSize],
+      gradient: graph.gradient,
+      offset: 0,
+      size: rowsSize,
+    },
+  ];
+  for (const t of graph.methodTrainables) {
+    const last = slots[slots.length - 1]!;
+    slots.push({ ...t, offset: last.offset + last.size, size: t.dims.reduce((a, b) => a * b, 1) });
+  }
+  const packedSize = slots.reduce((n, slot) => n + slot.size, 0);
+  const gradientNames = slots.map((slot) => slot.gradient);
+  const feeds = (params: Float32Array, batch: TrainBatch): Record<string, TypedTensor> => {
+    if (params.length !== packedSize) {
+      throw new Error(`the model takes ${packedSize} trainable values, got ${params.length}`);
+    }
     const latentDims = [batch.size, ...batch.latentShape];
+    const trainables: Record<string, TypedTensor> = {};
+    for (const slot of slots) {
+      trainables[slot.name] = {
+        dataType: DataType.FLOAT,
+        dims: slot.dims,
+        data: params.subarray(slot.offset, slot.offset + slot.size),
+      };
+    }
     return {
-      [inputs.rows]: { dataType: DataType.FLOAT, dims: [request.nVectors, graph.hiddenSize], data: rows },
+      ...trainables,
       [inputs.inputIds]: {
         dataType: types.inputIds,
         dims: [batch.size, batch.sequenceLength],
@@ -117,19 +147,35 @@ export async function loadOnnxTiModel(
       },
     };
   };
+  const pack = (out: Readonly<Record<string, TypedTensor>>): Float32Array => {
+    const gradient = new Float32Array(packedSize);
+    for (const slot of slots) {
+      const part = out[slot.gradient]?.data;
+      if (!(part instanceof Float32Array) || part.length !== slot.size) {
+        throw new Error(
+          `the training graph returned no float gradient of ${slot.size} values for ${slot.name}`,
+        );
+      }
+      gradient.set(part, slot.offset);
+    }
+    return gradient;
+  };
   const { objective, release } = lowMemory
     ? await openSharedObjective({
         train: graph.train,
         loss: graph.loss,
-        gradient: graph.gradient,
+        gradients: gradientNames,
         chunk: sharedBatch ? request.batchSize : undefined,
         open,
         feeds,
+        pack,
       })
-    : await openTwoSessions(graph, open, feeds);
+    : await openTwoSessions(graph, open, feeds, gradientNames, pack);
+
   return {
     hiddenSize: graph.hiddenSize,
     initialRows,
+    methodTensors: graph.methodTrainables.map((t) => ({ name: t.name, dims: t.dims })),
     encodeVae: vae.encode,
     objective,
     async release() {
@@ -142,7 +188,9 @@ export async function loadOnnxTiModel(
 async function openTwoSessions(
   graph: TextualInversionGraph,
   open: (model: OnnxModel) => Promise<Session>,
-  feeds: (rows: Float32Array, batch: TiBatch) => Record<string, TypedTensor>,
+  feeds: (params: Float32Array, batch: TrainBatch) => Record<string, TypedTensor>,
+  gradientNames: readonly string[],
+  pack: (out: Readonly<Record<string, TypedTensor>>) => Float32Array,
 ): Promise<SharedObjective> {
   const train = await open(graph.train);
   const forward = await open(graph.forward);
@@ -153,17 +201,13 @@ async function openTwoSessions(
   };
   return {
     objective: {
-      async loss(rows, batch) {
-        const out = await forward.run(feeds(rows, batch), [graph.loss]);
+      async loss(params, batch) {
+        const out = await forward.run(feeds(params, batch), [graph.loss]);
         return scalar(out[graph.loss]);
       },
-      async lossAndGradient(rows, batch) {
-        const out = await train.run(feeds(rows, batch), [graph.loss, graph.gradient]);
-        const gradient = out[graph.gradient]?.data;
-        if (!(gradient instanceof Float32Array) || gradient.length !== rows.length) {
-          throw new Error(`the training graph returned no float gradient of ${rows.length} values`);
-        }
-        return { loss: scalar(out[graph.loss]), gradient: Float32Array.from(gradient) };
+      async lossAndGradient(params, batch) {
+        const out = await train.run(feeds(params, batch), [graph.loss, ...gradientNames]);
+        return { loss: scalar(out[graph.loss]), gradient: pack(out) };
       },
     },
     release: async () => {
