@@ -153,7 +153,10 @@ export async function conceptScorer(
   const contexts = contextPrompts(token, o.contextPerBackground);
   return async (row, which = 'full') => {
     const started = performance.now();
-    const sampler = await openPipelineSampler(o.pipelineDir, { learned: { token, row }, threads: o.threads });
+    const sampler = await openPipelineSampler(o.pipelineDir, {
+      learned: { token, rows: row },
+      threads: o.threads,
+    });
     try {
       const prompts = which === 'full' ? [...ids, ...contexts.map((c) => c.prompt)] : ids;
       const images = await sampler.sample(prompts, {
