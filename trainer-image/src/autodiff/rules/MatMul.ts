@@ -8,7 +8,7 @@
 // the tiny-sd15topo attention). The products and sums are the same; only the loop order differs.
 // With frozenWeights 'reference', dA for a 2-D B (a Linear weight [K, N]) is one Gemm with transB = 1 on dY
 // flattened to [M, N], reshaped back to A's shape: the weight is read as stored, so onnxruntime folds no
-// transposed copy of it at session start (at SD size a second 3.4 GB).
+// transposed copy of it at session start (with Conv.ts, at SD size nearly a second copy of the UNet).
 import type { Dim, GradContext, GradRule } from '../grad-rule.ts';
 import { requireGo, squeeze, transposeLast2, unsqueeze } from './helpers.ts';
 
