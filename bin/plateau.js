@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // Entry point of the `plateau` command: Node >= 22.18 runs the TypeScript sources directly (type stripping).
+// npm scripts and npx put node_modules/.bin first on PATH, where the `node` dev dependency provides Node 22.
 import { readFileSync } from 'node:fs';
 
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
 if (major < 22 || (major === 22 && minor < 18)) {
   process.stderr.write(
     `plateau needs Node.js 22.18 or newer (found ${process.versions.node}).\n` +
-      'Install Node 22 LTS, or use the copy from the npm registry: export PATH="$(scripts/node22.sh):$PATH"\n',
+      'Start it through npm, which runs the Node 22 that `npm ci` installed: `npm start`, `npx plateau <command>`.\n',
   );
   process.exit(1);
 }
