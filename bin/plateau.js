@@ -2,6 +2,7 @@
 // Entry point of the `plateau` command: Node >= 22.18 runs the TypeScript sources directly (type stripping).
 // npm scripts and npx put node_modules/.bin first on PATH, where the `node` dev dependency provides Node 22.
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
 if (major < 22 || (major === 22 && minor < 18)) {
@@ -15,6 +16,7 @@ const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url),
 const { main } = await import('../cli/main.ts');
 process.exitCode = await main(process.argv.slice(2), {
   version: pkg.version,
+  root: fileURLToPath(new URL('..', import.meta.url)),
   out: process.stdout,
   err: process.stderr,
 });

@@ -3,7 +3,9 @@
 import { parseArgs } from 'node:util';
 import { dvarRatio } from '../../shared/dvar.ts';
 import type { JobRecord } from '../../shared/job-record.ts';
-import { isValidJobId } from '../../shared/keys.ts';
+import { isValidJobId, jobKeys } from '../../shared/keys.ts';
+import { Report } from '../../shared/report.ts';
+import { formatSavings } from '../../shared/savings.ts';
 import { type Command, UsageError } from '../command.ts';
 import type { OpenStack } from './open-stack.ts';
 import { resolveStackTarget, STACK_OPTIONS, STACK_USAGE, type StackTarget } from './stack-target.ts';
@@ -24,6 +26,22 @@ export interface JobSummary {
   readonly startedAt?: string;
   readonly finishedAt?: string;
   readonly artifacts?: readonly string[];
+  /** A finished job's saving against the fixed budget, one line (from its report.json). */
+  readonly savings?: string;
+}
+
+/** The saving line of a finished job's report.json; undefined while running, after a failure, or unreadable. */
+async function savingsOf(stack: OpenStack, record: JobRecord): Promise<string | undefined> {
+  const key = jobKeys(record.jobId).report;
+  if (!record.artifacts?.includes(key)) return undefined;
+  const bytes = await stack.objects.get(key);
+  if (!bytes) return undefined;
+  try {
+    const report = Report.safeParse(JSON.parse(new TextDecoder().decode(bytes)));
+    return report.success ? formatSavings(report.data.savings, report.data.cost.gpuHourPriceUsd) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The job's record and samples, summed up; undefined for an unknown job. */
@@ -51,6 +69,7 @@ export async function summarizeJob(stack: OpenStack, jobId: string): Promise<Job
     ...optional('startedAt', record.startedAt),
     ...optional('finishedAt', record.finishedAt),
     ...optional('artifacts', record.artifacts),
+    ...optional('savings', await savingsOf(stack, record)),
   };
 }
 
@@ -75,6 +94,7 @@ export function formatSummary(summary: JobSummary, target: StackTarget): string 
   if (summary.lastStep !== undefined) lines.push(`  last step trained: ${summary.lastStep}`);
   if (summary.startedAt) lines.push(`  started: ${summary.startedAt}`);
   if (summary.finishedAt) lines.push(`  finished: ${summary.finishedAt}`);
+  if (summary.savings) lines.push(`  ${summary.savings}`);
   if (summary.error) lines.push(`  error: ${summary.error}`);
   for (const key of summary.artifacts ?? []) lines.push(`  output: s3://${target.bucket}/${key}`);
   return `${lines.join('\n')}\n`;

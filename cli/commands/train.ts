@@ -28,14 +28,16 @@ import {
 import type { PixelImage } from '../../trainer-image/src/train/ti-batches.ts';
 import type { StepProgress } from '../../trainer-image/src/train/train-loop.ts';
 import { type Command, UsageError } from '../command.ts';
+import { DEFAULT_MODEL, defaultModelDir, projectRoot } from '../project-files.ts';
 
 const TI = DVAR_DEFAULTS['textual-inversion'];
 
 const USAGE =
-  'plateau train --model <pipelineDir> --images <dir> --token "<tok>" --init <word> [--out <dir>] ' +
+  'plateau train --images <dir> --token "<tok>" --init <word> [--model <pipelineDir>] [--out <dir>] ' +
   '[--max-steps N] [--window W] [--threshold a] [--eval-every k] [--seed s] [--resume] [--no-dvar] ' +
   '[--batch-size B] [--lr x] [--snr-gamma g] [--templates object|style] [--checkpoint-every N] [--progress-every N] ' +
   '[--samples N] [--sample-steps N] [--guidance g] [--json]\n' +
+  `  --model: a diffusers ONNX pipeline folder (default: the embedded models/${DEFAULT_MODEL}).\n` +
   '  Outputs under --out (default out/train): output/<token>.safetensors, output/report.json,\n' +
   '  output/loss.svg, output/samples/ (N validation images with the token, DDIM + guidance, and\n' +
   '  contact-sheet.png; --samples 0 skips them), samples.jsonl (one line per step), checkpoints/.\n' +
@@ -97,7 +99,7 @@ export function createTrainCommand(
         throw new UsageError(error instanceof Error ? error.message : String(error));
       }
       const { values } = parsed;
-      for (const required of ['model', 'images', 'token', 'init'] as const) {
+      for (const required of ['images', 'token', 'init'] as const) {
         if (!values[required]) throw new UsageError(`--${required} is required`);
       }
       const templates = values.templates ?? 'object';
@@ -134,7 +136,7 @@ export function createTrainCommand(
         guidance: positive('guidance', values.guidance, 7.5),
       };
       const dvar = !values['no-dvar'];
-      const pipelineDir = resolve(values.model!);
+      const pipelineDir = values.model ? resolve(values.model) : defaultModelDir(projectRoot(io));
       const out = resolve(values.out ?? join('out', 'train'));
       const store = new FolderArtifactStore(out);
 

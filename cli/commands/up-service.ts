@@ -4,6 +4,7 @@ import { basename } from 'node:path';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from '../../infra/local/embedded-pipeline.ts';
 import { MODELS_PREFIX } from '../../shared/keys.ts';
 import type { CliIo } from '../command.ts';
+import { defaultModelDir, projectRoot } from '../project-files.ts';
 import type { UpOptions } from './up.ts';
 
 /** The one line `--json` prints when the service is ready. */
@@ -23,14 +24,16 @@ export function readyLine(pipeline: EmbeddedPipeline) {
 /** Starts the service, preloads models, reports readiness, and stops when `until` resolves. */
 export async function runUp(options: UpOptions, io: CliIo, until: Promise<unknown>): Promise<number> {
   const pipeline = await startEmbeddedPipeline({
-    projectRoot: process.cwd(),
+    projectRoot: projectRoot(io),
     ...(options.stateDir ? { stateDir: options.stateDir } : {}),
     log: (line) => {
       if (options.verbose || line.startsWith('[submit-job]')) io.err.write(`${line}\n`);
     },
   });
   try {
-    for (const dir of options.models) {
+    // The embedded default model is always there, so `plateau submit` without --model works against this stack.
+    const defaultModel = defaultModelDir(projectRoot(io));
+    for (const dir of [defaultModel, ...options.models.filter((dir) => dir !== defaultModel)]) {
       const name = basename(dir);
       const count = await pipeline.uploadFolder(dir, `${MODELS_PREFIX}${name}/`);
       io.err.write(
