@@ -59,6 +59,8 @@ describe('plateau up', () => {
     expect(await got.Body?.transformToString()).toBe('hi');
     s3.destroy();
     expect(err).toContain('loaded model tiny (2 files)');
+    // The embedded default model is always there, so `plateau submit` without --model works.
+    expect(err).toMatch(/loaded model plateau-world-32 \(\d+ files\)/);
 
     stop();
     expect(await exit).toBe(0);
