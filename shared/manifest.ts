@@ -1,5 +1,5 @@
 // The job manifest (`jobs/<jobId>/input/job.json`), validated with zod. Every field but `token` has a default:
-// the paper's Textual Inversion settings (DESIGN.md §4), so `{"token": "<my-cat>"}` is a complete job.
+// the paper's Textual Inversion settings (docs/contracts.md), so `{"token": "<my-cat>"}` is a complete job.
 import { z } from 'zod';
 import { isSafeName } from './keys.ts';
 

@@ -42,7 +42,7 @@ export interface TiSettings {
   readonly snrGamma?: number;
 }
 
-/** The paper's TI defaults (DESIGN.md §4); callers override what the job or command line sets. */
+/** The paper's TI defaults (docs/contracts.md); callers override what the job or command line sets. */
 export const TI_DEFAULTS = {
   initializerToken: 'object',
   templates: 'object',
