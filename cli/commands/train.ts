@@ -12,6 +12,7 @@ import { JsonlSampleSink, readJsonlSamples } from '../../shared/local/jsonl-samp
 import { renderLossChart } from '../../shared/loss-chart.ts';
 import { JobManifest, type JobManifestInput } from '../../shared/manifest.ts';
 import { LORA_DEFAULTS, METHOD_DEFAULTS, METHODS, type MethodName } from '../../shared/methods.ts';
+import { computeSavings, DEFAULT_GPU_HOUR_PRICE_USD, gpuCostUsd } from '../../shared/savings.ts';
 import type { PixelImage } from '../../trainer-image/src/train/batches.ts';
 import { CHECKPOINT_PREFIX } from '../../trainer-image/src/train/checkpoint.ts';
 import { loadTrainingImages } from '../../trainer-image/src/train/images.ts';
@@ -241,6 +242,15 @@ export function createTrainCommand(
       const samples = await readJsonlSamples(join(out, 'samples.jsonl'));
       const trainSeconds = (Date.now() - rateFrom.at) / 1000;
       const trainedHere = result.steps - (result.resumedFrom ?? 0);
+      // This process's compute time (a resumed run counts only its own part); priced like the pipeline's report.
+      const computeSeconds = (Date.now() - started) / 1000;
+      const savings = computeSavings({
+        stepsTrained: result.steps,
+        budgetSteps: settings.maxSteps,
+        gpuSeconds: computeSeconds,
+        samples,
+      });
+      const price = DEFAULT_GPU_HOUR_PRICE_USD.onDemand;
       const report = {
         mode: 'standalone',
         method,
@@ -272,6 +282,14 @@ export function createTrainCommand(
           samples: 'samples.jsonl',
           validationImages: sampleKeys,
           ...(samplesError === null ? {} : { validationImagesError: samplesError }),
+        },
+        savings,
+        cost: {
+          gpuHourPriceUsd: price,
+          estimatedUsd: gpuCostUsd(savings.gpuSeconds, price),
+          fullBudgetUsd: gpuCostUsd(savings.fullBudgetGpuSeconds, price),
+          savedFraction: savings.savedFraction,
+          note: `estimate: this run's seconds on a GPU at $${price}/GPU-hour (the cloud stack's default instance)`,
         },
       };
       const encoder = new TextEncoder();
