@@ -13,6 +13,8 @@ import { resolveStackTarget, STACK_OPTIONS, STACK_USAGE, type StackTarget } from
 export interface JobSummary {
   readonly jobId: string;
   readonly status: JobRecord['status'];
+  /** The job's method (textual-inversion, dreambooth-lora, …). */
+  readonly method?: string;
   /** The last step with a stored sample. */
   readonly step?: number;
   readonly detLoss?: number;
@@ -58,6 +60,7 @@ export async function summarizeJob(stack: OpenStack, jobId: string): Promise<Job
   return {
     jobId,
     status: record.status,
+    ...optional('method', record.manifest?.method),
     ...optional('step', latest?.step),
     ...optional('detLoss', history[history.length - 1]),
     ...optional('ratio', ratio),
@@ -91,6 +94,7 @@ export function formatProgress(summary: JobSummary): string {
 /** The full human view of `plateau status`. */
 export function formatSummary(summary: JobSummary, target: StackTarget): string {
   const lines = [formatProgress(summary)];
+  if (summary.method) lines.push(`  method: ${summary.method}`);
   if (summary.lastStep !== undefined) lines.push(`  last step trained: ${summary.lastStep}`);
   if (summary.startedAt) lines.push(`  started: ${summary.startedAt}`);
   if (summary.finishedAt) lines.push(`  finished: ${summary.finishedAt}`);
