@@ -1,6 +1,6 @@
-// loss.svg through vega-lite → vega → SVG (headless, no canvas): a top panel with the deterministic and train
-// losses against the step, a bottom panel with the DVAR ratio, its threshold and the stop marker in both.
-// Used by functions/finalize (the pipeline) and `plateau train`; the same samples give the same bytes.
+// The loss chart's one Vega-Lite definition: a top panel with the deterministic and train losses against the
+// step, a bottom panel with the DVAR ratio and its threshold, the criterion and last steps marked in both.
+// loss.svg (functions/finalize, `plateau train`) renders it headless; the web console draws it live.
 import { parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { DvarTracker } from './dvar.ts';
@@ -11,6 +11,8 @@ export interface LossChartInput {
   readonly window: number;
   readonly threshold: number;
   readonly criterionStep?: number;
+  /** The last step trained (the actual stop), marked apart from the criterion step when they differ. */
+  readonly lastStep?: number;
   readonly title: string;
 }
 
@@ -49,7 +51,8 @@ export function lossChartSeries(input: LossChartInput): { losses: Point[]; ratio
   return { losses: [...stride(det), ...stride(train)], ratio: stride(ratio) };
 }
 
-function chartSpec(input: LossChartInput): TopLevelSpec {
+/** The Vega-Lite specification, data inline: what loss.svg renders and the console draws in the browser. */
+export function lossChartSpec(input: LossChartInput): TopLevelSpec {
   const { losses, ratio } = lossChartSeries(input);
   const stopRule =
     input.criterionStep === undefined
@@ -74,8 +77,36 @@ function chartSpec(input: LossChartInput): TopLevelSpec {
             },
           },
         ];
+  // The actual stop trails the criterion by the stop latency: drawn only when it is a different step.
+  const trainedTo =
+    input.lastStep === undefined || input.lastStep === input.criterionStep
+      ? []
+      : [
+          {
+            data: { values: [{ step: input.lastStep, label: `last step ${input.lastStep}` }] },
+            mark: { type: 'rule' as const, color: '#7f7f7f', strokeDash: [2, 3], strokeWidth: 1.5 },
+            encoding: { x: { field: 'step', type: 'quantitative' as const } },
+          },
+        ];
+  const trainedToLabel = trainedTo.length
+    ? [
+        {
+          data: { values: [{ step: input.lastStep, label: `last step ${input.lastStep}` }] },
+          mark: { type: 'text' as const, color: '#7f7f7f', align: 'left' as const, dx: 4, y: 22 },
+          encoding: {
+            x: { field: 'step', type: 'quantitative' as const },
+            text: { field: 'label', type: 'nominal' as const },
+          },
+        },
+      ]
+    : [];
   // Explicit domains: an empty run still gets finite axes (vega would label them NaN).
-  const lastStep = Math.max(1, ...input.samples.map((s) => s.step), input.criterionStep ?? 0);
+  const lastStep = Math.max(
+    1,
+    ...input.samples.map((s) => s.step),
+    input.criterionStep ?? 0,
+    input.lastStep ?? 0,
+  );
   const stepAxis = {
     field: 'step',
     type: 'quantitative' as const,
@@ -113,7 +144,9 @@ function chartSpec(input: LossChartInput): TopLevelSpec {
             },
           },
           ...stopRule,
+          ...trainedTo,
           ...stopLabel,
+          ...trainedToLabel,
         ],
       },
       {
@@ -139,6 +172,7 @@ function chartSpec(input: LossChartInput): TopLevelSpec {
             encoding: { y: { field: 'threshold', type: 'quantitative' } },
           },
           ...stopRule,
+          ...trainedTo,
         ],
       },
     ],
@@ -147,7 +181,7 @@ function chartSpec(input: LossChartInput): TopLevelSpec {
 
 /** The loss chart as an SVG document (headless vega: text widths are estimated, no canvas needed). */
 export async function renderLossChart(input: LossChartInput): Promise<string> {
-  const vegaSpec = compile(chartSpec(input)).spec;
+  const vegaSpec = compile(lossChartSpec(input)).spec;
   const view = new View(parse(vegaSpec), { renderer: 'none' });
   try {
     const svg = await view.toSVG();

@@ -1,0 +1,72 @@
+// The new-job form's uploads, written the way `plateau submit` and any S3 client write a job: the images
+// under jobs/<jobId>/input/images/, then input/job.json, whose arrival starts the job. Checked here first
+// (image content, the pipeline's own manifest schema, the base model) so a mistake is an answer, not a FAILED job.
+import { IMAGE_CONTENT_TYPES, sniffImageType } from '../shared/image-type.ts';
+import { isSafeName, isValidJobId, jobKeys, MODELS_PREFIX, modelPrefix } from '../shared/keys.ts';
+import { JobManifest } from '../shared/manifest.ts';
+import type { ConsoleStores } from './console-stores.ts';
+
+/** Larger photos than this are not what personalization needs (the trainer resizes to the model's size). */
+export const MAX_IMAGE_BYTES = 32 * 1024 * 1024;
+
+/** A refused upload: the HTTP status and a message for the person at the form. */
+export class UploadError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+async function assertNewJob(stores: ConsoleStores, jobId: string): Promise<ReturnType<typeof jobKeys>> {
+  if (!isValidJobId(jobId)) throw new UploadError(400, `'${jobId.slice(0, 80)}' is not a valid job id`);
+  const keys = jobKeys(jobId);
+  if (await stores.objects.head(keys.manifest)) {
+    throw new UploadError(409, `job '${jobId}' already exists`);
+  }
+  return keys;
+}
+
+export async function putImage(
+  stores: ConsoleStores,
+  jobId: string,
+  name: string,
+  bytes: Uint8Array,
+): Promise<void> {
+  const keys = await assertNewJob(stores, jobId);
+  if (!isSafeName(name)) throw new UploadError(400, `'${name.slice(0, 80)}' is not a usable file name`);
+  if (bytes.byteLength > MAX_IMAGE_BYTES) {
+    throw new UploadError(413, `${name} is larger than ${MAX_IMAGE_BYTES / 1024 / 1024} MiB`);
+  }
+  const type = sniffImageType(bytes);
+  if (!type) throw new UploadError(415, `${name} is not a PNG, JPEG or WebP image (by its content)`);
+  await stores.objects.put(`${keys.imagesPrefix}${name}`, bytes, IMAGE_CONTENT_TYPES[type]);
+}
+
+/** Validates the job and uploads job.json last; the pipeline takes it from there. */
+export async function putManifest(stores: ConsoleStores, jobId: string, manifest: unknown): Promise<void> {
+  const keys = await assertNewJob(stores, jobId);
+  const parsed = JobManifest.safeParse(manifest);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(job)'}: ${i.message}`);
+    throw new UploadError(400, `invalid job: ${problems.join('; ')}`);
+  }
+  if (!(await stores.objects.head(`${modelPrefix(parsed.data.baseModel)}model_index.json`))) {
+    throw new UploadError(400, `no base model '${parsed.data.baseModel}' in the bucket (models/<name>/)`);
+  }
+  if ((await stores.objects.list(keys.imagesPrefix)).length === 0) {
+    throw new UploadError(400, 'upload the images first: the job has none');
+  }
+  const body = new TextEncoder().encode(JSON.stringify(manifest));
+  await stores.objects.put(keys.manifest, body, 'application/json');
+}
+
+/** The base models in the bucket: folders under models/ with a model_index.json. */
+export async function listModels(stores: ConsoleStores): Promise<string[]> {
+  const names = new Set<string>();
+  for (const object of await stores.objects.list(MODELS_PREFIX)) {
+    const [name, file] = object.key.slice(MODELS_PREFIX.length).split('/');
+    if (name && file === 'model_index.json') names.add(name);
+  }
+  return [...names].sort();
+}
