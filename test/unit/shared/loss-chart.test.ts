@@ -1,6 +1,11 @@
 // loss.svg through vega-lite/vega: valid SVG for empty and long runs, stop marker only with a criterion step,
 // the last step trained marked apart from it, the series thinned to a bounded size (keeping the last point), the ratio replayed by DVAR, same bytes twice.
-import { lossChartSeries, lossChartSpec, MAX_CHART_POINTS, renderLossChart } from '../../../shared/loss-chart.ts';
+import {
+  lossChartSeries,
+  lossChartSpec,
+  MAX_CHART_POINTS,
+  renderLossChart,
+} from '../../../shared/loss-chart.ts';
 import type { LossSample } from '../../../shared/ports.ts';
 
 const run = (n: number): LossSample[] =>
