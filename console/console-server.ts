@@ -3,7 +3,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { requestCancel } from '../shared/job-record.ts';
-import { isSafeName, isValidJobId, jobKeys } from '../shared/keys.ts';
+import { isValidJobId, jobKeys } from '../shared/keys.ts';
 import { METHOD_DEFAULTS, METHODS } from '../shared/methods.ts';
 import { checkAccess, newConsoleToken } from './access.ts';
 import type { SetupView } from './api-types.ts';
@@ -38,6 +38,12 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
   svg: 'image/svg+xml',
   safetensors: 'application/octet-stream',
 };
+
+/** One segment of an output key: outputs are named after the token (`<my-cat>.safetensors`), so not isSafeName. */
+function isOutputSegment(segment: string): boolean {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+  return segment !== '' && segment !== '.' && segment !== '..' && !/[\\\u0000-\u001f\u007f]/.test(segment);
+}
 
 class HttpError extends Error {
   readonly status: number;
@@ -139,7 +145,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       );
     }
     if (method === 'GET' && action === 'output' && rest.length > 0) {
-      if (!rest.every(isSafeName)) throw new HttpError(400, 'bad output path');
+      if (!rest.every(isOutputSegment)) throw new HttpError(400, 'bad output path');
       const name = rest.join('/');
       const bytes = await stores.objects.get(`${jobKeys(jobId).outputPrefix}${name}`);
       if (!bytes) throw new HttpError(404, `no output ${name}`);

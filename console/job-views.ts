@@ -44,6 +44,10 @@ function row(jobId: string, record: JobRecord, samples: readonly LossSample[], r
   };
 }
 
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 /** The report's savings in one sentence (steps always; money when the stack prices GPU time). */
 export function savingsLine(report: Report): string {
   const { steps, maxSteps, criterionStep, lastStep, stopLatencySteps } = report;
@@ -56,7 +60,7 @@ export function savingsLine(report: Report): string {
     case 'criterion':
       return (
         `DVAR held at step ${criterionStep} and training stopped at step ${lastStep}` +
-        ` (${stopLatencySteps ?? 0} steps later): ${steps} of ${maxSteps} steps, ${saved}${money}.`
+        ` (${plural(stopLatencySteps ?? 0, 'step')} later): ${steps} of ${maxSteps} steps, ${saved}${money}.`
       );
     case 'max-steps':
       return `DVAR never held: trained the whole budget of ${maxSteps} steps${money}.`;

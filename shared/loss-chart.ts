@@ -54,52 +54,6 @@ export function lossChartSeries(input: LossChartInput): { losses: Point[]; ratio
 /** The Vega-Lite specification, data inline: what loss.svg renders and the console draws in the browser. */
 export function lossChartSpec(input: LossChartInput): TopLevelSpec {
   const { losses, ratio } = lossChartSeries(input);
-  const stopRule =
-    input.criterionStep === undefined
-      ? []
-      : [
-          {
-            data: { values: [{ step: input.criterionStep, label: `stop @ ${input.criterionStep}` }] },
-            mark: { type: 'rule' as const, color: '#d62728', strokeWidth: 1.5 },
-            encoding: { x: { field: 'step', type: 'quantitative' as const } },
-          },
-        ];
-  const stopLabel =
-    input.criterionStep === undefined
-      ? []
-      : [
-          {
-            data: { values: [{ step: input.criterionStep, label: `stop @ ${input.criterionStep}` }] },
-            mark: { type: 'text' as const, color: '#d62728', align: 'left' as const, dx: 4, y: 8 },
-            encoding: {
-              x: { field: 'step', type: 'quantitative' as const },
-              text: { field: 'label', type: 'nominal' as const },
-            },
-          },
-        ];
-  // The actual stop trails the criterion by the stop latency: drawn only when it is a different step.
-  const trainedTo =
-    input.lastStep === undefined || input.lastStep === input.criterionStep
-      ? []
-      : [
-          {
-            data: { values: [{ step: input.lastStep, label: `last step ${input.lastStep}` }] },
-            mark: { type: 'rule' as const, color: '#7f7f7f', strokeDash: [2, 3], strokeWidth: 1.5 },
-            encoding: { x: { field: 'step', type: 'quantitative' as const } },
-          },
-        ];
-  const trainedToLabel = trainedTo.length
-    ? [
-        {
-          data: { values: [{ step: input.lastStep, label: `last step ${input.lastStep}` }] },
-          mark: { type: 'text' as const, color: '#7f7f7f', align: 'left' as const, dx: 4, y: 22 },
-          encoding: {
-            x: { field: 'step', type: 'quantitative' as const },
-            text: { field: 'label', type: 'nominal' as const },
-          },
-        },
-      ]
-    : [];
   // Explicit domains: an empty run still gets finite axes (vega would label them NaN).
   const lastStep = Math.max(
     1,
@@ -107,13 +61,74 @@ export function lossChartSpec(input: LossChartInput): TopLevelSpec {
     input.criterionStep ?? 0,
     input.lastStep ?? 0,
   );
+  const rule = (step: number, mark: Record<string, unknown>) => ({
+    data: { values: [{ step }] },
+    mark: { type: 'rule' as const, strokeWidth: 1.5, ...mark },
+    encoding: { x: { field: 'step', type: 'quantitative' as const } },
+  });
+  const label = (step: number, text: string, color: string) => ({
+    data: { values: [{ step, label: text }] },
+    // Left of its rule: the last step sits at the right edge, where a label to the right would leave the plot.
+    mark: { type: 'text' as const, color, align: 'right' as const, dx: -4, y: 8 },
+    encoding: {
+      x: { field: 'step', type: 'quantitative' as const },
+      text: { field: 'label', type: 'nominal' as const },
+    },
+  });
+  const { criterionStep } = input;
+  // The actual stop trails the criterion by the stop latency; it gets its own (dashed) rule when it differs,
+  // and its own label unless the two are too close for two labels, when they share one.
+  const trained =
+    input.lastStep !== undefined && input.lastStep !== criterionStep ? input.lastStep : undefined;
+  const shareLabel =
+    trained !== undefined && criterionStep !== undefined && trained - criterionStep < lastStep * 0.15;
+  const rules = [
+    ...(criterionStep === undefined ? [] : [rule(criterionStep, { color: '#d62728' })]),
+    ...(trained === undefined ? [] : [rule(trained, { color: '#7f7f7f', strokeDash: [2, 3] })]),
+  ];
+  const labels = [
+    ...(criterionStep === undefined
+      ? []
+      : [
+          label(
+            criterionStep,
+            `stop @ ${criterionStep}${shareLabel ? ` · last step ${trained}` : ''}`,
+            '#d62728',
+          ),
+        ]),
+    ...(trained === undefined || shareLabel ? [] : [label(trained, `last step ${trained}`, '#7f7f7f')]),
+  ];
   const stepAxis = {
     field: 'step',
     type: 'quantitative' as const,
     title: 'step',
     scale: { domain: [0, lastStep], nice: false },
   };
-  const lossScale = losses.length > 0 ? { zero: false } : { domain: [0, 1] };
+  // Each loss on its own axis: the deterministic loss (DVAR's input) moves far less than the noisy train loss,
+  // and on a shared axis its shape — what the ratio below measures — would be a flat line.
+  const lossLine = (series: string, color: string, orient: 'left' | 'right', strokeWidth: number) => {
+    const values = losses.filter((p) => p.series === series);
+    return {
+      data: { values },
+      mark: { type: 'line' as const, strokeWidth },
+      encoding: {
+        x: stepAxis,
+        y: {
+          field: 'value',
+          type: 'quantitative' as const,
+          title: series,
+          scale: values.length > 0 ? { zero: false } : { domain: [0, 1] },
+          axis: { orient, titleColor: color },
+        },
+        color: {
+          field: 'series',
+          type: 'nominal' as const,
+          title: null,
+          scale: { domain: ['deterministic loss', 'train loss'], range: ['#1f77b4', '#bbbbbb'] },
+        },
+      },
+    };
+  };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: input.title,
@@ -125,28 +140,12 @@ export function lossChartSpec(input: LossChartInput): TopLevelSpec {
       {
         width: WIDTH,
         height: 240,
+        resolve: { scale: { y: 'independent' } },
         layer: [
-          {
-            data: { values: losses },
-            mark: { type: 'line', strokeWidth: 1.2 },
-            encoding: {
-              x: stepAxis,
-              y: { field: 'value', type: 'quantitative', title: 'loss', scale: lossScale },
-              color: {
-                field: 'series',
-                type: 'nominal',
-                title: null,
-                scale: {
-                  domain: ['deterministic loss', 'train loss'],
-                  range: ['#1f77b4', '#bbbbbb'],
-                },
-              },
-            },
-          },
-          ...stopRule,
-          ...trainedTo,
-          ...stopLabel,
-          ...trainedToLabel,
+          lossLine('train loss', '#888888', 'right', 1),
+          lossLine('deterministic loss', '#1f77b4', 'left', 1.6),
+          ...rules,
+          ...labels,
         ],
       },
       {
@@ -171,8 +170,7 @@ export function lossChartSpec(input: LossChartInput): TopLevelSpec {
             mark: { type: 'rule', color: '#2ca02c', strokeDash: [4, 4] },
             encoding: { y: { field: 'threshold', type: 'quantitative' } },
           },
-          ...stopRule,
-          ...trainedTo,
+          ...rules,
         ],
       },
     ],

@@ -267,6 +267,8 @@ async function newJobView(): Promise<void> {
     ...setup.models.map((m) => h('option', { value: m }, m)),
   ) as HTMLSelectElement;
   const jobId = h('input', { id: 'jobId', value: newJobId() }) as HTMLInputElement;
+  // Not a method default: absent means the paper's plain MSE.
+  const snrGamma = h('input', { id: 'snrGamma', type: 'number', step: 'any', min: '0' }) as HTMLInputElement;
 
   const inputs = new Map<keyof MethodDefaults, HTMLInputElement>();
   const hints = new Map<keyof MethodDefaults, HTMLElement>();
@@ -314,7 +316,13 @@ async function newJobView(): Promise<void> {
       'details',
       { class: 'advanced' },
       h('summary', {}, 'Advanced settings (the method’s defaults)'),
-      h('div', { class: 'grid' }, field('Job id', jobId), ...advancedFields),
+      h(
+        'div',
+        { class: 'grid' },
+        field('Job id', jobId),
+        ...advancedFields,
+        field('Min-SNR-γ loss weights', snrGamma, 'empty: plain MSE, as in the paper'),
+      ),
     ),
     h('div', { class: 'actions' }, submit, status),
   ) as HTMLFormElement;
@@ -364,6 +372,7 @@ async function newJobView(): Promise<void> {
               scaleLr: inputs.get('scaleLr')?.checked ?? true,
               batchSize: number('batchSize'),
               maxSteps: number('maxSteps'),
+              ...(snrGamma.value.trim() ? { snrGamma: Number(snrGamma.value) } : {}),
             },
             stop: {
               window: number('window'),
