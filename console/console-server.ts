@@ -42,7 +42,7 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
 /** One segment of an output key: outputs are named after the token (`<my-cat>.safetensors`), so not isSafeName. */
 function isOutputSegment(segment: string): boolean {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
-  return segment !== '' && segment !== '.' && segment !== '..' && !/[\\\u0000-\u001f\u007f]/.test(segment);
+  return segment !== '' && segment !== '.' && segment !== '..' && !/[/\\\u0000-\u001f\u007f]/.test(segment);
 }
 
 class HttpError extends Error {
