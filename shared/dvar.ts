@@ -2,8 +2,10 @@
 // last W deterministic losses is small relative to the variance of the whole history. Pure, O(1) per sample;
 // used by the monitor Lambda (findCriterionIndex over stored samples) and by `plateau train` (DvarTracker).
 
+import { METHOD_DEFAULTS, METHODS, type MethodName } from './methods.ts';
+
 /** Training methods with the official code's DVAR settings and step caps. */
-export type DvarMethod = 'textual-inversion' | 'custom-diffusion' | 'dreambooth-lora';
+export type DvarMethod = MethodName;
 
 export interface DvarParams {
   /** W: how many of the most recent values form the window. */
@@ -17,11 +19,13 @@ export interface DvarDefaults extends DvarParams {
   readonly maxSteps: number;
 }
 
-export const DVAR_DEFAULTS: Readonly<Record<DvarMethod, DvarDefaults>> = {
-  'textual-inversion': { window: 310, threshold: 0.15, maxSteps: 6100 },
-  'custom-diffusion': { window: 180, threshold: 0.15, maxSteps: 500 },
-  'dreambooth-lora': { window: 440, threshold: 0.4, maxSteps: 1000 },
-};
+/** Each method's DVAR window, threshold and cap, read from the one table of method defaults (methods.ts). */
+export const DVAR_DEFAULTS: Readonly<Record<DvarMethod, DvarDefaults>> = Object.fromEntries(
+  METHODS.map((m) => {
+    const d = METHOD_DEFAULTS[m];
+    return [m, { window: d.window, threshold: d.threshold, maxSteps: d.maxSteps }];
+  }),
+) as Record<DvarMethod, DvarDefaults>;
 
 /** A NaN or ±Infinity loss: training diverged or the evaluation is broken. Never a reason to stop quietly. */
 export class NonFiniteLossError extends Error {

@@ -1,7 +1,9 @@
-// The job manifest (`jobs/<jobId>/input/job.json`), validated with zod. Every field but `token` has a default:
-// the paper's Textual Inversion settings (DESIGN.md §4), so `{"token": "<my-cat>"}` is a complete job.
+// The job manifest (`jobs/<jobId>/input/job.json`), validated with zod: one variant per method (`method` is the
+// discriminator, absent = textual inversion). Every field but `token` has a default, the method's own from
+// methods.ts, so `{"token": "<my-cat>"}` is a complete textual-inversion job.
 import { z } from 'zod';
 import { isSafeName } from './keys.ts';
+import { isMethodName, LORA_DEFAULTS, METHOD_DEFAULTS, type MethodName } from './methods.ts';
 
 /** The base model used when the manifest names none: `models/<DEFAULT_BASE_MODEL>/` in the bucket. */
 export const DEFAULT_BASE_MODEL = 'default';
@@ -22,32 +24,40 @@ const Token = z
   )
   .refine((value) => !value.includes('..') && value !== '.', 'token must not contain ".."');
 
-const Training = z.object({
-  learningRate: z.number().positive().max(1).default(5e-3),
-  /** Multiply the learning rate by batchSize (diffusers' scale_lr). */
-  scaleLr: z.boolean().default(true),
-  batchSize: z.number().int().min(1).max(64).default(2),
-  /** Image side in pixels; absent = the model's native resolution. */
-  resolution: z.number().int().min(8).max(2048).multipleOf(8).optional(),
-  seed: z
-    .number()
-    .int()
-    .min(0)
-    .max(2 ** 31 - 1)
-    .default(59),
-  maxSteps: z.number().int().min(1).max(100_000).default(6100),
-  /** Min-SNR-γ loss weights (Hang et al., 2023); absent = the paper's plain MSE. */
-  snrGamma: z.number().positive().max(1000).optional(),
-});
+/** Training settings; the defaults are the method's own (methods.ts). */
+function trainingFor(method: MethodName) {
+  const d = METHOD_DEFAULTS[method];
+  return z.object({
+    learningRate: z.number().positive().max(1).default(d.learningRate),
+    /** Multiply the learning rate by batchSize (diffusers' scale_lr). */
+    scaleLr: z.boolean().default(d.scaleLr),
+    batchSize: z.number().int().min(1).max(64).default(d.batchSize),
+    /** Image side in pixels; absent = the model's native resolution. */
+    resolution: z.number().int().min(8).max(2048).multipleOf(8).optional(),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(59),
+    maxSteps: z.number().int().min(1).max(100_000).default(d.maxSteps),
+    /** Min-SNR-γ loss weights (Hang et al., 2023); absent = the paper's plain MSE. */
+    snrGamma: z.number().positive().max(1000).optional(),
+  });
+}
 
-const Stop = z.object({
-  /** `none` trains to maxSteps (the fixed-budget baseline). */
-  criterion: z.enum(['dvar', 'none']).default('dvar'),
-  window: z.number().int().min(2).max(100_000).default(310),
-  threshold: z.number().positive().max(1).default(0.15),
-  evalBatchSize: z.number().int().min(1).max(64).default(4),
-  evalEvery: z.number().int().min(1).max(1000).default(1),
-});
+/** DVAR settings; window, threshold and evalEvery default to the method's own. */
+function stopFor(method: MethodName) {
+  const d = METHOD_DEFAULTS[method];
+  return z.object({
+    /** `none` trains to maxSteps (the fixed-budget baseline). */
+    criterion: z.enum(['dvar', 'none']).default('dvar'),
+    window: z.number().int().min(2).max(100_000).default(d.window),
+    threshold: z.number().positive().max(1).default(d.threshold),
+    evalBatchSize: z.number().int().min(1).max(64).default(d.evalBatchSize),
+    evalEvery: z.number().int().min(1).max(1000).default(d.evalEvery),
+  });
+}
 
 const Notify = z.object({
   /** Receives the completion event as a signed POST (https only). */
@@ -57,26 +67,57 @@ const Notify = z.object({
     .optional(),
 });
 
-export const JobManifest = z.object({
-  method: z.literal('textual-inversion').default('textual-inversion'),
-  token: Token,
-  initializerToken: z
-    .string()
-    .min(1)
-    .max(64)
-    .regex(/^\S+$/, 'initializerToken is one word')
-    .default('object'),
-  baseModel: z
-    .string()
-    .refine(isSafeName, 'baseModel is a folder name under models/')
-    .default(DEFAULT_BASE_MODEL),
-  templates: z.enum(['object', 'style']).default('object'),
-  training: Training.prefault({}),
-  stop: Stop.prefault({}),
-  notify: Notify.prefault({}),
-});
+/** The fields every method shares, with that method's defaults. */
+function common<M extends MethodName>(method: M) {
+  return {
+    method: z.literal(method),
+    token: Token,
+    initializerToken: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(/^\S+$/, 'initializerToken is one word')
+      .default(METHOD_DEFAULTS[method].initializerToken),
+    baseModel: z
+      .string()
+      .refine(isSafeName, 'baseModel is a folder name under models/')
+      .default(DEFAULT_BASE_MODEL),
+    templates: z.enum(['object', 'style']).default('object'),
+    training: trainingFor(method).prefault({}),
+    stop: stopFor(method).prefault({}),
+    notify: Notify.prefault({}),
+  };
+}
+
+/** LoRA beside the UNet's projections: rank r, scale alpha / r (alpha defaults to r: scale 1, the paper's). */
+const Lora = z
+  .object({
+    rank: z.number().int().min(1).max(256).default(LORA_DEFAULTS.rank),
+    alpha: z.number().positive().max(1024).optional(),
+    targets: z.enum(['paper', 'attention']).default(LORA_DEFAULTS.targets),
+  })
+  .transform((lora) => ({ ...lora, alpha: lora.alpha ?? lora.rank }));
+
+const TextualInversionJob = z.object(common('textual-inversion'));
+const DreamBoothLoraJob = z.object({ ...common('dreambooth-lora'), lora: Lora.prefault({}) });
+
+/** The methods this version trains (the manifest refuses the others with a clear reason). */
+export const TRAINABLE_METHODS: readonly MethodName[] = ['textual-inversion', 'dreambooth-lora'];
+
+const Methods = z.discriminatedUnion('method', [TextualInversionJob, DreamBoothLoraJob]);
+
+/** A job without `method` is textual inversion (the first manifests had no such field). */
+export const JobManifest = z.preprocess((value) => {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value) && !('method' in value)) {
+    return { ...value, method: 'textual-inversion' };
+  }
+  return value;
+}, Methods);
 export type JobManifest = z.infer<typeof JobManifest>;
-export type JobManifestInput = z.input<typeof JobManifest>;
+export type JobManifestInput = z.input<typeof Methods>;
+export type TextualInversionJob = z.infer<typeof TextualInversionJob>;
+export type DreamBoothLoraJob = z.infer<typeof DreamBoothLoraJob>;
+export type LoraSettings = DreamBoothLoraJob['lora'];
 
 /** Parses manifest bytes; throws an Error whose message lists every problem, for the job's failure reason. */
 export function parseManifest(bytes: Uint8Array): JobManifest {
@@ -88,6 +129,10 @@ export function parseManifest(bytes: Uint8Array): JobManifest {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch (error) {
     throw new Error(`job.json is not valid UTF-8 JSON: ${(error as Error).message}`);
+  }
+  const method = typeof json === 'object' && json !== null && 'method' in json ? json.method : undefined;
+  if (typeof method === 'string' && isMethodName(method) && !TRAINABLE_METHODS.includes(method)) {
+    throw new Error(`invalid job.json: method: ${method} is not available in this version of plateau yet`);
   }
   const parsed = JobManifest.safeParse(json);
   if (!parsed.success) {

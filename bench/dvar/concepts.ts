@@ -15,8 +15,8 @@ import {
   sampleScene,
   toModelInput,
 } from '../../models/src/world/world.ts';
+import type { PixelImage } from '../../trainer-image/src/train/batches.ts';
 import { Rng } from '../../trainer-image/src/train/rng.ts';
-import type { PixelImage } from '../../trainer-image/src/train/ti-batches.ts';
 
 export type ConceptSet = 'tuning' | 'held-out';
 

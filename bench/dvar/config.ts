@@ -9,7 +9,7 @@ export interface BenchConfig {
   readonly trainSeed: number;
   /** TI learning rate before batch scaling: the bundled example's rate for this model (models/src/world/example.ts). */
   readonly learningRate: number;
-  /** Min-SNR-γ weights of the TI objective (TiSettings.snrGamma); absent = the paper's plain MSE. */
+  /** Min-SNR-γ weights of the TI objective (RunSettings.snrGamma); absent = the paper's plain MSE. */
   readonly snrGamma?: number;
   readonly tuningConcepts: number;
   readonly heldOutConcepts: number;

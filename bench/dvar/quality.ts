@@ -16,8 +16,8 @@ import {
   renderScene,
   sampleScene,
 } from '../../models/src/world/world.ts';
+import type { PixelImage } from '../../trainer-image/src/train/batches.ts';
 import { Rng } from '../../trainer-image/src/train/rng.ts';
-import type { PixelImage } from '../../trainer-image/src/train/ti-batches.ts';
 
 export interface QualityScore {
   /** Mean feature cosine similarity of identity-prompt samples to the concept images (higher is better). */

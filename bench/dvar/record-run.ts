@@ -1,16 +1,16 @@
-// One fixed-budget textual-inversion run that serves every stopping rule: the trainer's own runTextualInversion
+// One fixed-budget textual-inversion run that serves every stopping rule: the trainer's own runPersonalization
 // (no criterion, evaluation every step) with its objective wrapped to record, at each step s, the deterministic
 // loss, the token row before the update (= the weights after s updates) and how long the evaluation forward pass
 // and the training step took. Any rule's result is then the recorded row at the step where it would stop.
 import type { ArtifactStore, SampleSink, StopSignal } from '../../shared/ports.ts';
-import { loadOnnxTiModel } from '../../trainer-image/src/train/onnx-ti-model.ts';
+import { loadOnnxModel } from '../../trainer-image/src/train/onnx-model.ts';
 import {
-  runTextualInversion,
+  type ModelRequest,
+  type RunSettings,
+  runPersonalization,
   TI_DEFAULTS,
-  type TiModel,
-  type TiModelRequest,
-  type TiSettings,
-} from '../../trainer-image/src/train/textual-inversion.ts';
+  type TrainingModel,
+} from '../../trainer-image/src/train/personalize.ts';
 import type { BenchConcept } from './concepts.ts';
 
 export interface RecordedRun {
@@ -56,7 +56,7 @@ export interface RecordOptions {
   readonly pipelineDir: string;
   readonly cap: number;
   readonly seed: number;
-  /** Textual-inversion learning rate before batch scaling (TiSettings.learningRate). */
+  /** Textual-inversion learning rate before batch scaling (RunSettings.learningRate). */
   readonly learningRate: number;
   readonly snrGamma?: number;
   readonly threads: number;
@@ -72,8 +72,8 @@ export async function recordFixedBudgetRun(concept: BenchConcept, o: RecordOptio
   const trainTimes: number[] = [];
   let trainStarted = 0;
 
-  const loadModel = async (request: TiModelRequest): Promise<TiModel> => {
-    const model = await loadOnnxTiModel(request, { device: 'cpu', intraOpThreads: o.threads });
+  const loadModel = async (request: ModelRequest): Promise<TrainingModel> => {
+    const model = await loadOnnxModel(request, { device: 'cpu', intraOpThreads: o.threads });
     hiddenSize = model.hiddenSize;
     return {
       ...model,
@@ -99,7 +99,7 @@ export async function recordFixedBudgetRun(concept: BenchConcept, o: RecordOptio
     };
   };
 
-  const settings: TiSettings = {
+  const settings: RunSettings = {
     ...TI_DEFAULTS,
     token: concept.token,
     initializerToken: concept.initializer,
@@ -113,7 +113,7 @@ export async function recordFixedBudgetRun(concept: BenchConcept, o: RecordOptio
     flushEvery: o.cap + 1,
   };
   const started = performance.now();
-  const result = await runTextualInversion(settings, {
+  const result = await runPersonalization(settings, {
     pipelineDir: o.pipelineDir,
     images: concept.images,
     loadModel,

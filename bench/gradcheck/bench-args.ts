@@ -1,3 +1,5 @@
+// Command-line flags shared by the gradcheck benches: `--flag value` pairs, bare `--switch`es and fixture names,
+// with one clear error for a value flag missing its value or a number flag given something else.
 import { FIXTURES_DIR } from '../../test/support/fixtures.ts';
 
 export interface BenchArgs {

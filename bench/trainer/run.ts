@@ -1,13 +1,13 @@
-// Trainer throughput on CPU: steps/s of what `plateau train` runs (runTextualInversion + loadOnnxTiModel) on
+// Trainer throughput on CPU: steps/s of what `plateau train` runs (runPersonalization + loadOnnxModel) on
 // the fixtures, the DVAR evaluation's share of the step, and peak RSS. Prints one JSON document on stdout.
 // Usage: node bench/trainer/run.ts [--quick] [--steps N] [--threads N] [--fixtures DIR] [fixture ...]
 import { join } from 'node:path';
 import type { ArtifactStore, LossSample } from '../../shared/ports.ts';
 import { FIXTURES_DIR } from '../../test/support/fixtures.ts';
+import type { PixelImage } from '../../trainer-image/src/train/batches.ts';
 import { modelResolution } from '../../trainer-image/src/train/model-resolution.ts';
-import { loadOnnxTiModel } from '../../trainer-image/src/train/onnx-ti-model.ts';
-import { runTextualInversion, TI_DEFAULTS } from '../../trainer-image/src/train/textual-inversion.ts';
-import type { PixelImage } from '../../trainer-image/src/train/ti-batches.ts';
+import { loadOnnxModel } from '../../trainer-image/src/train/onnx-model.ts';
+import { runPersonalization, TI_DEFAULTS } from '../../trainer-image/src/train/personalize.ts';
 import { buildTextualInversionGraph } from '../../trainer-image/src/train/training-graph.ts';
 
 const args = process.argv.slice(2);
@@ -76,14 +76,14 @@ async function benchOne(name: string): Promise<Record<string, unknown>> {
   let stepStart = 0;
   const loadStart = performance.now();
   let loadMs = 0;
-  const result = await runTextualInversion(
+  const result = await runPersonalization(
     { ...TI_DEFAULTS, token: '<bench>', initializerToken: 'object', maxSteps: steps, batchSize: BATCH },
     {
       pipelineDir: dir,
       images: syntheticImages(3, size),
       // The trainer's own model; only its two objective calls are wrapped with timers and call counters.
       loadModel: async (request) => {
-        const model = await loadOnnxTiModel(request, { device: 'cpu', intraOpThreads: threads });
+        const model = await loadOnnxModel(request, { device: 'cpu', intraOpThreads: threads });
         loadMs = performance.now() - loadStart;
         return {
           ...model,

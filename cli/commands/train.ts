@@ -1,42 +1,48 @@
-// `plateau train`: standalone textual inversion with DVAR decided in-process. The output folder mirrors a job's
+// `plateau train`: a standalone job (any method) with DVAR decided in-process. The flags become a job manifest,
+// validated by the same schema as the pipeline's job.json, and the run is the pipeline trainer's own runJob. The output folder mirrors a job's
 // layout (checkpoints/, output/<token>.safetensors, samples.jsonl); `touch <out>/STOP` stops the run at its next
 // flush; --resume continues from the latest checkpoint bit-for-bit. Progress goes to stderr, a summary to stdout.
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DVAR_DEFAULTS, DvarTracker } from '../../shared/dvar.ts';
+import { DvarTracker } from '../../shared/dvar.ts';
 import { FileStopSignal } from '../../shared/local/file-stop-signal.ts';
 import { FolderArtifactStore } from '../../shared/local/folder-artifact-store.ts';
 import { JsonlSampleSink, readJsonlSamples } from '../../shared/local/jsonl-sample-sink.ts';
 import { renderLossChart } from '../../shared/loss-chart.ts';
+import { JobManifest, type JobManifestInput } from '../../shared/manifest.ts';
+import { LORA_DEFAULTS, METHOD_DEFAULTS, METHODS, type MethodName } from '../../shared/methods.ts';
+import type { PixelImage } from '../../trainer-image/src/train/batches.ts';
 import { CHECKPOINT_PREFIX } from '../../trainer-image/src/train/checkpoint.ts';
 import { loadTrainingImages } from '../../trainer-image/src/train/images.ts';
 import { modelResolution } from '../../trainer-image/src/train/model-resolution.ts';
-import { loadOnnxTiModel } from '../../trainer-image/src/train/onnx-ti-model.ts';
-import {
-  type RenderSamples,
-  renderOnnxSamples,
-  type SampleSettings,
-  validationPrompts,
-} from '../../trainer-image/src/train/sampler.ts';
-import {
-  runTextualInversion,
-  TI_DEFAULTS,
-  type TiDeps,
-  type TiSettings,
-} from '../../trainer-image/src/train/textual-inversion.ts';
-import type { PixelImage } from '../../trainer-image/src/train/ti-batches.ts';
+import { loadOnnxModel } from '../../trainer-image/src/train/onnx-model.ts';
+import { LOOP_DEFAULTS, type RunDeps } from '../../trainer-image/src/train/personalize.ts';
+import { runJob } from '../../trainer-image/src/train/run-job.ts';
+import { type RenderSamples, renderOnnxSamples } from '../../trainer-image/src/train/sampler.ts';
 import type { StepProgress } from '../../trainer-image/src/train/train-loop.ts';
 import { type Command, UsageError } from '../command.ts';
 
-const TI = DVAR_DEFAULTS['textual-inversion'];
+/** One line per method with its defaults, from the one table of method defaults (shared/methods.ts). */
+const METHOD_HELP = METHODS.map((m) => {
+  const d = METHOD_DEFAULTS[m];
+  return (
+    `    ${m}: lr ${d.learningRate}${d.scaleLr ? ' × batch' : ''}, batch ${d.batchSize}, ` +
+    `cap ${d.maxSteps}, DVAR W=${d.window} α=${d.threshold}, eval every ${d.evalEvery}, init '${d.initializerToken}'`
+  );
+}).join('\n');
 
 const USAGE =
-  'plateau train --model <pipelineDir> --images <dir> --token "<tok>" --init <word> [--out <dir>] ' +
+  'plateau train --model <pipelineDir> --images <dir> --token "<tok>" [--init <word>] [--out <dir>] ' +
+  '[--method textual-inversion|dreambooth-lora] [--rank R] [--lora-alpha a] [--lora-targets paper|attention] ' +
   '[--max-steps N] [--window W] [--threshold a] [--eval-every k] [--seed s] [--resume] [--no-dvar] ' +
-  '[--batch-size B] [--lr x] [--snr-gamma g] [--templates object|style] [--checkpoint-every N] [--progress-every N] ' +
-  '[--samples N] [--sample-steps N] [--guidance g] [--json]\n' +
-  '  Outputs under --out (default out/train): output/<token>.safetensors, output/report.json,\n' +
+  '[--batch-size B] [--lr x] [--snr-gamma g] [--resolution px] [--templates object|style] [--checkpoint-every N] ' +
+  '[--progress-every N] [--samples N] [--sample-steps N] [--guidance g] [--json]\n' +
+  '  Defaults per method (unset flags):\n' +
+  `${METHOD_HELP}\n` +
+  `    LoRA: rank ${LORA_DEFAULTS.rank}, alpha = rank, targets ${LORA_DEFAULTS.targets} (attn1/attn2 q,k,v,out + ff.net.0.proj; 'attention': the 8 attention projections)\n` +
+  '  Outputs under --out (default out/train): output/<token>.safetensors (+ <token>-lora.safetensors for LoRA),\n' +
+  '  output/report.json,\n' +
   '  output/loss.svg, output/samples/ (N validation images with the token, DDIM + guidance, and\n' +
   '  contact-sheet.png; --samples 0 skips them), samples.jsonl (one line per step), checkpoints/.\n' +
   '  `touch <out>/STOP` stops the run at its next flush (it can be resumed with --resume).\n' +
@@ -81,7 +87,7 @@ const TTY_REDRAW_MS = 100;
 /** Draws the validation images for the learned token: the files for output/samples/. */
 /** Model loading and sampling are injectable so tests can drive the command with stand-ins. */
 export function createTrainCommand(
-  loadModel: TiDeps['loadModel'] = loadOnnxTiModel,
+  loadModel: RunDeps['loadModel'] = loadOnnxModel,
   renderSamples: RenderSamples = renderOnnxSamples,
 ): Command {
   return {
@@ -97,39 +103,28 @@ export function createTrainCommand(
         throw new UsageError(error instanceof Error ? error.message : String(error));
       }
       const { values } = parsed;
-      for (const required of ['model', 'images', 'token', 'init'] as const) {
+      for (const required of ['model', 'images', 'token'] as const) {
         if (!values[required]) throw new UsageError(`--${required} is required`);
       }
-      const templates = values.templates ?? 'object';
-      if (templates !== 'object' && templates !== 'style') {
-        throw new UsageError(`--templates must be object or style, got '${templates}'`);
-      }
-      const window = integer('window', values.window, TI.window, 2);
-      const threshold = positive('threshold', values.threshold, TI.threshold);
-      const settings: TiSettings = {
-        ...TI_DEFAULTS,
-        token: values.token!,
-        initializerToken: values.init!,
-        templates,
-        learningRate: positive('lr', values.lr, TI_DEFAULTS.learningRate),
-        ...(values['snr-gamma'] === undefined
-          ? {}
-          : { snrGamma: positive('snr-gamma', values['snr-gamma'], 5) }),
-        batchSize: integer('batch-size', values['batch-size'], TI_DEFAULTS.batchSize, 1),
-        seed: integer('seed', values.seed, TI_DEFAULTS.seed, 0),
-        maxSteps: integer('max-steps', values['max-steps'], TI.maxSteps, 1),
-        evalEvery: integer('eval-every', values['eval-every'], TI_DEFAULTS.evalEvery, 1),
-        checkpointEvery: integer(
-          'checkpoint-every',
-          values['checkpoint-every'],
-          TI_DEFAULTS.checkpointEvery,
-          1,
-        ),
+      const manifest = manifestFromFlags(values);
+      const method: MethodName = manifest.method;
+      const { window, threshold } = manifest.stop;
+      const settings = {
+        token: manifest.token,
+        maxSteps: manifest.training.maxSteps,
+        evalBatchSize: manifest.stop.evalBatchSize,
+        evalEvery: manifest.stop.evalEvery,
+        seed: manifest.training.seed,
       };
+      const checkpointEvery = integer(
+        'checkpoint-every',
+        values['checkpoint-every'],
+        LOOP_DEFAULTS.checkpointEvery,
+        1,
+      );
       const progressEvery = integer('progress-every', values['progress-every'], 10, 1);
       const sampleCount = integer('samples', values.samples, 4, 0);
-      const sampleSettings: SampleSettings = {
-        seed: settings.seed,
+      const sampleSettings = {
         steps: integer('sample-steps', values['sample-steps'], 25, 1),
         guidance: positive('guidance', values.guidance, 7.5),
       };
@@ -146,7 +141,7 @@ export function createTrainCommand(
       // A STOP file is a request to the run that was going when it was made, not to this one.
       await rm(join(out, 'STOP'), { force: true });
 
-      const resolution = await modelResolution(pipelineDir);
+      const resolution = manifest.training.resolution ?? (await modelResolution(pipelineDir));
       const images: PixelImage[] = (await loadTrainingImages(resolve(values.images!), resolution)).map(
         (image) => ({
           data: image.pixels,
@@ -188,77 +183,65 @@ export function createTrainCommand(
         const line = `step ${done}/${settings.maxSteps}${det}  train ${p.trainLoss.toPrecision(5)}${ratio}  ${rate.toFixed(2)} steps/s${etaText}`;
         io.err.write(tty ? `\r${progressBar(done, settings.maxSteps)} ${line}\u001b[K` : `${line}\n`);
       };
-      const result = await runTextualInversion(settings, {
-        pipelineDir,
-        images,
-        loadModel,
-        openSink: (fromStep) => JsonlSampleSink.open(join(out, 'samples.jsonl'), fromStep),
-        stopSignal: new FileStopSignal(join(out, 'STOP')),
-        store,
-        resume: values.resume === true,
-        ...(dvar ? { criterion: () => new DvarTracker({ window, threshold }) } : {}),
-        outputFacts: {
-          criterion: dvar ? 'dvar' : 'none',
-          window,
-          threshold,
-          base_model: pipelineDir.split(/[\\/]/).pop() ?? '',
+      const result = await runJob(
+        { manifest, pipelineDir, images },
+        { checkpointEvery },
+        {
+          loadModel,
+          openSink: (fromStep) => JsonlSampleSink.open(join(out, 'samples.jsonl'), fromStep),
+          stopSignal: new FileStopSignal(join(out, 'STOP')),
+          store,
+          resume: values.resume === true,
+          ...(dvar ? { criterion: () => new DvarTracker({ window, threshold }) } : {}),
+          outputFacts: {
+            criterion: dvar ? 'dvar' : 'none',
+            window,
+            threshold,
+            base_model: pipelineDir.split(/[\\/]/).pop() ?? '',
+          },
+          onReady: ({ resumedFrom, lr }) => {
+            rateFrom = { step: resumedFrom ?? 0, at: Date.now() };
+            const line =
+              `plateau train: ${method}, ${images.length} image(s) at ${resolution}px, lr ${lr}, ` +
+              `${resumedFrom === null ? 'starting at step 0' : `resuming at step ${resumedFrom}`}, ` +
+              `${dvar ? `DVAR W=${window} α=${threshold}` : 'no criterion'}, cap ${settings.maxSteps} steps`;
+            if (json)
+              io.out.write(
+                `${JSON.stringify({ event: 'start', method, resumedFrom, lr, images: images.length })}\n`,
+              );
+            else io.err.write(`${line}\n`);
+          },
+          onStep: (p) => {
+            if (p.detLoss !== undefined) lastDet = p.detLoss;
+            // A terminal gets a live bar redrawn in place; logs and --json get one report every progressEvery steps.
+            const now = Date.now();
+            const due = tty ? now - lastDrawAt >= TTY_REDRAW_MS : (p.step + 1) % progressEvery === 0;
+            if (!due) {
+              undrawn = p;
+              return;
+            }
+            lastDrawAt = now;
+            undrawn = undefined;
+            showProgress(p);
+          },
+          renderSamples,
+          sampleCount,
+          sampleSettings,
+          log: (line) => io.err.write(`plateau train: ${line}\n`),
         },
-        onReady: ({ resumedFrom, lr }) => {
-          rateFrom = { step: resumedFrom ?? 0, at: Date.now() };
-          const line =
-            `plateau train: ${images.length} image(s), lr ${lr}, ` +
-            `${resumedFrom === null ? 'starting at step 0' : `resuming at step ${resumedFrom}`}, ` +
-            `${dvar ? `DVAR W=${window} α=${threshold}` : 'no criterion'}, cap ${settings.maxSteps} steps`;
-          if (json)
-            io.out.write(`${JSON.stringify({ event: 'start', resumedFrom, lr, images: images.length })}\n`);
-          else io.err.write(`${line}\n`);
-        },
-        onStep: (p) => {
-          if (p.detLoss !== undefined) lastDet = p.detLoss;
-          // A terminal gets a live bar redrawn in place; logs and --json get one report every progressEvery steps.
-          const now = Date.now();
-          const due = tty ? now - lastDrawAt >= TTY_REDRAW_MS : (p.step + 1) % progressEvery === 0;
-          if (!due) {
-            undrawn = p;
-            return;
-          }
-          lastDrawAt = now;
-          undrawn = undefined;
-          showProgress(p);
-        },
-      });
+      );
       // The bar's last frame shows where the run ended (DVAR, cap or STOP), however recent the previous one.
       if (tty && undrawn) showProgress(undrawn);
       if (tty) io.err.write('\n');
-      // Validation images of the learned token; the embedding is already written, so a failure here is reported
-      // (stderr and report.json) without failing the run.
-      const sampleKeys: string[] = [];
-      let samplesError: string | null = null;
-      if (sampleCount > 0) {
-        const prompts = validationPrompts(settings.token, templates).slice(0, sampleCount);
-        try {
-          const files = await renderSamples(
-            pipelineDir,
-            { token: settings.token, rows: result.rows },
-            prompts,
-            sampleSettings,
-          );
-          for (const file of files) {
-            const key = `output/samples/${file.name}`;
-            await store.put(key, file.body, file.contentType);
-            sampleKeys.push(key);
-          }
-        } catch (error) {
-          samplesError = error instanceof Error ? error.message : String(error);
-          io.err.write(`plateau train: validation samples failed: ${samplesError}\n`);
-        }
-      }
+      const sampleKeys = result.sampleKeys;
+      const samplesError = result.samplesError;
       // Standalone report and chart beside the embedding (the pipeline's finalize writes its own).
       const samples = await readJsonlSamples(join(out, 'samples.jsonl'));
       const trainSeconds = (Date.now() - rateFrom.at) / 1000;
       const trainedHere = result.steps - (result.resumedFrom ?? 0);
       const report = {
         mode: 'standalone',
+        method,
         token: settings.token,
         baseModel: pipelineDir,
         steps: result.steps,
@@ -282,6 +265,7 @@ export function createTrainCommand(
         },
         artifacts: {
           embedding: result.outputKey,
+          outputs: result.outputKeys,
           lossChart: 'output/loss.svg',
           samples: 'samples.jsonl',
           validationImages: sampleKeys,
@@ -304,7 +288,9 @@ export function createTrainCommand(
       );
 
       const summary = {
+        method,
         embedding: join(out, result.outputKey),
+        outputs: result.outputKeys.map((key) => join(out, key)),
         steps: result.steps,
         stopReason: result.stopReason,
         criterionStep: result.criterionStep,
@@ -325,6 +311,79 @@ export function createTrainCommand(
   };
 }
 
+type Flags = ReturnType<typeof parse>['values'];
+
+/**
+ * The flags as a job manifest, validated by the pipeline's own schema: unset flags take the method's defaults
+ * (shared/methods.ts), and a bad value is a usage error naming the field.
+ */
+export function manifestFromFlags(values: Flags): JobManifest {
+  const method = values.method ?? 'textual-inversion';
+  if (!(METHODS as readonly string[]).includes(method)) {
+    throw new UsageError(`--method must be one of ${METHODS.join(', ')}, got '${method}'`);
+  }
+  const num = (name: keyof Flags): number | undefined => {
+    const text = values[name];
+    if (typeof text !== 'string') return undefined;
+    const value = Number(text);
+    if (text.trim() === '' || !Number.isFinite(value))
+      throw new UsageError(`--${name} must be a number, got '${text}'`);
+    return value;
+  };
+  const defined = <T extends Record<string, unknown>>(o: T): Partial<T> =>
+    Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+  const isLora = method === 'dreambooth-lora';
+  if (!isLora && (values.rank ?? values['lora-alpha'] ?? values['lora-targets']) !== undefined) {
+    throw new UsageError('--rank, --lora-alpha and --lora-targets need --method dreambooth-lora');
+  }
+  const input = {
+    method,
+    token: values.token,
+    ...defined({ initializerToken: values.init, templates: values.templates }),
+    training: defined({
+      learningRate: num('lr'),
+      snrGamma: num('snr-gamma'),
+      batchSize: num('batch-size'),
+      seed: num('seed'),
+      maxSteps: num('max-steps'),
+      resolution: num('resolution'),
+    }),
+    stop: defined({
+      criterion: values['no-dvar'] ? 'none' : undefined,
+      window: num('window'),
+      threshold: num('threshold'),
+      evalEvery: num('eval-every'),
+    }),
+    ...(isLora
+      ? { lora: defined({ rank: num('rank'), alpha: num('lora-alpha'), targets: values['lora-targets'] }) }
+      : {}),
+  } as JobManifestInput;
+  const parsed = JobManifest.safeParse(input);
+  if (!parsed.success) {
+    const flagOf: Record<string, string> = {
+      initializerToken: '--init',
+      'training.learningRate': '--lr',
+      'training.snrGamma': '--snr-gamma',
+      'training.batchSize': '--batch-size',
+      'training.seed': '--seed',
+      'training.maxSteps': '--max-steps',
+      'training.resolution': '--resolution',
+      'stop.window': '--window',
+      'stop.threshold': '--threshold',
+      'stop.evalEvery': '--eval-every',
+      'lora.rank': '--rank',
+      'lora.alpha': '--lora-alpha',
+      'lora.targets': '--lora-targets',
+    };
+    const problems = parsed.error.issues.map((issue) => {
+      const path = issue.path.join('.');
+      return `${flagOf[path] ?? (path || 'flags')}: ${issue.message}`;
+    });
+    throw new UsageError(problems.join('; '));
+  }
+  return parsed.data;
+}
+
 function parse(args: readonly string[]) {
   return parseArgs({
     args: [...args],
@@ -335,6 +394,11 @@ function parse(args: readonly string[]) {
       images: { type: 'string' },
       token: { type: 'string' },
       init: { type: 'string' },
+      method: { type: 'string' },
+      rank: { type: 'string' },
+      'lora-alpha': { type: 'string' },
+      'lora-targets': { type: 'string' },
+      resolution: { type: 'string' },
       out: { type: 'string' },
       'max-steps': { type: 'string' },
       window: { type: 'string' },

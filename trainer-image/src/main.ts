@@ -13,7 +13,7 @@ import { S3ArtifactStore, S3ObjectStore } from '../../shared/aws/s3-store.ts';
 import { ENV, readEnv } from '../../shared/env.ts';
 import { recordTrainerError } from '../../shared/job-record.ts';
 import { jobKeys } from '../../shared/keys.ts';
-import { loadOnnxTiModel } from './train/onnx-ti-model.ts';
+import { loadOnnxModel } from './train/onnx-model.ts';
 import { renderOnnxSamples } from './train/sampler.ts';
 import { runTrainingJob } from './train/training-job.ts';
 
@@ -44,7 +44,7 @@ async function main(): Promise<number> {
       store: new S3ArtifactStore(objects, jobKeys(env.JOB_ID).root),
       sink: new DynamoDbSampleSink(documents, env.TABLE, env.JOB_ID, { ttlDays }),
       stopSignal: new DynamoDbStopSignal(documents, env.TABLE, env.JOB_ID),
-      loadModel: (request) => loadOnnxTiModel(request, { device }),
+      loadModel: (request) => loadOnnxModel(request, { device }),
       modelCacheDir: process.env[ENV.MODEL_CACHE_DIR] ?? DEFAULT_MODEL_CACHE,
       workDir,
       renderSamples: renderOnnxSamples,

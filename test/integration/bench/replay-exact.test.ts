@@ -1,10 +1,14 @@
+/** @jest-environment ./test/onnx/support/onnx-environment.cjs */
+// The benchmark's central shortcut, checked on the real trainer: a DVAR stop replayed over one recorded
+// fixed-budget run gives exactly the steps and the token row of an in-process `runPersonalization` with the
+// criterion (evalEvery 1 and 4), because evaluation never moves the training trajectory.
 import { benchConcepts } from '../../../bench/dvar/concepts.ts';
 import { recordFixedBudgetRun } from '../../../bench/dvar/record-run.ts';
 import { replayDvar } from '../../../bench/dvar/stop-rules.ts';
 import { DvarTracker } from '../../../shared/dvar.ts';
 import type { ArtifactStore } from '../../../shared/ports.ts';
-import { loadOnnxTiModel } from '../../../trainer-image/src/train/onnx-ti-model.ts';
-import { runTextualInversion, TI_DEFAULTS } from '../../../trainer-image/src/train/textual-inversion.ts';
+import { loadOnnxModel } from '../../../trainer-image/src/train/onnx-model.ts';
+import { runPersonalization, TI_DEFAULTS } from '../../../trainer-image/src/train/personalize.ts';
 import { fixtureDir } from '../../support/fixtures.ts';
 
 function memoryStore(): ArtifactStore {
@@ -39,7 +43,7 @@ describe('replaying DVAR over a recorded run', () => {
       const replay = replayDvar(recorded.losses, params, evalEvery, cap);
       expect(replay.criterionStep).not.toBeNull();
       expect(replay.steps).toBeLessThan(cap);
-      const live = await runTextualInversion(
+      const live = await runPersonalization(
         {
           ...TI_DEFAULTS,
           token: concept.token,
@@ -53,7 +57,7 @@ describe('replaying DVAR over a recorded run', () => {
         {
           pipelineDir: model,
           images: concept.images,
-          loadModel: (request) => loadOnnxTiModel(request, { device: 'cpu', intraOpThreads: 1 }),
+          loadModel: (request) => loadOnnxModel(request, { device: 'cpu', intraOpThreads: 1 }),
           openSink: async () => ({ write: async () => {}, flush: async () => {} }),
           stopSignal: { check: async () => ({ stop: false }) },
           store: memoryStore(),

@@ -13,13 +13,13 @@ import { JsonlSampleSink, readJsonlSamples } from '../../../shared/local/jsonl-s
 import { readSafetensors, toFloat32 } from '../../../shared/safetensors.ts';
 import { checkpointKey, decodeCheckpoint } from '../../../trainer-image/src/train/checkpoint.ts';
 import { loadTrainingImages } from '../../../trainer-image/src/train/images.ts';
-import { loadOnnxTiModel } from '../../../trainer-image/src/train/onnx-ti-model.ts';
+import { loadOnnxModel } from '../../../trainer-image/src/train/onnx-model.ts';
 import {
-  runTextualInversion,
+  type ModelRequest,
+  runPersonalization,
   TI_DEFAULTS,
-  type TiModel,
-  type TiModelRequest,
-} from '../../../trainer-image/src/train/textual-inversion.ts';
+  type TrainingModel,
+} from '../../../trainer-image/src/train/personalize.ts';
 import { fixtureDir } from '../../support/fixtures.ts';
 
 const PIPELINE = fixtureDir('tiny-sd');
@@ -41,9 +41,9 @@ beforeAll(async () => {
 
 // The CLI runs share one loaded model (it holds no training state; building the graph costs seconds on a
 // busy CPU); the killed run below loads its own, as a restarted process would.
-let shared: Promise<TiModel> | undefined;
-const sharedModel = async (request: TiModelRequest): Promise<TiModel> => {
-  shared ??= loadOnnxTiModel(request, { device: 'cpu' });
+let shared: Promise<TrainingModel> | undefined;
+const sharedModel = async (request: ModelRequest): Promise<TrainingModel> => {
+  shared ??= loadOnnxModel(request, { device: 'cpu' });
   return { ...(await shared), release: async () => {} };
 };
 
@@ -147,15 +147,14 @@ describe('bit-for-bit resume on tiny-sd', () => {
     const deps = {
       pipelineDir: PIPELINE,
       images,
-      loadModel: (request: Parameters<typeof loadOnnxTiModel>[0]) =>
-        loadOnnxTiModel(request, { device: 'cpu' }),
+      loadModel: (request: Parameters<typeof loadOnnxModel>[0]) => loadOnnxModel(request, { device: 'cpu' }),
       openSink: (fromStep: number) => JsonlSampleSink.open(join(out, 'samples.jsonl'), fromStep),
       stopSignal: new FileStopSignal(join(out, 'STOP')),
       store: new FolderArtifactStore(out),
     };
     // The "kill": the process dies at step 25, after the checkpoint at 20 and the flush at 20.
     await expect(
-      runTextualInversion(settings, {
+      runPersonalization(settings, {
         ...deps,
         resume: false,
         onStep: (p) => {
@@ -165,11 +164,11 @@ describe('bit-for-bit resume on tiny-sd', () => {
     ).rejects.toThrow('killed');
     expect((await history(out)).length).toBe(20);
     expect(existsSync(join(out, 'output', `${TOKEN}.safetensors`))).toBe(false);
-    const resumed = await runTextualInversion(settings, { ...deps, resume: true });
+    const resumed = await runPersonalization(settings, { ...deps, resume: true });
     expect(resumed.resumedFrom).toBe(20);
     // The straight run's checkpoint at step 40 holds its rows after 40 steps.
     const reference = await loadLatestCheckpointAt(straight, 40);
-    expect(maxAbsDiff(embedding(out), reference.rows)).toBe(0);
+    expect(maxAbsDiff(embedding(out), reference.params)).toBe(0);
     expect(resumed.history).toEqual(reference.history);
     expect(await history(out)).toEqual((await history(straight)).slice(0, 40));
   });

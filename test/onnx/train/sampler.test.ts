@@ -1,3 +1,6 @@
+/** @jest-environment ./test/onnx/support/onnx-environment.cjs */
+// The validation sampler on the tiny-sd fixture: latent shape from the configs, same seed → same pixels, the
+// learned row changes the image, PNGs and a contact sheet of the right size, and mismatched rows are refused.
 import sharp from 'sharp';
 import {
   openValidationSampler,

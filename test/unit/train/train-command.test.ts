@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { UsageError } from '../../../cli/command.ts';
-import { createTrainCommand, progressBar } from '../../../cli/commands/train.ts';
+import { createTrainCommand, manifestFromFlags, progressBar } from '../../../cli/commands/train.ts';
 import { findCriterionIndex } from '../../../shared/dvar.ts';
 import { readJsonlSamples } from '../../../shared/local/jsonl-sample-sink.ts';
+import { METHOD_DEFAULTS } from '../../../shared/methods.ts';
 import type { RenderSamples } from '../../../trainer-image/src/train/sampler.ts';
 import { fixtureDir } from '../../support/fixtures.ts';
 import { standInModel } from './support/stand-in-model.ts';
@@ -65,16 +66,40 @@ const base = (out: string) => [
 ];
 
 describe('plateau train', () => {
-  it('requires the model, images, token and initializer, and checks numbers', async () => {
+  it('requires the model, images and token, and checks every value through the job schema', async () => {
     await expect(run(['--model', PIPELINE])).rejects.toThrow(UsageError);
     await expect(run([...base(join(root, 'x')), '--max-steps', '0'])).rejects.toThrow(
-      /--max-steps must be an integer >= 1/,
+      /--max-steps: Too small/,
     );
     await expect(run([...base(join(root, 'x')), '--threshold', 'abc'])).rejects.toThrow(/--threshold/);
     await expect(run([...base(join(root, 'x')), '--snr-gamma', '0'])).rejects.toThrow(
-      /--snr-gamma must be a number > 0/,
+      /--snr-gamma: Too small/,
     );
     await expect(run([...base(join(root, 'x')), '--frobnicate'])).rejects.toThrow(UsageError);
+    await expect(run([...base(join(root, 'x')), '--method', 'dreambooth'])).rejects.toThrow(
+      /--method must be one of textual-inversion, dreambooth-lora, custom-diffusion/,
+    );
+    await expect(run([...base(join(root, 'x')), '--rank', '8'])).rejects.toThrow(
+      /need --method dreambooth-lora/,
+    );
+    await expect(
+      run([...base(join(root, 'x')), '--method', 'dreambooth-lora', '--lora-targets', 'all']),
+    ).rejects.toThrow(/--lora-targets/);
+  });
+
+  it('fills unset flags from the method defaults', () => {
+    const lora = manifestFromFlags({ token: '<t>', method: 'dreambooth-lora', rank: '8' });
+    expect(lora.method).toBe('dreambooth-lora');
+    expect(lora.training).toMatchObject({
+      learningRate: METHOD_DEFAULTS['dreambooth-lora'].learningRate,
+      maxSteps: METHOD_DEFAULTS['dreambooth-lora'].maxSteps,
+    });
+    expect(lora.stop).toMatchObject({ window: 440, threshold: 0.4 });
+    if (lora.method !== 'dreambooth-lora') throw new Error('not a LoRA job');
+    expect(lora.lora).toEqual({ rank: 8, alpha: 8, targets: 'paper' });
+    const ti = manifestFromFlags({ token: '<t>', window: '50', 'no-dvar': true });
+    expect(ti).toMatchObject({ method: 'textual-inversion', initializerToken: 'object' });
+    expect(ti.stop).toMatchObject({ window: 50, threshold: 0.15, criterion: 'none' });
   });
 
   it('trains to the cap with progress on stderr and a summary on stdout', async () => {

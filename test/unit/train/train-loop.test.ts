@@ -95,10 +95,10 @@ describe('runTrainingLoop', () => {
     expect(sink.samples[39]!.detLoss!).toBeLessThan(sink.samples[0]!.detLoss! / 4);
     expect(sink.samples.every((s) => s.lr === 0.05 && s.wallTimeMs === 1234)).toBe(true);
     expect([...store.blobs.keys()]).toEqual([
-      'checkpoints/step-00000010.json',
-      'checkpoints/step-00000020.json',
-      'checkpoints/step-00000030.json',
-      'checkpoints/step-00000040.json',
+      'checkpoints/step-00000010.safetensors',
+      'checkpoints/step-00000020.safetensors',
+      'checkpoints/step-00000030.safetensors',
+      'checkpoints/step-00000040.safetensors',
     ]);
   });
 
@@ -181,7 +181,7 @@ describe('runTrainingLoop', () => {
     });
     expect(second.resumedFrom).toBe(15);
     expect(second.steps).toBe(40);
-    expect(second.rows).toEqual(straight.rows);
+    expect(second.params).toEqual(straight.params);
     expect(second.history).toEqual(straight.history);
     expect([...firstSink.samples, ...secondSink.samples].map(strip)).toEqual(straightSink.samples.map(strip));
   });
@@ -221,7 +221,7 @@ describe('runTrainingLoop', () => {
       },
     );
     expect(again.steps).toBe(result.steps);
-    expect(again.rows).toEqual(result.rows);
+    expect(again.params).toEqual(result.params);
     // Without the criterion (e.g. --no-dvar) the same checkpoint trains on to the cap.
     const onward = await runTrainingLoop(
       (await loadLatestCheckpoint(store))!,

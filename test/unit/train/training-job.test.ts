@@ -125,7 +125,7 @@ describe('runTrainingJob', () => {
     expect(result.resumedFrom).toBeNull();
     expect(notes).toEqual([12]);
     expect(bucket.objects.has('jobs/job-1/output/<my-toy>.safetensors')).toBe(true);
-    expect(bucket.objects.has('jobs/job-1/checkpoints/step-00000012.json')).toBe(true);
+    expect(bucket.objects.has('jobs/job-1/checkpoints/step-00000012.safetensors')).toBe(true);
     expect(readdirSync(join(cache, 'tiny')).sort()).toContain('unet');
 
     // A second start (a Spot reclaim after the end, say) resumes from the checkpoint instead of retraining.

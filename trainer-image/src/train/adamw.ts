@@ -24,12 +24,23 @@ export function initAdamW(size: number): AdamWState {
   return { step: 0, m: new Float32Array(size), v: new Float32Array(size) };
 }
 
-/** One AdamW update of `params` in place from `grad`; advances `state`. */
+/** A range of the parameters [start, end) trained at its own learning rate (a parameter group). */
+export interface LearningRateRange {
+  readonly start: number;
+  readonly end: number;
+  readonly lr: number;
+}
+
+/**
+ * One AdamW update of `params` in place from `grad`; advances `state`. With `ranges`, each range of the
+ * parameters uses its own learning rate (torch's parameter groups); without, every parameter uses `config.lr`.
+ */
 export function adamwStep(
   params: Float32Array,
   grad: Float32Array,
   state: AdamWState,
   config: AdamWConfig,
+  ranges: readonly LearningRateRange[] = [{ start: 0, end: params.length, lr: config.lr }],
 ): void {
   if (grad.length !== params.length || state.m.length !== params.length) {
     throw new Error(
@@ -37,21 +48,26 @@ export function adamwStep(
     );
   }
   state.step += 1;
-  const { lr, beta1, beta2, eps, weightDecay } = config;
-  const decay = 1 - lr * weightDecay;
+  const { beta1, beta2, eps, weightDecay } = config;
   const biasCorrection1 = 1 - beta1 ** state.step;
   const biasCorrection2Sqrt = Math.sqrt(1 - beta2 ** state.step);
-  const stepSize = lr / biasCorrection1;
   const { m, v } = state;
-  for (let i = 0; i < params.length; i++) {
-    const g = grad[i]!;
-    if (!Number.isFinite(g)) throw new Error(`adamw: gradient is not finite at element ${i} (${g})`);
-    const p = Math.fround(params[i]! * decay);
-    const mi = Math.fround(m[i]! + (1 - beta1) * (g - m[i]!));
-    const vi = Math.fround(v[i]! * beta2 + (1 - beta2) * g * g);
-    const denom = Math.fround(Math.fround(Math.sqrt(vi)) / biasCorrection2Sqrt) + eps;
-    m[i] = mi;
-    v[i] = vi;
-    params[i] = p - stepSize * (mi / Math.fround(denom));
+  for (const { start, end, lr } of ranges) {
+    if (start < 0 || end > params.length || start > end) {
+      throw new Error(`adamw: range [${start}, ${end}) is outside the ${params.length} parameters`);
+    }
+    const decay = 1 - lr * weightDecay;
+    const stepSize = lr / biasCorrection1;
+    for (let i = start; i < end; i++) {
+      const g = grad[i]!;
+      if (!Number.isFinite(g)) throw new Error(`adamw: gradient is not finite at element ${i} (${g})`);
+      const p = Math.fround(params[i]! * decay);
+      const mi = Math.fround(m[i]! + (1 - beta1) * (g - m[i]!));
+      const vi = Math.fround(v[i]! * beta2 + (1 - beta2) * g * g);
+      const denom = Math.fround(Math.fround(Math.sqrt(vi)) / biasCorrection2Sqrt) + eps;
+      m[i] = mi;
+      v[i] = vi;
+      params[i] = p - stepSize * (mi / Math.fround(denom));
+    }
   }
 }

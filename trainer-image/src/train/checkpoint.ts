@@ -1,13 +1,19 @@
-// Checkpoints: everything needed to continue a run bit-for-bit — the trainable rows, the AdamW moments and
-// step, the training RNG state, the deterministic-loss history (DVAR's input) and the step — as one JSON
-// document with float32 arrays in base64 (exact), stored through the ArtifactStore under checkpoints/.
+// Checkpoints: everything needed to continue a run bit-for-bit — the packed trainable tensors, the AdamW moments
+// and step, the training RNG state, the deterministic-loss history (DVAR's input) and the step. Written as one
+// safetensors file (three F32 arrays + the rest as JSON metadata), so millions of parameters stay compact and
+// exact; the earlier JSON format (base64 arrays) is still read.
+import { endianness } from 'node:os';
 import { z } from 'zod';
 import type { ArtifactStore } from '../../../shared/ports.ts';
+import { readSafetensors, type SafeTensor, writeSafetensors } from '../../../shared/safetensors.ts';
 import type { AdamWState } from './adamw.ts';
 import type { RngState } from './rng.ts';
 
 export const CHECKPOINT_PREFIX = 'checkpoints/';
-const FORMAT = 'plateau-ti-checkpoint/1';
+const JSON_FORMAT = 'plateau-ti-checkpoint/1';
+const BINARY_FORMAT = 'plateau-checkpoint/2';
+/** The metadata key holding everything but the three arrays. */
+const STATE_KEY = 'plateau.checkpoint';
 
 /** Settings a run's numbers depend on; a checkpoint made under different ones is refused. */
 export type Fingerprint = Readonly<Record<string, string | number | boolean>>;
@@ -20,7 +26,8 @@ export interface DetLossPoint {
 export interface TrainState {
   /** Optimizer steps completed; the next step to train. */
   step: number;
-  readonly rows: Float32Array;
+  /** Every trainable tensor, packed (trainables.ts). */
+  readonly params: Float32Array;
   readonly adam: AdamWState;
   trainRng: RngState;
   readonly history: DetLossPoint[];
@@ -33,7 +40,7 @@ export interface TrainState {
 
 const uint32 = z.number().int().min(0).max(0xffffffff);
 const checkpointSchema = z.object({
-  format: z.literal(FORMAT),
+  format: z.literal(JSON_FORMAT),
   step: z.number().int().min(0),
   rows: z.string(),
   adam: z.object({ step: z.number().int().min(0), m: z.string(), v: z.string() }),
@@ -44,13 +51,6 @@ const checkpointSchema = z.object({
   fingerprint: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
 });
 
-function toBase64(values: Float32Array): string {
-  const le = new Uint8Array(values.length * 4);
-  const view = new DataView(le.buffer);
-  for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i]!, true);
-  return Buffer.from(le).toString('base64');
-}
-
 function fromBase64(text: string, what: string): Float32Array {
   const bytes = Buffer.from(text, 'base64');
   if (bytes.length % 4 !== 0) throw new Error(`checkpoint: ${what} is not a float32 array`);
@@ -58,22 +58,73 @@ function fromBase64(text: string, what: string): Float32Array {
   return Float32Array.from({ length: bytes.length / 4 }, (_, i) => view.getFloat32(i * 4, true));
 }
 
+const stateSchema = z.object({
+  format: z.literal(BINARY_FORMAT),
+  step: z.number().int().min(0),
+  adamStep: z.number().int().min(0),
+  trainRng: z.tuple([uint32, uint32, uint32, uint32]),
+  history: z.array(z.object({ step: z.number().int().min(0), loss: z.number() })),
+  criterionStep: z.number().int().min(0).nullable(),
+  stopReason: z.string().nullable(),
+  fingerprint: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+});
+
+const f32 = (data: Float32Array) => ({ dtype: 'F32' as const, shape: [data.length], data });
+
 export function encodeCheckpoint(state: TrainState): Uint8Array {
-  const doc: z.infer<typeof checkpointSchema> = {
-    format: FORMAT,
+  const doc: z.infer<typeof stateSchema> = {
+    format: BINARY_FORMAT,
     step: state.step,
-    rows: toBase64(state.rows),
-    adam: { step: state.adam.step, m: toBase64(state.adam.m), v: toBase64(state.adam.v) },
+    adamStep: state.adam.step,
     trainRng: [...state.trainRng],
     history: state.history.map((p) => ({ step: p.step, loss: p.loss })),
     criterionStep: state.criterionStep,
     stopReason: state.stopReason,
     fingerprint: { ...state.fingerprint },
   };
-  return new TextEncoder().encode(JSON.stringify(doc));
+  return writeSafetensors(
+    { params: f32(state.params), 'adam.m': f32(state.adam.m), 'adam.v': f32(state.adam.v) },
+    { [STATE_KEY]: JSON.stringify(doc) },
+  );
 }
 
-export function decodeCheckpoint(bytes: Uint8Array, key = 'checkpoint'): TrainState {
+/** The F32 tensor `name`, copied bit for bit (the file is little-endian, as is every host we run on). */
+function float32Tensor(tensors: ReadonlyMap<string, SafeTensor>, name: string, key: string): Float32Array {
+  const t = tensors.get(name);
+  if (!t || t.dtype !== 'F32') throw new Error(`${key}: no F32 tensor '${name}'`);
+  if (endianness() !== 'LE') throw new Error('checkpoints are read on little-endian hosts only');
+  return new Float32Array(t.bytes.slice().buffer);
+}
+
+function decodeBinary(bytes: Uint8Array, key: string): TrainState {
+  const file = readSafetensors(bytes);
+  const meta = file.metadata[STATE_KEY];
+  if (meta === undefined) throw new Error(`${key}: not a plateau checkpoint (no ${STATE_KEY} metadata)`);
+  const parsed = stateSchema.safeParse(JSON.parse(meta));
+  if (!parsed.success) throw new Error(`${key}: not a plateau checkpoint: ${z.prettifyError(parsed.error)}`);
+  const doc = parsed.data;
+  const params = float32Tensor(file.tensors, 'params', key);
+  const m = float32Tensor(file.tensors, 'adam.m', key);
+  const v = float32Tensor(file.tensors, 'adam.v', key);
+  if (m.length !== params.length || v.length !== params.length) {
+    throw new Error(
+      `${key}: AdamW moments do not match the parameters (${m.length}, ${v.length} vs ${params.length})`,
+    );
+  }
+  return {
+    step: doc.step,
+    params,
+    adam: { step: doc.adamStep, m, v },
+    trainRng: doc.trainRng,
+    history: doc.history,
+    criterionStep: doc.criterionStep,
+    stopReason: doc.stopReason,
+    fingerprint: doc.fingerprint,
+  };
+}
+
+/** The earlier JSON checkpoint (plateau-ti-checkpoint/1: base64 float32 arrays). */
+function decodeJson(bytes: Uint8Array, key: string): TrainState {
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder().decode(bytes));
@@ -83,17 +134,17 @@ export function decodeCheckpoint(bytes: Uint8Array, key = 'checkpoint'): TrainSt
   const parsed = checkpointSchema.safeParse(json);
   if (!parsed.success) throw new Error(`${key}: not a plateau checkpoint: ${z.prettifyError(parsed.error)}`);
   const doc = parsed.data;
-  const rows = fromBase64(doc.rows, 'rows');
+  const params = fromBase64(doc.rows, 'rows');
   const m = fromBase64(doc.adam.m, 'adam.m');
   const v = fromBase64(doc.adam.v, 'adam.v');
-  if (m.length !== rows.length || v.length !== rows.length) {
+  if (m.length !== params.length || v.length !== params.length) {
     throw new Error(
-      `${key}: AdamW moments do not match the rows (${m.length}, ${v.length} vs ${rows.length})`,
+      `${key}: AdamW moments do not match the rows (${m.length}, ${v.length} vs ${params.length})`,
     );
   }
   return {
     step: doc.step,
-    rows,
+    params,
     adam: { step: doc.adam.step, m, v },
     trainRng: doc.trainRng,
     history: doc.history,
@@ -103,27 +154,38 @@ export function decodeCheckpoint(bytes: Uint8Array, key = 'checkpoint'): TrainSt
   };
 }
 
-export function checkpointKey(step: number): string {
-  return `${CHECKPOINT_PREFIX}step-${String(step).padStart(8, '0')}.json`;
+/** Reads either format: a JSON document starts with '{', a safetensors file with its 8-byte header length. */
+export function decodeCheckpoint(bytes: Uint8Array, key = 'checkpoint'): TrainState {
+  return bytes[0] === 0x7b ? decodeJson(bytes, key) : decodeBinary(bytes, key);
 }
+
+export function checkpointKey(step: number): string {
+  return `${CHECKPOINT_PREFIX}step-${String(step).padStart(8, '0')}.safetensors`;
+}
+
+/** Checkpoint keys end in .safetensors (written now) or .json (written by earlier versions). */
+const CHECKPOINT_KEY = /step-(\d+)\.(safetensors|json)$/;
 
 export async function saveCheckpoint(store: ArtifactStore, state: TrainState): Promise<string> {
   const key = checkpointKey(state.step);
-  await store.put(key, encodeCheckpoint(state), 'application/json');
+  await store.put(key, encodeCheckpoint(state), 'application/octet-stream');
   return key;
 }
 
-/** The checkpoint with the highest step, or undefined when there is none. */
+/** The checkpoint with the highest step (either format), or undefined when there is none. */
 export async function loadLatestCheckpoint(store: ArtifactStore): Promise<TrainState | undefined> {
-  const steps = (await store.list(CHECKPOINT_PREFIX))
-    .map((key) => /step-(\d+)\.json$/.exec(key))
-    .filter((match): match is RegExpExecArray => match !== null)
-    .map((match) => Number(match[1]));
-  if (steps.length === 0) return undefined;
-  const key = checkpointKey(Math.max(...steps));
-  const bytes = await store.get(key);
-  if (!bytes) throw new Error(`${key}: listed but not readable`);
-  return decodeCheckpoint(bytes, key);
+  let latest: { key: string; step: number; binary: boolean } | undefined;
+  for (const key of await store.list(CHECKPOINT_PREFIX)) {
+    const match = CHECKPOINT_KEY.exec(key);
+    if (!match) continue;
+    const found = { key, step: Number(match[1]), binary: match[2] === 'safetensors' };
+    // At equal steps the binary one wins (a run resumed from a JSON checkpoint rewrites it in the new format).
+    if (!latest || found.step > latest.step || (found.step === latest.step && found.binary)) latest = found;
+  }
+  if (!latest) return undefined;
+  const bytes = await store.get(latest.key);
+  if (!bytes) throw new Error(`${latest.key}: listed but not readable`);
+  return decodeCheckpoint(bytes, latest.key);
 }
 
 /** Throws when a checkpoint was made under settings that change the run's numbers. */

@@ -1,13 +1,13 @@
-// The seams of the training loop: what it optimizes (a loss and its gradient with respect to the trainable
-// rows, on a batch) and where batches come from. The real implementation runs the ONNX training graph; unit
+// The seams of the training loop: what it optimizes (a loss and its gradient with respect to the packed
+// trainable tensors, on a batch) and where batches come from. The real implementation runs the ONNX training graph; unit
 // tests inject a small analytic objective so the loop's logic is tested without a model.
 import type { Rng } from './rng.ts';
 
 export interface LossAndGradient<Batch> {
-  /** Loss and d loss / d rows on one batch (the training step). */
-  lossAndGradient(rows: Float32Array, batch: Batch): Promise<{ loss: number; gradient: Float32Array }>;
+  /** Loss and d loss / d params on one batch (the training step); the gradient is packed like `params`. */
+  lossAndGradient(params: Float32Array, batch: Batch): Promise<{ loss: number; gradient: Float32Array }>;
   /** Loss only (the deterministic evaluation: one forward pass, no gradient). */
-  loss(rows: Float32Array, batch: Batch): Promise<number>;
+  loss(params: Float32Array, batch: Batch): Promise<number>;
 }
 
 export interface BatchSource<Batch> {

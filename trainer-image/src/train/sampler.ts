@@ -10,9 +10,10 @@ import { DataType, type OnnxGraph, type ValueInfo } from '../onnx/model.ts';
 import { findTokenEmbedding, spliceEmbeddingRows } from '../onnx/surgery.ts';
 import { Session, sessionOptionsFor, type TypedTensor } from '../runtime/session.ts';
 import { type DdpmSchedule, parseSchedulerConfig } from './ddpm.ts';
+import type { NamedTensor } from './methods/method.ts';
 import { Rng } from './rng.ts';
 import { loadTokenizer } from './tokenizer.ts';
-import { sessionSource } from './training-graph.ts';
+import { sessionSource, type UnetSurgery } from './training-graph.ts';
 
 /** The DDIM parts of a scheduler config (DDPM, PNDM and DDIM configs all carry them; diffusers' defaults). */
 const ddimConfigSchema = z.looseObject({
@@ -96,6 +97,11 @@ export interface LearnedToken {
   readonly token: string;
   /** The learned rows, [nVectors × D] (nVectors = 1). */
   readonly rows: Float32Array;
+  /**
+   * The method's trained UNet tensors (LoRA A/B, Custom Diffusion K/V) and the rewrite that makes them UNet
+   * inputs — the same surgery the training graph used. Absent for textual inversion.
+   */
+  readonly unet?: { readonly surgery: UnetSurgery; readonly tensors: readonly NamedTensor[] };
 }
 
 export interface SampleSettings {
@@ -201,14 +207,32 @@ export async function openValidationSampler(
 
   // The UNet's input names, dtypes and timestep rank come from the model; its weights are only read by ORT.
   const unetPath = join(pipelineDir, 'unet', 'model.onnx');
-  const unetGraph = loadModel(unetPath).graph;
+  const unetModel = loadModel(unetPath);
+  const unetGraph = unetModel.graph;
   const sample = input(unetGraph, 'sample', 0, 'unet');
   const timestep = input(unetGraph, 'timestep', 1, 'unet');
   const context = input(unetGraph, 'encoder_hidden_states', 2, 'unet');
   const unetOut = unetGraph.outputs.find((o) => o.name === 'out_sample') ?? unetGraph.outputs[0];
   if (sample.dataType !== DataType.FLOAT) throw new Error('only float32 UNets are supported for sampling');
   if (!unetOut) throw new Error('unet: no output');
-  const unet = await Session.create(unetPath, sessionOptions);
+  let unet: Session;
+  const methodFeeds: Record<string, TypedTensor> = {};
+  if (learned.unet) {
+    const rewritten = learned.unet.surgery(unetGraph, { modelPath: unetPath });
+    for (const input of rewritten.inputs) {
+      const tensor = learned.unet.tensors.find((t) => t.name === input.name);
+      if (!tensor) throw new Error(`sampler: no trained values for the UNet input '${input.name}'`);
+      methodFeeds[input.name] = { dataType: DataType.FLOAT, dims: tensor.dims, data: tensor.data };
+    }
+    const source = sessionSource({ ...unetModel, graph: rewritten.graph }, join(pipelineDir, 'unet'));
+    try {
+      unet = await Session.create(source, sessionOptions);
+    } finally {
+      if (typeof source === 'string') rmSync(source, { force: true });
+    }
+  } else {
+    unet = await Session.create(unetPath, sessionOptions);
+  }
   const vae = await Session.create(join(pipelineDir, 'vae_decoder', 'model.onnx'), sessionOptions);
   const vaeIn = vae.inputNames[0];
   const vaeOut = vae.outputNames[0];
@@ -271,6 +295,7 @@ export async function openValidationSampler(
             [sample.name]: { dataType: DataType.FLOAT, dims: [2 * n, ...latentShape], data: doubled },
             [timestep.name]: integerTensor(timestep.dataType, tDims, t),
             [context.name]: hidden,
+            ...methodFeeds,
           },
           [unetOut.name],
         );

@@ -1,16 +1,18 @@
 // The training loop: evaluate the fixed batch every `evalEvery` steps before the optimizer step (so step 0 is
-// the initial weights), train one batch, AdamW-update the rows, stream a sample per step, check the stop
+// the initial weights), train one batch, AdamW-update the trainable tensors, stream a sample per step, check the stop
 // signal at every flush, checkpoint every N steps and at the stop. Resuming from a checkpoint replays nothing:
-// the state holds the rows, moments, RNG position and loss history, so the run continues bit-for-bit.
+// the state holds the parameters, moments, RNG position and loss history, so the run continues bit-for-bit.
 import type { ArtifactStore, LossSample, SampleSink, StopSignal } from '../../../shared/ports.ts';
-import { type AdamWConfig, adamwStep, initAdamW } from './adamw.ts';
+import { type AdamWConfig, adamwStep, initAdamW, type LearningRateRange } from './adamw.ts';
 import { assertSameFingerprint, type Fingerprint, saveCheckpoint, type TrainState } from './checkpoint.ts';
 import type { BatchSource, LossAndGradient, StopCriterion } from './objective.ts';
 import { Rng } from './rng.ts';
 
 export interface TrainLoopOptions {
-  /** The effective (already scaled) constant learning rate. */
+  /** The effective (already scaled) constant learning rate (recorded with each sample). */
   readonly lr: number;
+  /** A learning rate per range of the packed parameters (parameter groups); absent = `lr` everywhere. */
+  readonly lrRanges?: readonly LearningRateRange[];
   readonly adam: Omit<AdamWConfig, 'lr'>;
   readonly seed: number;
   readonly maxSteps: number;
@@ -52,7 +54,8 @@ export interface TrainLoopDeps<Batch> {
 export type StopReason = 'criterion' | 'max-steps' | (string & {});
 
 export interface TrainResult {
-  readonly rows: Float32Array;
+  /** The trained tensors, packed (trainables.ts). */
+  readonly params: Float32Array;
   /** Optimizer steps trained in total (across resumes). */
   readonly steps: number;
   readonly stopReason: StopReason;
@@ -70,12 +73,16 @@ function assertFinite(value: number, what: string, step: number): void {
   }
 }
 
-/** A fresh state at step 0 with `initialRows` (copied) as the trainable rows. */
-export function initialState(initialRows: Float32Array, seed: number, fingerprint: Fingerprint): TrainState {
+/** A fresh state at step 0 with `initialParams` (copied) as the trainable tensors. */
+export function initialState(
+  initialParams: Float32Array,
+  seed: number,
+  fingerprint: Fingerprint,
+): TrainState {
   return {
     step: 0,
-    rows: Float32Array.from(initialRows),
-    adam: initAdamW(initialRows.length),
+    params: Float32Array.from(initialParams),
+    adam: initAdamW(initialParams.length),
     trainRng: Rng.forStream(seed, 'train').state(),
     history: [],
     criterionStep: null,
@@ -121,7 +128,7 @@ export async function runTrainingLoop<Batch>(
     const key = await saveCheckpoint(deps.store, state);
     deps.onCheckpoint?.(key, state.step);
     return {
-      rows: state.rows,
+      params: state.params,
       steps: state.step,
       stopReason,
       criterionStep: state.criterionStep,
@@ -140,7 +147,7 @@ export async function runTrainingLoop<Batch>(
     let detLoss: number | undefined;
     let holds = false;
     if (step % options.evalEvery === 0) {
-      detLoss = await deps.objective.loss(state.rows, deps.batches.eval);
+      detLoss = await deps.objective.loss(state.params, deps.batches.eval);
       assertFinite(detLoss, 'the deterministic loss', step);
       state.history.push({ step, loss: detLoss });
       if (criterion) {
@@ -151,9 +158,9 @@ export async function runTrainingLoop<Batch>(
       }
     }
     const batch = deps.batches.train(rng);
-    const { loss, gradient } = await deps.objective.lossAndGradient(state.rows, batch);
+    const { loss, gradient } = await deps.objective.lossAndGradient(state.params, batch);
     assertFinite(loss, 'the training loss', step);
-    adamwStep(state.rows, gradient, state.adam, adamConfig);
+    adamwStep(state.params, gradient, state.adam, adamConfig, options.lrRanges);
     state.step = step + 1;
 
     const sample: LossSample =

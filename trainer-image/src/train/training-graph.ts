@@ -8,8 +8,10 @@
 //   noise             UNet sample dtype      [B, 4, h, w] ε ~ N(0, 1)
 //   timesteps         UNet timestep dtype    [B] in [0, T); ᾱ_t comes from a constant table Gathered in-graph
 //   unet/<conv_in weight>  only with wrt 'conv_in': the weight is then an input instead of an initializer
+//   <method tensors>  FLOAT, as the method's UNet surgery declares them (LoRA A/B, Custom Diffusion K/V)
 // Outputs: `loss` (scalar FLOAT, mean over all elements of (unet(noisy, t, te(ids)) − target)², target ε or v
-// from scheduler_config.json) and, in `train` only, `gradient` = d loss / d the trainable input.
+// from scheduler_config.json) and, in `train` only, `gradient` = d loss / d the trainable input plus
+// `gradient/<name>` for each method tensor.
 // `forward` has the same inputs and only `loss` (timing and the deterministic DVAR evaluation).
 // External weights stay in their files; `sessionSource` says how to hand a graph to onnxruntime (see there).
 import { createHash } from 'node:crypto';
@@ -55,6 +57,27 @@ export interface TextualInversionGraphOptions {
    * texture hidden in small noise), and that term otherwise dominates the gradient.
    */
   readonly snrGamma?: number;
+  /**
+   * The method's rewrite of the UNet (methods/): it turns the method's tensors into graph inputs, which are then
+   * trained beside the placeholder rows. The same rewrite serves the validation sampler. Absent: textual inversion.
+   */
+  readonly unetSurgery?: UnetSurgery;
+}
+
+/**
+ * A rewrite of the UNet graph that adds trainable FLOAT inputs (their names are kept unprefixed). `modelPath` is
+ * the UNet's model.onnx, for what the IR does not carry (a dynamo export's module names in node metadata).
+ */
+export type UnetSurgery = (
+  unet: OnnxGraph,
+  source: { readonly modelPath: string },
+) => { readonly graph: OnnxGraph; readonly inputs: readonly ValueInfo[] };
+
+/** A method tensor of the training graph: its input name, shape and the `train` output with its gradient. */
+export interface MethodTrainable {
+  readonly name: string;
+  readonly dims: readonly number[];
+  readonly gradient: string;
 }
 
 /** The gradcheck graph: inputs as `forward` plus the conv_in weight; outputs loss and three gradients. */
@@ -92,6 +115,8 @@ export interface TextualInversionGraph {
   readonly trainableDims: readonly number[];
   /** The conv_in weight's values when it is the trainable input (to feed it), else undefined. */
   readonly trainableInitial: Float32Array | undefined;
+  /** The method's tensors trained beside the placeholder rows (none for textual inversion). */
+  readonly methodTrainables: readonly MethodTrainable[];
   readonly placeholderIds: readonly number[];
   /** The frozen token table's initializer in `train` and `forward` (the placeholder rows extend it). */
   readonly tokenTable: string;
@@ -296,6 +321,13 @@ export function buildTextualInversionGraph(
     [INPUTS.rows]: INPUTS.rows,
     [teOut.name]: 'encoder_hidden_states',
   });
+  const surgery = options.unetSurgery?.(unetGraph, { modelPath: join(pipelineDir, 'unet', 'model.onnx') });
+  const methodInputs = surgery?.inputs ?? [];
+  for (const input of methodInputs) {
+    if (input.dataType !== DataType.FLOAT || !input.dims?.every((d) => typeof d === 'number')) {
+      throw new Error(`method tensor '${input.name}' must be a FLOAT input with a fixed shape`);
+    }
+  }
   const convIn = findConvIn(unetGraph, sample.name);
   const convInName = `unet/${convIn.weight}`;
   const pred = 'model_pred';
@@ -307,11 +339,12 @@ export function buildTextualInversionGraph(
     c.opset,
     options.snrGamma,
   );
-  let unet = prefixGraph(unetGraph, 'unet/', {
+  let unet = prefixGraph(surgery?.graph ?? unetGraph, 'unet/', {
     [sample.name]: noisy,
     [timestep.name]: INPUTS.timesteps,
     [ehs.name]: 'encoder_hidden_states',
     [unetOut.name]: pred,
+    ...Object.fromEntries(methodInputs.map((v) => [v.name, v.name])),
   });
   const inputs: ValueInfo[] = [
     { name: INPUTS.latents, dataType: sample.dataType, dims: sample.dims },
@@ -324,13 +357,25 @@ export function buildTextualInversionGraph(
 
   const trainable = wrt === 'placeholder' ? INPUTS.rows : convInName;
   const differentiated = options.batchSize === undefined ? forward : withBatch(forward, options.batchSize);
+  const methodNames = wrt === 'placeholder' ? methodInputs.map((v) => v.name) : [];
   const { model: gradModel, gradients } = buildGradientGraph(differentiated, {
     loss: 'loss',
-    wrt: [trainable],
+    wrt: [trainable, ...methodNames],
     ...(options.registry ? { registry: options.registry } : {}),
   });
-  const gradName = gradients[trainable] ?? '';
-  const train = renameOutput(gradModel, gradName, 'gradient');
+  const renames = new Map<string, string>([[gradients[trainable] ?? '', 'gradient']]);
+  const methodTrainables: MethodTrainable[] = [];
+  for (const input of wrt === 'placeholder' ? methodInputs : []) {
+    const produced = gradients[input.name];
+    if (!produced) throw new Error(`the loss does not depend on the method tensor '${input.name}'`);
+    renames.set(produced, `gradient/${input.name}`);
+    methodTrainables.push({
+      name: input.name,
+      dims: (input.dims ?? []) as number[],
+      gradient: `gradient/${input.name}`,
+    });
+  }
+  const train = renameOutputs(gradModel, renames);
   const forwardFed =
     options.forwardBatchSize === undefined ? forward : withBatch(forward, options.forwardBatchSize);
   const forwardWithInput =
@@ -377,6 +422,7 @@ export function buildTextualInversionGraph(
     trainableDims,
     trainableInitial:
       wrt === 'conv_in' ? initializerValues(c.unet, convIn.weight, join(pipelineDir, 'unet')) : undefined,
+    methodTrainables,
     placeholderIds: Array.from({ length: nVectors }, (_, i) => spliced.vocabSize + i),
     tokenTable: `te/${spliced.tableName}`,
     vocabSize: spliced.vocabSize,
@@ -404,16 +450,18 @@ function withBatch(model: OnnxModel, batch: number): OnnxModel {
   return { ...model, graph: { ...model.graph, inputs } };
 }
 
-function renameOutput(model: OnnxModel, from: string, to: string): OnnxModel {
+/** Renames graph outputs (and the node outputs producing them) in one pass: gradient names become stable names. */
+function renameOutputs(model: OnnxModel, renames: ReadonlyMap<string, string>): OnnxModel {
   const g = model.graph;
+  const rename = (name: string) => renames.get(name) ?? name;
   return {
     ...model,
     graph: {
       ...g,
       nodes: g.nodes.map((n) =>
-        n.outputs.includes(from) ? { ...n, outputs: n.outputs.map((o) => (o === from ? to : o)) } : n,
+        n.outputs.some((o) => renames.has(o)) ? { ...n, outputs: n.outputs.map(rename) } : n,
       ),
-      outputs: g.outputs.map((o) => (o.name === from ? { ...o, name: to } : o)),
+      outputs: g.outputs.map((o) => (renames.has(o.name) ? { ...o, name: rename(o.name) } : o)),
     },
   };
 }

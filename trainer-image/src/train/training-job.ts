@@ -1,6 +1,6 @@
 // One pipeline job on the trainer container: read the manifest, sync the base model into the local cache,
-// fetch the images, and run textual inversion with the pipeline's ports — samples to the sink, the stop flag
-// from the job record, checkpoints and the embedding under the job's prefix. It always resumes from the
+// fetch the images, and run the job's method (run-job.ts, as `plateau train` does) with the pipeline's ports —
+// samples to the sink, the stop flag from the job record, checkpoints and outputs under the job's prefix. It always resumes from the
 // latest checkpoint, so a Spot reclaim costs only the steps since it. The monitor decides when to stop.
 import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
@@ -10,8 +10,9 @@ import type { ObjectStore } from '../../../shared/pipeline-ports.ts';
 import type { ArtifactStore, SampleSink, StopSignal } from '../../../shared/ports.ts';
 import { loadTrainingImages } from './images.ts';
 import { modelResolution } from './model-resolution.ts';
-import { type RenderSamples, validationPrompts } from './sampler.ts';
-import { runTextualInversion, TI_DEFAULTS, type TiDeps, type TiResult } from './textual-inversion.ts';
+import type { RunDeps } from './personalize.ts';
+import { type JobRunResult, runJob } from './run-job.ts';
+import type { RenderSamples } from './sampler.ts';
 
 export interface TrainingJobDeps {
   readonly jobId: string;
@@ -21,7 +22,7 @@ export interface TrainingJobDeps {
   readonly store: ArtifactStore;
   readonly sink: SampleSink;
   readonly stopSignal: StopSignal;
-  readonly loadModel: TiDeps['loadModel'];
+  readonly loadModel: RunDeps['loadModel'];
   /** Local folder where base models are cached across jobs on the same host. */
   readonly modelCacheDir: string;
   /** Scratch folder for this job's images. */
@@ -82,7 +83,7 @@ export async function syncPrefix(
   return listed.length;
 }
 
-export async function runTrainingJob(deps: TrainingJobDeps): Promise<TiResult> {
+export async function runTrainingJob(deps: TrainingJobDeps): Promise<JobRunResult> {
   const keys = jobKeys(deps.jobId);
   const log = deps.log ?? (() => {});
   const manifestBytes = await deps.objects.get(keys.manifest);
@@ -104,34 +105,18 @@ export async function runTrainingJob(deps: TrainingJobDeps): Promise<TiResult> {
   }));
   log(`job ${deps.jobId}: ${images.length} image(s) at ${resolution}px on ${manifest.baseModel}`);
 
-  const result = await runTextualInversion(
+  const result = await runJob(
+    { manifest, pipelineDir, images },
+    // The monitor decides from the samples and the trainer obeys the stop flag at a flush. The DynamoDB sink
+    // writes behind, so a flush is cheap: flush (and read the flag) twice a second, which keeps the stop
+    // latency ≤ 2% of the criterion step in bench/monitor-latency.ts (27/27 runs at --flush-interval 0.5).
+    { flushEvery: 50, flushIntervalMs: 500 },
     {
-      ...TI_DEFAULTS,
-      token: manifest.token,
-      initializerToken: manifest.initializerToken,
-      templates: manifest.templates,
-      learningRate: manifest.training.learningRate,
-      ...(manifest.training.snrGamma === undefined ? {} : { snrGamma: manifest.training.snrGamma }),
-      scaleLr: manifest.training.scaleLr,
-      batchSize: manifest.training.batchSize,
-      seed: manifest.training.seed,
-      maxSteps: manifest.training.maxSteps,
-      evalBatchSize: manifest.stop.evalBatchSize,
-      evalEvery: manifest.stop.evalEvery,
-      // The monitor decides from the samples and the trainer obeys the stop flag at a flush. The DynamoDB sink
-      // writes behind, so a flush is cheap: flush (and read the flag) twice a second, which keeps the stop
-      // latency ≤ 2% of the criterion step in bench/monitor-latency.ts (27/27 runs at --flush-interval 0.5).
-      flushEvery: 50,
-      flushIntervalMs: 500,
-    },
-    {
-      pipelineDir,
-      images,
-      loadModel: deps.loadModel,
       openSink: async () => deps.sink,
       stopSignal: deps.stopSignal,
       store: deps.store,
       resume: true,
+      loadModel: deps.loadModel,
       outputFacts: {
         job_id: deps.jobId,
         base_model: manifest.baseModel,
@@ -141,7 +126,7 @@ export async function runTrainingJob(deps: TrainingJobDeps): Promise<TiResult> {
       },
       onReady: ({ resumedFrom, lr }) =>
         log(
-          `job ${deps.jobId}: lr ${lr}, ${resumedFrom === null ? 'fresh start' : `resuming at step ${resumedFrom}`}`,
+          `job ${deps.jobId}: ${manifest.method}, lr ${lr}, ${resumedFrom === null ? 'fresh start' : `resuming at step ${resumedFrom}`}`,
         ),
       ...(deps.onCheckpoint
         ? {
@@ -152,28 +137,12 @@ export async function runTrainingJob(deps: TrainingJobDeps): Promise<TiResult> {
             },
           }
         : {}),
+      ...(deps.renderSamples ? { renderSamples: deps.renderSamples } : {}),
+      log: (line) => log(`job ${deps.jobId}: ${line}`),
     },
   );
-  if (deps.renderSamples) {
-    // The embedding is already written: a sampling failure is logged, never a reason to fail the job.
-    try {
-      const prompts = validationPrompts(manifest.token, manifest.templates);
-      const files = await deps.renderSamples(
-        pipelineDir,
-        { token: manifest.token, rows: result.rows },
-        prompts,
-        {
-          seed: manifest.training.seed,
-        },
-      );
-      for (const file of files)
-        await deps.store.put(`output/samples/${file.name}`, file.body, file.contentType);
-      log(`job ${deps.jobId}: wrote ${files.length} validation file(s) under output/samples/`);
-    } catch (error) {
-      log(
-        `job ${deps.jobId}: validation samples failed: ${error instanceof Error ? error.message : String(error)}`,
-      );
-    }
+  if (result.sampleKeys.length > 0) {
+    log(`job ${deps.jobId}: wrote ${result.sampleKeys.length} validation file(s) under output/samples/`);
   }
   return result;
 }

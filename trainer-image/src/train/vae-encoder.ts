@@ -2,7 +2,7 @@
 // [1, 2C, h, w] (mean ‖ logvar) out, on an onnxruntime session (input and output names read from the model).
 import { join } from 'node:path';
 import { Session, type SessionOptions } from '../runtime/session.ts';
-import type { VaeEncode } from './ti-batches.ts';
+import type { VaeEncode } from './batches.ts';
 
 export interface VaeEncoder {
   readonly encode: VaeEncode;

@@ -1,3 +1,4 @@
+// The gradcheck benches' shared flag parser: values, switches, names and its errors.
 import { benchArgs } from '../../../../bench/gradcheck/bench-args.ts';
 import { FIXTURES_DIR } from '../../../support/fixtures.ts';
 

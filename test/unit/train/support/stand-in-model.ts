@@ -1,23 +1,24 @@
 // A stand-in for the ONNX model in trainer wiring tests: a fake VAE (the first channels of the pixels as the
 // posterior mean, small fixed logvar) and a quadratic objective on the row whose target depends on the batch.
-import type { TiModel, TiModelRequest } from '../../../../trainer-image/src/train/textual-inversion.ts';
-import type { TiBatch } from '../../../../trainer-image/src/train/ti-batches.ts';
+
+import type { TrainBatch } from '../../../../trainer-image/src/train/batches.ts';
+import type { ModelRequest, TrainingModel } from '../../../../trainer-image/src/train/personalize.ts';
 
 export const STAND_IN_HIDDEN = 32;
 
 export function standInModel(
-  seen: { requests: TiModelRequest[]; batches: TiBatch[] } = { requests: [], batches: [] },
+  seen: { requests: ModelRequest[]; batches: TrainBatch[] } = { requests: [], batches: [] },
 ) {
   const D = STAND_IN_HIDDEN;
-  const target = (batch: TiBatch) => {
+  const target = (batch: TrainBatch) => {
     const mean = batch.noisyLatents.reduce((s, x) => s + x, 0) / batch.noisyLatents.length;
     return Float32Array.from({ length: D }, (_, i) => mean + i / D + batch.timesteps[0]! / 1000);
   };
-  const loss = (rows: Float32Array, batch: TiBatch) => {
+  const loss = (rows: Float32Array, batch: TrainBatch) => {
     const t = target(batch);
     return rows.reduce((s, x, i) => s + (x - t[i]!) ** 2, 0) / D;
   };
-  return async (request: TiModelRequest): Promise<TiModel> => {
+  return async (request: ModelRequest): Promise<TrainingModel> => {
     seen.requests.push(request);
     return {
       hiddenSize: D,

@@ -1,27 +1,40 @@
-// Textual inversion end to end on one pipeline folder: tokenizer + placeholder, prompt ids per template,
-// scheduler, VAE latents, the fixed evaluation batch, resume from the latest checkpoint, the training loop,
-// and the `<token>.safetensors` result written through the ArtifactStore (atomically: a put is all-or-nothing).
-// The model (VAE encoder and the training graph) comes in through `loadModel`, so this file needs no ORT.
+// One personalization run on one pipeline folder, for any method (methods/): tokenizer + placeholder, prompt ids
+// per template, scheduler, VAE latents, the fixed evaluation batch, the packed trainable tensors (token row + the
+// method's), resume from the latest checkpoint, the training loop, and the output files — `<token>.safetensors`
+// and the method's own — written through the ArtifactStore (a put is all-or-nothing). The model (VAE encoder
+// and the training graph) comes in through `loadModel`, so this file needs no ORT.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { METHOD_DEFAULTS } from '../../../shared/methods.ts';
 import type { ArtifactStore, SampleSink, StopSignal } from '../../../shared/ports.ts';
 import { ADAMW_DEFAULTS } from './adamw.ts';
+import {
+  batchSource,
+  buildLatentCache,
+  type PixelImage,
+  type TrainBatch,
+  type VaeEncode,
+} from './batches.ts';
 import { type Fingerprint, loadLatestCheckpoint, type TrainState } from './checkpoint.ts';
 import { type DdpmSchedule, parseSchedulerConfig } from './ddpm.ts';
 import { embeddingFileName, encodeEmbeddingFile } from './embedding-file.ts';
+import { type MethodConfig, methodFor } from './methods/index.ts';
+import type { NamedTensor } from './methods/method.ts';
 import type { LossAndGradient, StopCriterion } from './objective.ts';
+import { Rng } from './rng.ts';
 import { fillTemplate, type TemplateSet, templatesFor } from './templates.ts';
-import {
-  buildLatentCache,
-  type PixelImage,
-  type TiBatch,
-  tiBatchSource,
-  type VaeEncode,
-} from './ti-batches.ts';
 import { loadTokenizer } from './tokenizer.ts';
 import { initialState, runTrainingLoop, type StepProgress, type TrainResult } from './train-loop.ts';
+import { layoutOf, learningRateRanges, packInitial, slotView, type TrainableSpec } from './trainables.ts';
+import type { UnetSurgery } from './training-graph.ts';
 
-export interface TiSettings {
+/** The graph input of the token row(s); the token row's parameter group. */
+export const TOKEN_ROWS = 'placeholder_rows';
+const TOKEN_GROUP = 'token';
+
+export interface RunSettings {
+  /** The method and its own settings (default: textual inversion). */
+  readonly method?: MethodConfig;
   readonly token: string;
   readonly initializerToken: string;
   readonly templates: TemplateSet;
@@ -40,36 +53,54 @@ export interface TiSettings {
   readonly flushIntervalMs?: number;
   /** Min-SNR-γ loss weights for training and the DVAR evaluation alike; absent = the paper's plain MSE. */
   readonly snrGamma?: number;
+  /** A learning rate per parameter group ('token', 'lora', …) in place of the scaled `learningRate`. */
+  readonly groupLearningRates?: Readonly<Record<string, number>>;
 }
 
-/** The paper's TI defaults (DESIGN.md §4); callers override what the job or command line sets. */
-export const TI_DEFAULTS = {
-  initializerToken: 'object',
+/** Loop settings that are not the method's (seed, templates, nVectors, checkpoint and flush cadence). */
+export const LOOP_DEFAULTS = {
   templates: 'object',
-  learningRate: 5e-3,
-  scaleLr: true,
-  batchSize: 2,
   seed: 59,
-  maxSteps: 6100,
-  evalBatchSize: 4,
-  evalEvery: 1,
   nVectors: 1,
   checkpointEvery: 100,
   flushEvery: 10,
 } as const;
 
-/** What the runtime provides for one pipeline: the VAE encoder and the training graph for the placeholder. */
-export interface TiModel {
+/** Every default of a run of `method`: its own (shared/methods.ts) plus the loop's. */
+export function runDefaults(method: keyof typeof METHOD_DEFAULTS) {
+  const d = METHOD_DEFAULTS[method];
+  return {
+    ...LOOP_DEFAULTS,
+    initializerToken: d.initializerToken,
+    learningRate: d.learningRate,
+    scaleLr: d.scaleLr,
+    batchSize: d.batchSize,
+    maxSteps: d.maxSteps,
+    evalBatchSize: d.evalBatchSize,
+    evalEvery: d.evalEvery,
+  };
+}
+
+/** The paper's TI defaults; callers override what the job or command line sets. */
+export const TI_DEFAULTS = runDefaults('textual-inversion');
+
+/**
+ * What the runtime provides for one pipeline: the VAE encoder and the training graph. Its objective takes the
+ * packed trainables: the token rows first, then `methodTensors` in their order.
+ */
+export interface TrainingModel {
   /** Text encoder hidden size D. */
   readonly hiddenSize: number;
   /** The trainable rows' starting values, [nVectors × D] (the initializer token's embedding, repeated). */
   readonly initialRows: Float32Array;
+  /** The method's tensors (graph inputs the surgery added), in packing order after the rows. */
+  readonly methodTensors?: readonly { readonly name: string; readonly dims: readonly number[] }[];
   readonly encodeVae: VaeEncode;
-  readonly objective: LossAndGradient<TiBatch>;
+  readonly objective: LossAndGradient<TrainBatch>;
   release(): Promise<void>;
 }
 
-export interface TiModelRequest {
+export interface ModelRequest {
   readonly pipelineDir: string;
   readonly placeholderId: number;
   readonly initializerId: number;
@@ -81,12 +112,14 @@ export interface TiModelRequest {
   readonly evalBatchSize?: number;
   /** Min-SNR-γ loss weights (TextualInversionGraphOptions.snrGamma); absent = the paper's plain MSE. */
   readonly snrGamma?: number;
+  /** The method's UNet rewrite (its tensors become inputs); absent for textual inversion. */
+  readonly unetSurgery?: UnetSurgery;
 }
 
-export interface TiDeps {
+export interface RunDeps {
   readonly pipelineDir: string;
   readonly images: readonly PixelImage[];
-  readonly loadModel: (request: TiModelRequest) => Promise<TiModel>;
+  readonly loadModel: (request: ModelRequest) => Promise<TrainingModel>;
   /** Opens the sample sink; `fromStep` is where this run starts (samples at or after it are rewritten). */
   readonly openSink: (fromStep: number) => Promise<SampleSink>;
   readonly stopSignal: StopSignal;
@@ -103,9 +136,16 @@ export interface TiDeps {
   readonly onReady?: (info: { readonly resumedFrom: number | null; readonly lr: number }) => void;
 }
 
-export interface TiResult extends TrainResult {
+export interface RunResult extends TrainResult {
   readonly lr: number;
+  /** The token file, `output/<token>.safetensors`. */
   readonly outputKey: string;
+  /** Every file written under output/ (the token file first, then the method's). */
+  readonly outputKeys: readonly string[];
+  /** The learned token row(s), [nVectors × D]. */
+  readonly rows: Float32Array;
+  /** The method's trained tensors (views into `params`). */
+  readonly methodTensors: readonly NamedTensor[];
 }
 
 async function readJson(path: string): Promise<unknown> {
@@ -140,14 +180,22 @@ async function scalingFactor(pipelineDir: string): Promise<number> {
 }
 
 export function effectiveLearningRate(
-  settings: Pick<TiSettings, 'learningRate' | 'scaleLr' | 'batchSize'>,
+  settings: Pick<RunSettings, 'learningRate' | 'scaleLr' | 'batchSize'>,
 ): number {
   return settings.scaleLr ? settings.learningRate * settings.batchSize : settings.learningRate;
 }
 
 /** Settings that change the numbers of a run; a checkpoint made under other values is not resumed. */
-function fingerprintOf(settings: TiSettings, images: number): Fingerprint {
+function fingerprintOf(settings: RunSettings, images: number, methodPrint: Fingerprint): Fingerprint {
+  const method = settings.method?.name ?? 'textual-inversion';
+  // Textual inversion's checkpoints predate the method field, so it is only recorded for the other methods.
+  const methodField: Fingerprint = method === 'textual-inversion' ? {} : { method };
   return {
+    ...methodField,
+    ...methodPrint,
+    ...Object.fromEntries(
+      Object.entries(settings.groupLearningRates ?? {}).map(([group, lr]) => [`lr.${group}`, lr]),
+    ),
     token: settings.token,
     initializerToken: settings.initializerToken,
     templates: settings.templates,
@@ -163,11 +211,12 @@ function fingerprintOf(settings: TiSettings, images: number): Fingerprint {
   };
 }
 
-export async function runTextualInversion(settings: TiSettings, deps: TiDeps): Promise<TiResult> {
+export async function runPersonalization(settings: RunSettings, deps: RunDeps): Promise<RunResult> {
   if (settings.nVectors !== 1) {
     // Several vectors need several placeholder tokens in every prompt (diffusers' <tok>_1 …); not built yet.
     throw new Error(`nVectors ${settings.nVectors} is not supported yet (only 1)`);
   }
+  const method = methodFor(settings.method ?? { name: 'textual-inversion' });
   const tokenizer = await loadTokenizer(join(deps.pipelineDir, 'tokenizer'));
   const outputKey = `output/${embeddingFileName(settings.token)}`;
   const vocabSize = tokenizer.vocabSize;
@@ -185,7 +234,7 @@ export async function runTextualInversion(settings: TiSettings, deps: TiDeps): P
     await readJson(join(deps.pipelineDir, 'scheduler', 'scheduler_config.json')),
   );
   const lr = effectiveLearningRate(settings);
-  const fingerprint = fingerprintOf(settings, deps.images.length);
+  const fingerprint = fingerprintOf(settings, deps.images.length, method.fingerprint);
 
   const saved = deps.resume ? await loadLatestCheckpoint(deps.store) : undefined;
   const model = await deps.loadModel({
@@ -198,6 +247,7 @@ export async function runTextualInversion(settings: TiSettings, deps: TiDeps): P
     batchSize: settings.batchSize,
     evalBatchSize: settings.evalBatchSize,
     ...(settings.snrGamma === undefined ? {} : { snrGamma: settings.snrGamma }),
+    ...(method.unetSurgery ? { unetSurgery: method.unetSurgery } : {}),
   });
   try {
     if (model.initialRows.length !== settings.nVectors * model.hiddenSize) {
@@ -205,11 +255,29 @@ export async function runTextualInversion(settings: TiSettings, deps: TiDeps): P
         `model gave ${model.initialRows.length} initial values, expected ${settings.nVectors} × ${model.hiddenSize}`,
       );
     }
+    // The packed trainables: the token row(s), then the method's tensors with their seeded initial values.
+    const initRng = Rng.forStream(settings.seed, 'init');
+    const specs: TrainableSpec[] = [
+      {
+        name: TOKEN_ROWS,
+        dims: [settings.nVectors, model.hiddenSize],
+        group: TOKEN_GROUP,
+        initial: model.initialRows,
+      },
+      ...(model.methodTensors ?? []).map((t) => ({
+        name: t.name,
+        dims: t.dims,
+        group: method.group,
+        initial: method.initial(t, initRng),
+      })),
+    ];
+    const layout = layoutOf(specs);
+    const initial = packInitial(layout, specs);
     const cache = await buildLatentCache(deps.images, model.encodeVae, {
       seed: settings.seed,
       scalingFactor: await scalingFactor(deps.pipelineDir),
     });
-    const batches = tiBatchSource({
+    const batches = batchSource({
       cache,
       schedule,
       promptIds,
@@ -217,11 +285,9 @@ export async function runTextualInversion(settings: TiSettings, deps: TiDeps): P
       evalBatchSize: settings.evalBatchSize,
       seed: settings.seed,
     });
-    const start: TrainState = saved ?? initialState(model.initialRows, settings.seed, fingerprint);
-    if (start.rows.length !== model.initialRows.length) {
-      throw new Error(
-        `checkpoint has ${start.rows.length} values, the model needs ${model.initialRows.length}`,
-      );
+    const start: TrainState = saved ?? initialState(initial, settings.seed, fingerprint);
+    if (start.params.length !== layout.size) {
+      throw new Error(`checkpoint has ${start.params.length} values, the model needs ${layout.size}`);
     }
     const sink = await deps.openSink(start.step);
     deps.onReady?.({ resumedFrom: saved ? saved.step : null, lr });
@@ -229,6 +295,7 @@ export async function runTextualInversion(settings: TiSettings, deps: TiDeps): P
       start,
       {
         lr,
+        lrRanges: learningRateRanges(layout, lr, settings.groupLearningRates),
         adam: ADAMW_DEFAULTS,
         seed: settings.seed,
         maxSteps: settings.maxSteps,
@@ -250,28 +317,53 @@ export async function runTextualInversion(settings: TiSettings, deps: TiDeps): P
         ...(deps.onCheckpoint ? { onCheckpoint: deps.onCheckpoint } : {}),
       },
     );
+    const [rowsSlot, ...methodSlots] = layout.slots;
+    const rows = Float32Array.from(slotView(result.params, rowsSlot!));
+    const methodTensors: NamedTensor[] = methodSlots.map((slot) => ({
+      name: slot.name,
+      dims: slot.dims,
+      data: slotView(result.params, slot),
+    }));
+    const facts = {
+      method: method.name,
+      steps: result.steps,
+      stop_reason: result.stopReason,
+      criterion_step: result.criterionStep,
+      final_ratio: result.finalRatio,
+      initializer_token: settings.initializerToken,
+      learning_rate: lr,
+      batch_size: settings.batchSize,
+      seed: settings.seed,
+      eval_batch_size: settings.evalBatchSize,
+      eval_every: settings.evalEvery,
+      ...deps.outputFacts,
+    };
     const file = encodeEmbeddingFile({
       token: settings.token,
-      rows: result.rows,
+      rows,
       nVectors: settings.nVectors,
       hiddenSize: model.hiddenSize,
       predictionType: schedule.predictionType,
-      plateau: {
-        steps: result.steps,
-        stop_reason: result.stopReason,
-        criterion_step: result.criterionStep,
-        final_ratio: result.finalRatio,
-        initializer_token: settings.initializerToken,
-        learning_rate: lr,
-        batch_size: settings.batchSize,
-        seed: settings.seed,
-        eval_batch_size: settings.evalBatchSize,
-        eval_every: settings.evalEvery,
-        ...deps.outputFacts,
-      },
+      plateau: facts,
     });
+    // The method's files first, the token file last: finalize treats the token file as the run's result.
+    const methodFiles = method.outputs(methodTensors, {
+      token: settings.token,
+      pipelineDir: deps.pipelineDir,
+      hiddenSize: model.hiddenSize,
+      predictionType: schedule.predictionType,
+      facts,
+    });
+    for (const f of methodFiles) await deps.store.put(f.key, f.body, f.contentType);
     await deps.store.put(outputKey, file, 'application/octet-stream');
-    return { ...result, lr, outputKey };
+    return {
+      ...result,
+      lr,
+      outputKey,
+      outputKeys: [outputKey, ...methodFiles.map((f) => f.key)],
+      rows,
+      methodTensors,
+    };
   } finally {
     await model.release();
   }

@@ -1,4 +1,4 @@
-// runTextualInversion's wiring with the real tiny-sd tokenizer and scheduler but a stand-in model (a fake VAE
+// runPersonalization's wiring with the real tiny-sd tokenizer and scheduler but a stand-in model (a fake VAE
 // and a quadratic objective on the row): placeholder and prompts, output file, resume equivalence, refusals.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,14 +7,14 @@ import { DvarTracker } from '../../../shared/dvar.ts';
 import { FolderArtifactStore } from '../../../shared/local/folder-artifact-store.ts';
 import type { LossSample, SampleSink } from '../../../shared/ports.ts';
 import { readSafetensors, toFloat32 } from '../../../shared/safetensors.ts';
+import type { PixelImage, TrainBatch } from '../../../trainer-image/src/train/batches.ts';
 import {
-  runTextualInversion,
+  type ModelRequest,
+  type RunDeps,
+  type RunSettings,
+  runPersonalization,
   TI_DEFAULTS,
-  type TiDeps,
-  type TiModelRequest,
-  type TiSettings,
-} from '../../../trainer-image/src/train/textual-inversion.ts';
-import type { PixelImage, TiBatch } from '../../../trainer-image/src/train/ti-batches.ts';
+} from '../../../trainer-image/src/train/personalize.ts';
 import { fixtureDir } from '../../support/fixtures.ts';
 import { standInModel } from './support/stand-in-model.ts';
 
@@ -27,7 +27,7 @@ const images: PixelImage[] = [0, 1].map((k) => ({
   data: Float32Array.from({ length: 192 }, (_, i) => Math.cos(i * (k + 2))),
 }));
 
-const seen = { requests: [] as TiModelRequest[], batches: [] as TiBatch[] };
+const seen = { requests: [] as ModelRequest[], batches: [] as TrainBatch[] };
 const fakeModel = standInModel(seen);
 
 class ListSink implements SampleSink {
@@ -38,7 +38,7 @@ class ListSink implements SampleSink {
   async flush() {}
 }
 
-const settings: TiSettings = {
+const settings: RunSettings = {
   ...TI_DEFAULTS,
   token: '<my-toy>',
   initializerToken: 'toy',
@@ -47,7 +47,7 @@ const settings: TiSettings = {
   flushEvery: 4,
 };
 
-function deps(store: FolderArtifactStore, sink: ListSink, overrides: Partial<TiDeps> = {}): TiDeps {
+function deps(store: FolderArtifactStore, sink: ListSink, overrides: Partial<RunDeps> = {}): RunDeps {
   return {
     pipelineDir: PIPELINE,
     images,
@@ -66,13 +66,13 @@ function deps(store: FolderArtifactStore, sink: ListSink, overrides: Partial<TiD
 
 const fresh = () => new FolderArtifactStore(mkdtempSync(join(tmpdir(), 'plateau-ti-')));
 
-describe('runTextualInversion', () => {
+describe('runPersonalization', () => {
   it('adds the placeholder, trains, and writes <token>.safetensors', async () => {
     seen.requests.length = 0;
     seen.batches.length = 0;
     const store = fresh();
     const sink = new ListSink();
-    const result = await runTextualInversion(settings, deps(store, sink));
+    const result = await runPersonalization(settings, deps(store, sink));
     expect(seen.requests[0]).toMatchObject({
       placeholderId: 64,
       initializerId: 25,
@@ -93,12 +93,12 @@ describe('runTextualInversion', () => {
   });
 
   it('continues from the latest checkpoint to the same result as a straight run', async () => {
-    const straight = await runTextualInversion(settings, deps(fresh(), new ListSink()));
+    const straight = await runPersonalization(settings, deps(fresh(), new ListSink()));
     const store = fresh();
     const sink = new ListSink();
-    const first = await runTextualInversion({ ...settings, maxSteps: 12 }, deps(store, sink));
+    const first = await runPersonalization({ ...settings, maxSteps: 12 }, deps(store, sink));
     expect(first.steps).toBe(12);
-    const second = await runTextualInversion(settings, deps(store, sink, { resume: true }));
+    const second = await runPersonalization(settings, deps(store, sink, { resume: true }));
     expect(second.resumedFrom).toBe(12);
     expect(Math.max(...second.rows.map((x, i) => Math.abs(x - straight.rows[i]!)))).toBe(0);
     expect(second.history).toEqual(straight.history);
@@ -106,7 +106,7 @@ describe('runTextualInversion', () => {
 
   it('stops by DVAR in-process and records it', async () => {
     const store = fresh();
-    const result = await runTextualInversion(
+    const result = await runPersonalization(
       { ...settings, maxSteps: 400 },
       deps(store, new ListSink(), { criterion: () => new DvarTracker({ window: 20, threshold: 0.15 }) }),
     );
@@ -116,10 +116,10 @@ describe('runTextualInversion', () => {
 
   it('refuses a bad initializer and an existing token', async () => {
     await expect(
-      runTextualInversion({ ...settings, initializerToken: 'zebra' }, deps(fresh(), new ListSink())),
+      runPersonalization({ ...settings, initializerToken: 'zebra' }, deps(fresh(), new ListSink())),
     ).rejects.toThrow(/zebra/);
     await expect(
-      runTextualInversion({ ...settings, token: 'cat' }, deps(fresh(), new ListSink())),
+      runPersonalization({ ...settings, token: 'cat' }, deps(fresh(), new ListSink())),
     ).rejects.toThrow(/already/);
   });
 });

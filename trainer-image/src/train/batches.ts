@@ -102,7 +102,7 @@ export async function buildLatentCache(
 }
 
 /** One batch of the TI objective; arrays are batch-major and flat. */
-export interface TiBatch {
+export interface TrainBatch {
   readonly size: number;
   /** [B, L] token ids with the placeholder id in place of the token. */
   readonly inputIds: readonly number[];
@@ -116,7 +116,7 @@ export interface TiBatch {
   readonly target: Float32Array;
 }
 
-export interface TiBatchSetup {
+export interface BatchSetup {
   readonly cache: LatentCache;
   readonly schedule: DdpmSchedule;
   /** Token ids of each template with the placeholder filled in, in template order. */
@@ -127,11 +127,11 @@ export interface TiBatchSetup {
 }
 
 function assemble(
-  setup: TiBatchSetup,
+  setup: BatchSetup,
   items: readonly { template: number; latents: Float32Array }[],
   timesteps: readonly number[],
   noise: Float32Array,
-): TiBatch {
+): TrainBatch {
   const per = items[0]!.latents.length;
   const latents = new Float32Array(items.length * per);
   items.forEach((item, b) => {
@@ -157,7 +157,7 @@ function assemble(
  * one latent sample from its posterior, one noise tensor, and distinct timesteps randperm(T_train)[:E] —
  * every draw from the "eval" stream.
  */
-export function buildEvalBatch(setup: TiBatchSetup): TiBatch {
+export function buildEvalBatch(setup: BatchSetup): TrainBatch {
   const { cache, schedule, evalBatchSize: size } = setup;
   if (!Number.isInteger(size) || size < 1 || size > schedule.numTrainTimesteps) {
     throw new Error(`evalBatchSize must be an integer in [1, ${schedule.numTrainTimesteps}], got ${size}`);
@@ -174,7 +174,7 @@ export function buildEvalBatch(setup: TiBatchSetup): TiBatch {
 }
 
 /** A training batch: per item a random image, template and flip, then timesteps, then noise. */
-export function sampleTrainBatch(setup: TiBatchSetup, rng: Rng): TiBatch {
+export function sampleTrainBatch(setup: BatchSetup, rng: Rng): TrainBatch {
   const { cache, schedule, batchSize } = setup;
   const items = Array.from({ length: batchSize }, () => {
     const image = rng.nextInt(cache.images);
@@ -187,7 +187,7 @@ export function sampleTrainBatch(setup: TiBatchSetup, rng: Rng): TiBatch {
   return assemble(setup, items, timesteps, noise);
 }
 
-export function tiBatchSource(setup: TiBatchSetup): BatchSource<TiBatch> {
+export function batchSource(setup: BatchSetup): BatchSource<TrainBatch> {
   if (setup.promptIds.length === 0) throw new Error('no prompt templates');
   if (!Number.isInteger(setup.batchSize) || setup.batchSize < 1) {
     throw new Error(`batchSize must be a positive integer, got ${setup.batchSize}`);

@@ -1,13 +1,13 @@
 /** @jest-environment ./test/onnx/support/onnx-environment.cjs */
-// The ONNX TiModel on tiny-sd against the golden PyTorch TI step: the initializer's embedding row as the start,
-// and the loss and d loss / d row computed from a TiBatch (ids, latents, noise, timesteps) as fed by the trainer.
+// The ONNX TrainingModel on tiny-sd against the golden PyTorch TI step: the initializer's embedding row as the start,
+// and the loss and d loss / d row computed from a TrainBatch (ids, latents, noise, timesteps) as fed by the trainer.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSafetensors, toBigInt64, toFloat32 } from '../../../shared/safetensors.ts';
+import type { TrainBatch } from '../../../trainer-image/src/train/batches.ts';
 import { parseSchedulerConfig } from '../../../trainer-image/src/train/ddpm.ts';
-import { loadOnnxTiModel } from '../../../trainer-image/src/train/onnx-ti-model.ts';
-import type { TiModel } from '../../../trainer-image/src/train/textual-inversion.ts';
-import type { TiBatch } from '../../../trainer-image/src/train/ti-batches.ts';
+import { loadOnnxModel } from '../../../trainer-image/src/train/onnx-model.ts';
+import type { TrainingModel } from '../../../trainer-image/src/train/personalize.ts';
 import { fixtureDir } from '../../support/fixtures.ts';
 
 const PIPELINE = fixtureDir('tiny-sd');
@@ -17,16 +17,16 @@ const schedule = parseSchedulerConfig(
   JSON.parse(readFileSync(join(PIPELINE, 'scheduler/scheduler_config.json'), 'utf8')),
 );
 
-let model: TiModel;
+let model: TrainingModel;
 beforeAll(async () => {
-  model = await loadOnnxTiModel(
+  model = await loadOnnxModel(
     { pipelineDir: PIPELINE, placeholderId: 64, initializerId: 7, vocabSize: 64, nVectors: 1, schedule },
     { device: 'cpu' },
   );
 });
 afterAll(() => model.release());
 
-const batch = (): TiBatch => {
+const batch = (): TrainBatch => {
   const latents = f32('ti.latents');
   return {
     size: 2,
@@ -51,7 +51,7 @@ const relError = (a: Float32Array, b: Float32Array) => {
   return Math.sqrt(num / den);
 };
 
-describe('loadOnnxTiModel on tiny-sd', () => {
+describe('loadOnnxModel on tiny-sd', () => {
   it('starts from the initializer token embedding row', () => {
     expect(model.hiddenSize).toBe(32);
     expect(model.initialRows).toEqual(f32('ti.initializer_row'));
@@ -68,7 +68,7 @@ describe('loadOnnxTiModel on tiny-sd', () => {
 
   it('refuses a tokenizer that does not match the text encoder', async () => {
     await expect(
-      loadOnnxTiModel(
+      loadOnnxModel(
         { pipelineDir: PIPELINE, placeholderId: 70, initializerId: 7, vocabSize: 70, nVectors: 1, schedule },
         { device: 'cpu' },
       ),

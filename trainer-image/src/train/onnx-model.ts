@@ -1,16 +1,17 @@
-// The real TiModel on onnxruntime: the merged training graph (loss + d loss / d placeholder rows) and its
-// loss-only twin from training-graph.ts in two sessions — the deterministic evaluation is one forward pass of
-// the eval batch, nothing more — plus the VAE encoder, and the initializer token's embedding row as the start.
+// The real TrainingModel on onnxruntime: the merged training graph (loss + d loss / d every trainable: the
+// placeholder rows and the method's tensors) and its loss-only twin from training-graph.ts in two sessions — the
+// deterministic evaluation is one forward pass of the eval batch, nothing more — plus the VAE encoder, and the
+// initializer token's embedding row as the start. Trainables arrive packed and are fed as zero-copy views.
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataType, type OnnxTensor } from '../onnx/model.ts';
 import { Session, sessionOptionsFor, type TypedTensor } from '../runtime/session.ts';
-import type { TiModel, TiModelRequest } from './textual-inversion.ts';
-import type { TiBatch } from './ti-batches.ts';
+import type { TrainBatch } from './batches.ts';
+import type { ModelRequest, TrainingModel } from './personalize.ts';
 import { buildTextualInversionGraph, sessionSource } from './training-graph.ts';
 import { openVaeEncoder } from './vae-encoder.ts';
 
-export interface OnnxTiModelOptions {
+export interface OnnxModelOptions {
   readonly device?: 'auto' | 'cuda' | 'cpu';
   readonly intraOpThreads?: number;
 }
@@ -46,10 +47,10 @@ function integers(dataType: number, values: readonly number[], what: string): Ty
   throw new Error(`${what}: input data type ${dataType} is not supported`);
 }
 
-export async function loadOnnxTiModel(
-  request: TiModelRequest,
-  options: OnnxTiModelOptions = {},
-): Promise<TiModel> {
+export async function loadOnnxModel(
+  request: ModelRequest,
+  options: OnnxModelOptions = {},
+): Promise<TrainingModel> {
   // Training steps always run at batchSize and the forward graph only evaluates the fixed DVAR batch, so both
   // batches are static when the request says so (session creation is then seconds instead of tens of seconds).
   const graph = buildTextualInversionGraph(request.pipelineDir, {
@@ -57,6 +58,7 @@ export async function loadOnnxTiModel(
     ...(request.batchSize === undefined ? {} : { batchSize: request.batchSize }),
     ...(request.evalBatchSize === undefined ? {} : { forwardBatchSize: request.evalBatchSize }),
     ...(request.snrGamma === undefined ? {} : { snrGamma: request.snrGamma }),
+    ...(request.unetSurgery ? { unetSurgery: request.unetSurgery } : {}),
   });
   if (graph.placeholderIds[0] !== request.placeholderId) {
     throw new Error(
@@ -89,10 +91,38 @@ export async function loadOnnxTiModel(
   const vae = await openVaeEncoder(request.pipelineDir, sessionOptions);
 
   const { inputs, inputDataTypes: types } = graph;
-  const feeds = (rows: Float32Array, batch: TiBatch): Record<string, TypedTensor> => {
+  // Packing order: the rows, then the method's tensors as the graph lists them.
+  const rowsSize = request.nVectors * graph.hiddenSize;
+  const slots: { name: string; dims: readonly number[]; gradient: string; offset: number; size: number }[] = [
+    {
+      name: inputs.rows,
+      dims: [request.nVectors, graph.hiddenSize],
+      gradient: graph.gradient,
+      offset: 0,
+      size: rowsSize,
+    },
+  ];
+  for (const t of graph.methodTrainables) {
+    const last = slots[slots.length - 1]!;
+    slots.push({ ...t, offset: last.offset + last.size, size: t.dims.reduce((a, b) => a * b, 1) });
+  }
+  const packedSize = slots.reduce((n, slot) => n + slot.size, 0);
+  const gradientNames = slots.map((slot) => slot.gradient);
+  const feeds = (params: Float32Array, batch: TrainBatch): Record<string, TypedTensor> => {
+    if (params.length !== packedSize) {
+      throw new Error(`the model takes ${packedSize} trainable values, got ${params.length}`);
+    }
     const latentDims = [batch.size, ...batch.latentShape];
+    const trainables: Record<string, TypedTensor> = {};
+    for (const slot of slots) {
+      trainables[slot.name] = {
+        dataType: DataType.FLOAT,
+        dims: slot.dims,
+        data: params.subarray(slot.offset, slot.offset + slot.size),
+      };
+    }
     return {
-      [inputs.rows]: { dataType: DataType.FLOAT, dims: [request.nVectors, graph.hiddenSize], data: rows },
+      ...trainables,
       [inputs.inputIds]: {
         dataType: types.inputIds,
         dims: [batch.size, batch.sequenceLength],
@@ -116,19 +146,26 @@ export async function loadOnnxTiModel(
   return {
     hiddenSize: graph.hiddenSize,
     initialRows,
+    methodTensors: graph.methodTrainables.map((t) => ({ name: t.name, dims: t.dims })),
     encodeVae: vae.encode,
     objective: {
-      async loss(rows, batch) {
-        const out = await forward.run(feeds(rows, batch), [graph.loss]);
+      async loss(params, batch) {
+        const out = await forward.run(feeds(params, batch), [graph.loss]);
         return scalar(out[graph.loss]);
       },
-      async lossAndGradient(rows, batch) {
-        const out = await train.run(feeds(rows, batch), [graph.loss, graph.gradient]);
-        const gradient = out[graph.gradient]?.data;
-        if (!(gradient instanceof Float32Array) || gradient.length !== rows.length) {
-          throw new Error(`the training graph returned no float gradient of ${rows.length} values`);
+      async lossAndGradient(params, batch) {
+        const out = await train.run(feeds(params, batch), [graph.loss, ...gradientNames]);
+        const gradient = new Float32Array(packedSize);
+        for (const slot of slots) {
+          const part = out[slot.gradient]?.data;
+          if (!(part instanceof Float32Array) || part.length !== slot.size) {
+            throw new Error(
+              `the training graph returned no float gradient of ${slot.size} values for ${slot.name}`,
+            );
+          }
+          gradient.set(part, slot.offset);
         }
-        return { loss: scalar(out[graph.loss]), gradient: Float32Array.from(gradient) };
+        return { loss: scalar(out[graph.loss]), gradient };
       },
     },
     async release() {

@@ -1,17 +1,18 @@
 // TI batches: the latent cache (one sample per image and flip), the deterministic evaluation batch exactly as
 // DESIGN.md §5 and its independence from the training stream, and training batches drawn from that stream.
-import { parseSchedulerConfig } from '../../../trainer-image/src/train/ddpm.ts';
-import { Rng } from '../../../trainer-image/src/train/rng.ts';
+
 import {
+  type BatchSetup,
+  batchSource,
   buildEvalBatch,
   buildLatentCache,
   flipHorizontal,
   type PixelImage,
   sampleTrainBatch,
-  type TiBatchSetup,
-  tiBatchSource,
   type VaeEncode,
-} from '../../../trainer-image/src/train/ti-batches.ts';
+} from '../../../trainer-image/src/train/batches.ts';
+import { parseSchedulerConfig } from '../../../trainer-image/src/train/ddpm.ts';
+import { Rng } from '../../../trainer-image/src/train/rng.ts';
 
 const schedule = parseSchedulerConfig({
   beta_schedule: 'scaled_linear',
@@ -50,7 +51,7 @@ const encode: VaeEncode = async (image) => {
   return { data, dims: [1, 6, 2, 2] };
 };
 
-async function setup(seed = 59): Promise<TiBatchSetup> {
+async function setup(seed = 59): Promise<BatchSetup> {
   const cache = await buildLatentCache(images, encode, { seed, scalingFactor: 0.5 });
   const promptIds = [0, 1, 2, 3, 4].map((t) => [100, t, 101, 102]);
   return { cache, schedule, promptIds, batchSize: 2, evalBatchSize: 4, seed };
@@ -99,10 +100,10 @@ describe('evaluation batch', () => {
     const s = await setup();
     const rng = Rng.forStream(59, 'train');
     const before = rng.state();
-    const evalA = tiBatchSource(s).eval;
+    const evalA = batchSource(s).eval;
     expect(rng.state()).toEqual(before);
     for (let i = 0; i < 5; i++) sampleTrainBatch(s, rng);
-    expect(tiBatchSource(s).eval).toEqual(evalA);
+    expect(batchSource(s).eval).toEqual(evalA);
     expect(buildEvalBatch(await setup(60))).not.toEqual(evalA);
   });
 
