@@ -4,13 +4,17 @@ import type { TopLevelSpec } from 'vega-lite';
 import type { JobStatus } from '../shared/job-record.ts';
 import type { JobSummary } from '../shared/job-summary.ts';
 import type { JobManifest } from '../shared/manifest.ts';
-import type { MethodDefaults, MethodName } from '../shared/methods.ts';
+import type { LoraDefaults, MethodDefaults, MethodName } from '../shared/methods.ts';
 import type { Report } from '../shared/report.ts';
 
 /** What the new-job form needs: the methods and their defaults (shared/methods.ts), the loaded base models. */
 export interface SetupView {
   readonly methods: readonly MethodName[];
+  /** The methods this version trains (the manifest refuses the others). */
+  readonly trainable: readonly MethodName[];
   readonly defaults: { readonly [M in MethodName]: MethodDefaults };
+  /** DreamBooth-LoRA's own settings. */
+  readonly lora: LoraDefaults;
   readonly models: readonly string[];
 }
 

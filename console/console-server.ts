@@ -4,7 +4,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { requestCancel } from '../shared/job-record.ts';
 import { isValidJobId, jobKeys } from '../shared/keys.ts';
-import { METHOD_DEFAULTS, METHODS } from '../shared/methods.ts';
+import { MAX_MANIFEST_BYTES, TRAINABLE_METHODS } from '../shared/manifest.ts';
+import { LORA_DEFAULTS, METHOD_DEFAULTS, METHODS } from '../shared/methods.ts';
 import { checkAccess, newConsoleToken } from './access.ts';
 import type { SetupView } from './api-types.ts';
 import type { ConsoleStores } from './console-stores.ts';
@@ -29,8 +30,6 @@ export interface ConsoleServer {
   readonly port: number;
   close(): Promise<void>;
 }
-
-const MANIFEST_LIMIT = 64 * 1024;
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
   png: 'image/png',
@@ -103,7 +102,9 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     if (method === 'GET' && resource === 'setup' && parts.length === 1) {
       const setup: SetupView = {
         methods: METHODS,
+        trainable: TRAINABLE_METHODS,
         defaults: METHOD_DEFAULTS,
+        lora: LORA_DEFAULTS,
         models: await listModels(stores),
       };
       return sendJson(response, 200, setup);
@@ -124,14 +125,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       return sendJson(response, 201, { jobId, image: rest[0] });
     }
     if (method === 'PUT' && action === 'manifest' && rest.length === 0) {
-      const text = new TextDecoder().decode(await readBody(request, MANIFEST_LIMIT));
-      let manifest: unknown;
-      try {
-        manifest = JSON.parse(text);
-      } catch {
-        throw new HttpError(400, 'the job is not JSON');
-      }
-      await putManifest(stores, jobId, manifest);
+      await putManifest(stores, jobId, await readBody(request, MAX_MANIFEST_BYTES + 1));
       log(`[console] job ${jobId} uploaded`);
       return sendJson(response, 201, { jobId });
     }

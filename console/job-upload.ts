@@ -3,7 +3,7 @@
 // (image content, the pipeline's own manifest schema, the base model) so a mistake is an answer, not a FAILED job.
 import { IMAGE_CONTENT_TYPES, sniffImageType } from '../shared/image-type.ts';
 import { isSafeName, isValidJobId, jobKeys, MODELS_PREFIX, modelPrefix } from '../shared/keys.ts';
-import { JobManifest } from '../shared/manifest.ts';
+import { parseManifest } from '../shared/manifest.ts';
 import type { ConsoleStores } from './console-stores.ts';
 
 /** Larger photos than this are not what personalization needs (the trainer resizes to the model's size). */
@@ -43,21 +43,21 @@ export async function putImage(
   await stores.objects.put(`${keys.imagesPrefix}${name}`, bytes, IMAGE_CONTENT_TYPES[type]);
 }
 
-/** Validates the job and uploads job.json last; the pipeline takes it from there. */
-export async function putManifest(stores: ConsoleStores, jobId: string, manifest: unknown): Promise<void> {
+/** Validates job.json with the pipeline's own parser (submit-job's) and uploads it last; the pipeline starts. */
+export async function putManifest(stores: ConsoleStores, jobId: string, body: Uint8Array): Promise<void> {
   const keys = await assertNewJob(stores, jobId);
-  const parsed = JobManifest.safeParse(manifest);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(job)'}: ${i.message}`);
-    throw new UploadError(400, `invalid job: ${problems.join('; ')}`);
+  let baseModel: string;
+  try {
+    ({ baseModel } = parseManifest(body));
+  } catch (error) {
+    throw new UploadError(400, error instanceof Error ? error.message : String(error));
   }
-  if (!(await stores.objects.head(`${modelPrefix(parsed.data.baseModel)}model_index.json`))) {
-    throw new UploadError(400, `no base model '${parsed.data.baseModel}' in the bucket (models/<name>/)`);
+  if (!(await stores.objects.head(`${modelPrefix(baseModel)}model_index.json`))) {
+    throw new UploadError(400, `no base model '${baseModel}' in the bucket (models/<name>/)`);
   }
   if ((await stores.objects.list(keys.imagesPrefix)).length === 0) {
     throw new UploadError(400, 'upload the images first: the job has none');
   }
-  const body = new TextEncoder().encode(JSON.stringify(manifest));
   await stores.objects.put(keys.manifest, body, 'application/json');
 }
 

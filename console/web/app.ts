@@ -259,7 +259,11 @@ async function newJobView(): Promise<void> {
   const method = h(
     'select',
     { id: 'method' },
-    ...setup.methods.map((m) => h('option', { value: m }, m)),
+    ...setup.methods.map((m) =>
+      setup.trainable.includes(m)
+        ? h('option', { value: m }, m)
+        : h('option', { value: m, disabled: '' }, `${m} (not in this version yet)`),
+    ),
   ) as HTMLSelectElement;
   const model = h(
     'select',
@@ -269,6 +273,30 @@ async function newJobView(): Promise<void> {
   const jobId = h('input', { id: 'jobId', value: newJobId() }) as HTMLInputElement;
   // Not a method default: absent means the paper's plain MSE.
   const snrGamma = h('input', { id: 'snrGamma', type: 'number', step: 'any', min: '0' }) as HTMLInputElement;
+  // DreamBooth-LoRA's own settings (shared/methods.ts LORA_DEFAULTS), shown for that method only.
+  const loraRank = h('input', { id: 'loraRank', type: 'number', step: '1', min: '1' }) as HTMLInputElement;
+  const loraAlpha = h('input', {
+    id: 'loraAlpha',
+    type: 'number',
+    step: 'any',
+    min: '0',
+  }) as HTMLInputElement;
+  const loraTargets = h(
+    'select',
+    { id: 'loraTargets' },
+    h('option', { value: 'paper' }, 'paper: attention q/k/v/out + ff.net.0.proj'),
+    h('option', { value: 'attention' }, 'attention: the 8 attention projections'),
+  ) as HTMLSelectElement;
+  loraRank.value = String(setup.lora.rank);
+  loraAlpha.placeholder = `rank (default ${setup.lora.alpha})`;
+  loraTargets.value = setup.lora.targets;
+  const loraFields = h(
+    'div',
+    { class: 'grid lora' },
+    field('LoRA rank', loraRank, `default: ${setup.lora.rank}`),
+    field('LoRA alpha', loraAlpha, 'scale = alpha / rank; empty: alpha = rank'),
+    field('LoRA targets', loraTargets, `default: ${setup.lora.targets}`),
+  );
 
   const inputs = new Map<keyof MethodDefaults, HTMLInputElement>();
   const hints = new Map<keyof MethodDefaults, HTMLElement>();
@@ -284,6 +312,7 @@ async function newJobView(): Promise<void> {
   });
   const applyDefaults = () => {
     const defaults = setup.defaults[method.value as MethodName];
+    loraFields.hidden = method.value !== 'dreambooth-lora';
     init.placeholder = defaults.initializerToken;
     for (const setting of ADVANCED) {
       const input = inputs.get(setting.key);
@@ -323,6 +352,7 @@ async function newJobView(): Promise<void> {
         ...advancedFields,
         field('Min-SNR-γ loss weights', snrGamma, 'empty: plain MSE, as in the paper'),
       ),
+      loraFields,
     ),
     h('div', { class: 'actions' }, submit, status),
   ) as HTMLFormElement;
@@ -374,6 +404,15 @@ async function newJobView(): Promise<void> {
               maxSteps: number('maxSteps'),
               ...(snrGamma.value.trim() ? { snrGamma: Number(snrGamma.value) } : {}),
             },
+            ...(chosen === 'dreambooth-lora'
+              ? {
+                  lora: {
+                    rank: Number(loraRank.value),
+                    targets: loraTargets.value,
+                    ...(loraAlpha.value.trim() ? { alpha: Number(loraAlpha.value) } : {}),
+                  },
+                }
+              : {}),
             stop: {
               window: number('window'),
               threshold: number('threshold'),

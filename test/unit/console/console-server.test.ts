@@ -5,7 +5,7 @@ import type { JobDetail, JobRow, SetupView } from '../../../console/api-types.ts
 import { type ConsoleServer, startConsole } from '../../../console/console-server.ts';
 import { JobRecord } from '../../../shared/job-record.ts';
 import { jobKeys } from '../../../shared/keys.ts';
-import { JobManifest } from '../../../shared/manifest.ts';
+import { JobManifest, TRAINABLE_METHODS } from '../../../shared/manifest.ts';
 import { METHOD_DEFAULTS } from '../../../shared/methods.ts';
 import {
   ManualClock,
@@ -111,6 +111,7 @@ describe('new jobs', () => {
     const setup = (await call('/api/setup')).json<SetupView>();
     expect(setup.methods).toEqual(['textual-inversion', 'dreambooth-lora', 'custom-diffusion']);
     expect(setup.defaults).toEqual(METHOD_DEFAULTS);
+    expect(setup.trainable).toEqual(TRAINABLE_METHODS);
     expect(setup.models).toEqual(['tiny']);
   });
 
@@ -141,7 +142,8 @@ describe('new jobs', () => {
   });
 
   it.each([
-    ['an invalid manifest', { token: 'has space', baseModel: 'tiny' }, /invalid job: token/],
+    ['an invalid manifest', { token: 'has space', baseModel: 'tiny' }, /invalid job.json: token/],
+    ['a method not trained yet', { method: 'custom-diffusion', token: '<c>' }, /not available/],
     ['a missing base model', { token: '<cat>', baseModel: 'nope' }, /no base model 'nope'/],
     ['a job without images', { token: '<cat>', baseModel: 'tiny' }, /upload the images first/],
   ])('refuses %s', async (_label, manifest, error) => {
