@@ -128,7 +128,8 @@ export class JobViews {
       files,
       samples: prompts.samples,
       ...(prompts.seed === undefined ? {} : { sampleSeed: prompts.seed }),
-      ...(manifest && manifest.stop.criterion === 'dvar'
+      // Also for criterion none (the fixed-budget baseline): the ratio shows where DVAR would have stopped.
+      ...(manifest
         ? {
             chart: lossChartSpec({
               samples,

@@ -149,6 +149,7 @@ function jobsView(): () => void {
     ),
     body,
   );
+  document.title = 'Jobs — plateau';
   main.replaceChildren(h('section', { class: 'card' }, h('h1', {}, 'Jobs'), table, empty));
   return poll(2000, async () => {
     const { jobs } = await api<{ jobs: JobRow[] }>('jobs');
@@ -215,6 +216,7 @@ function newJobId(): string {
 }
 
 async function newJobView(): Promise<void> {
+  document.title = 'New job — plateau';
   main.replaceChildren(h('section', { class: 'card' }, h('p', { class: 'muted' }, 'Loading…')));
   const setup = await api<SetupView>('setup');
   let files: File[] = [];
@@ -462,7 +464,11 @@ function jobView(jobId: string): () => void {
   const head = h('div', { class: 'job-head' });
   const stats = h('div', { class: 'stats' });
   const banner = h('div', {});
-  const chart = h('div', { id: 'chart', class: 'chart', 'data-points': '0' });
+  const chart = h(
+    'div',
+    { id: 'chart', class: 'chart', 'data-points': '0' },
+    h('p', { class: 'muted' }, 'The chart appears with the first loss values.'),
+  );
   const samples = h('section', { class: 'card', id: 'samples' });
   const files = h('section', { class: 'card', id: 'files' });
   const manifest = h('section', { class: 'card', id: 'manifest' });
@@ -510,6 +516,7 @@ function jobView(jobId: string): () => void {
     const token = detail.manifest?.token;
 
     if (changed('head', [row.status, token])) {
+      document.title = `${token ?? jobId} · ${row.status.toLowerCase()} — plateau`;
       const cancelButton = h('button', { class: 'button danger', id: 'cancel' }, 'Cancel');
       cancelButton.addEventListener('click', () => void cancel(cancelButton));
       head.replaceChildren(
@@ -564,10 +571,6 @@ function jobView(jobId: string): () => void {
       chart.dataset.points = String(detail.points);
       chart.dataset.status = row.status;
       if (s?.criterionStep !== undefined) chart.dataset.criterionStep = String(s.criterionStep);
-    } else if (!detail.chart && changed('chart', 'none')) {
-      chart.replaceChildren(
-        h('p', { class: 'muted' }, 'This job trains without a stop criterion (criterion: none).'),
-      );
     }
 
     if (changed('samples', [detail.samples, detail.sampleSeed])) {
