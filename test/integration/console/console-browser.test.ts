@@ -1,8 +1,6 @@
-// The web console in a real browser (Debian's headless Chromium) over the embedded pipeline with the real
-// trainer on test/fixtures/tiny-sd: a job created through the form, its chart gaining points live, the stop
-// marker once DVAR holds, the embedding downloaded, and a screenshot of the job page (out/console.png).
-// PLATEAU_UPDATE_SCREENSHOT=1 runs the bundled example on the embedded default model instead (what `npm start`
-// learns, about a minute) and writes the README's picture, docs/console.png.
+// The web console in headless Chromium over the embedded pipeline and the real trainer on tiny-sd: a job made
+// through the form, its chart growing live, the stop marker, the embedding downloaded, a screenshot (out/).
+// PLATEAU_UPDATE_SCREENSHOT=1: the bundled example on models/plateau-world-32 instead, for docs/console.png.
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
