@@ -1,15 +1,9 @@
 // The registry of training methods: a job's method name and settings → its TrainingMethod. Adding a method is one
 // file in this folder and one case here.
 import type { MethodName } from '../../../../shared/methods.ts';
+import { dreamboothLora, type LoraConfig } from './dreambooth-lora.ts';
 import type { TrainingMethod } from './method.ts';
 import { textualInversion } from './textual-inversion.ts';
-
-/** LoRA's own settings (rank, alpha, targets). */
-export interface LoraConfig {
-  readonly rank: number;
-  readonly alpha: number;
-  readonly targets: 'paper' | 'attention';
-}
 
 /** A method and its own settings, as the manifest (or `plateau train`) gives them. */
 export type MethodConfig =
@@ -20,6 +14,8 @@ export function methodFor(config: MethodConfig): TrainingMethod {
   switch (config.name) {
     case 'textual-inversion':
       return textualInversion();
+    case 'dreambooth-lora':
+      return dreamboothLora(config);
     default: {
       const name: MethodName = (config as { name: MethodName }).name;
       throw new Error(`method ${name} is not available in this version of plateau`);
