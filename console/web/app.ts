@@ -452,6 +452,7 @@ function stat(label: string, value: Node | string, title?: string): HTMLElement 
 function describe(file: OutputFile, token: string | undefined): string {
   if (token && file.name === `${token}.safetensors`)
     return 'learned embedding (diffusers, AUTOMATIC1111, ComfyUI)';
+  if (token && file.name === `${token}-lora.safetensors`) return 'LoRA weights (kohya keys)';
   if (file.name === 'report.json') return 'report: steps, stop latency, timings, cost';
   if (file.name === 'loss.svg') return 'loss chart';
   if (file.name === 'samples/prompts.json') return 'sample prompts and seed';

@@ -130,6 +130,19 @@ describe('new jobs', () => {
     expect(JSON.parse(objects.text(keys.manifest) ?? '')).toEqual(manifest);
   });
 
+  it('takes a DreamBooth-LoRA job with its LoRA settings, as the form sends it', async () => {
+    await call('/api/jobs/lora1/images/a.png', { method: 'PUT', body: PNG_BYTES });
+    const manifest = {
+      method: 'dreambooth-lora',
+      token: '<dog>',
+      baseModel: 'tiny',
+      lora: { rank: 8, targets: 'attention' },
+    };
+    expect(
+      (await call('/api/jobs/lora1/manifest', { method: 'PUT', body: JSON.stringify(manifest) })).status,
+    ).toBe(201);
+  });
+
   it.each([
     ['a non-image', '/api/jobs/j2/images/a.png', 'not an image', 415, /not a PNG/],
     ['a bad file name', '/api/jobs/j2/images/a%2Fb.png', PNG_BYTES, 400, /file name/],
@@ -160,6 +173,7 @@ describe('jobs', () => {
   it('lists a job before and after submit-job created its record, with the CLI summary', async () => {
     expect((await call('/api/jobs')).json<{ jobs: JobRow[] }>().jobs).toEqual([
       { jobId: 'j1', status: 'UPLOADED' },
+      { jobId: 'lora1', status: 'UPLOADED' },
     ]);
     const now = clock.now().toISOString();
     await jobs.create(
@@ -175,7 +189,10 @@ describe('jobs', () => {
         wallTimeMs: step,
       })),
     );
-    const [row] = (await call('/api/jobs')).json<{ jobs: JobRow[] }>().jobs;
+    const listed = (await call('/api/jobs')).json<{ jobs: JobRow[] }>().jobs;
+    // Jobs without a record yet (no creation time) come first, then the newest.
+    expect(listed.map((j) => j.jobId)).toEqual(['lora1', 'j1']);
+    const row = listed[1];
     expect(row).toMatchObject({ jobId: 'j1', status: 'RUNNING', token: '<cat>', maxSteps: 6100 });
     expect(row?.summary).toMatchObject({ step: 4, detLoss: 2.39, threshold: 0.15 });
     expect(row?.summary?.ratio).toBeGreaterThan(0);
