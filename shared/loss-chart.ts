@@ -103,6 +103,8 @@ export function lossChartSpec(input: LossChartInput): TopLevelSpec {
     type: 'quantitative' as const,
     title: 'step',
     scale: { domain: [0, lastStep], nice: false },
+    // Whole steps only: a short run (the live chart's first seconds) would otherwise get ticks at 0.5.
+    axis: { tickMinStep: 1, format: 'd' },
   };
   // Each loss on its own axis: the deterministic loss (DVAR's input) moves far less than the noisy train loss,
   // and on a shared axis its shape — what the ratio below measures — would be a flat line.

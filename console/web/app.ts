@@ -543,7 +543,9 @@ function jobView(jobId: string): () => void {
       stat('Deterministic loss', fmt.loss(s?.detLoss)),
       stat(
         'DVAR ratio',
-        ratioBar(s?.ratio, s?.threshold),
+        s?.ratio === undefined && detail.manifest?.stop.criterion === 'dvar'
+          ? h('small', { class: 'muted' }, `after ${detail.manifest.stop.window} values`)
+          : ratioBar(s?.ratio, s?.threshold),
         s?.threshold ? `stops below ${s.threshold}` : undefined,
       ),
       stat('Criterion held at', fmt.step(s?.criterionStep)),
