@@ -1,6 +1,8 @@
 // The S3 key layout of the one bucket (DESIGN.md §4) and the jobId pattern. Every key the pipeline reads or
 // writes is built here, and every key that arrives from outside (an S3 event) is parsed and checked here.
 
+import type { MethodName } from './methods.ts';
+
 /** `jobId`: 1–64 characters, letters, digits, `_` and `-`, starting with a letter or digit. */
 export const JOB_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 /** A single path segment for user-supplied names (images, base models): no slashes, no dot-only names. */
@@ -51,7 +53,27 @@ export function jobKeys(jobId: string) {
     samplesPrefix: `${root}output/samples/`,
     /** The learned embedding, `<token>.safetensors` (the token is validated by the manifest schema). */
     embedding: (token: string) => `${root}output/${token}.safetensors`,
+    /** Every file a successful job of `method` leaves under output/ besides report, chart and samples. */
+    outputs: (method: MethodName, token: string) =>
+      methodOutputNames(method, token).map((n) => `${root}output/${n}`),
   };
+}
+
+/**
+ * The files each method writes under output/, the token file first: the one list the trainer writes, finalize
+ * requires and the CLI downloads. LoRA's file is separate from the token's because diffusers takes the kohya path
+ * only when every key of a file is a LoRA key.
+ */
+export function methodOutputNames(method: MethodName, token: string): string[] {
+  const tokenFile = `${token}.safetensors`;
+  switch (method) {
+    case 'textual-inversion':
+      return [tokenFile];
+    case 'dreambooth-lora':
+      return [tokenFile, `${token}-lora.safetensors`];
+    case 'custom-diffusion':
+      return [tokenFile, 'pytorch_custom_diffusion_weights.safetensors', `${token}-cd-delta.safetensors`];
+  }
 }
 
 /** Prefix of a base model package in the diffusers ONNX layout. */

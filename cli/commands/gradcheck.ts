@@ -21,6 +21,7 @@ import {
 } from '../../trainer-image/src/train/training-graph.ts';
 import { type Command, UsageError } from '../command.ts';
 import { positiveInt } from '../job-options.ts';
+import { runLoraGradcheck } from './gradcheck-lora.ts';
 
 export interface GradcheckResult {
   readonly pipeline: string;
@@ -60,13 +61,13 @@ export function relativeError(ours: ArrayLike<number>, ref: ArrayLike<number>): 
   return Math.sqrt(num) / Math.sqrt(den);
 }
 
-function median(values: readonly number[]): number {
+export function median(values: readonly number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
 }
 
-function tensor(golden: SafetensorsFile, key: string) {
+export function tensor(golden: SafetensorsFile, key: string) {
   const t = golden.tensors.get(key);
   if (!t) throw new Error(`golden.safetensors has no '${key}'`);
   return t;
@@ -77,7 +78,7 @@ function reference(golden: SafetensorsFile, name: string): Float64Array {
   return toFloat64(golden.tensors.get(`ti64.${name}`) ?? tensor(golden, `ti.${name}`));
 }
 
-function feedFor(
+export function feedFor(
   dataType: number,
   dims: readonly number[],
   values: Float64Array | BigInt64Array,
@@ -101,7 +102,7 @@ function feedFor(
   }
 }
 
-function tiFeeds(g: TextualInversionGraph, golden: SafetensorsFile): Record<string, TypedTensor> {
+export function tiFeeds(g: TextualInversionGraph, golden: SafetensorsFile): Record<string, TypedTensor> {
   const ids = tensor(golden, 'ti.input_ids');
   const latents = tensor(golden, 'ti.latents');
   const timesteps = tensor(golden, 'ti.timesteps');
@@ -119,7 +120,7 @@ function tiFeeds(g: TextualInversionGraph, golden: SafetensorsFile): Record<stri
   return feeds;
 }
 
-async function timed(session: Session, feeds: Record<string, TypedTensor>, runs: number) {
+export async function timed(session: Session, feeds: Record<string, TypedTensor>, runs: number) {
   let last = await session.run(feeds);
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -130,7 +131,7 @@ async function timed(session: Session, feeds: Record<string, TypedTensor>, runs:
   return { outputs: last, ms: median(times) };
 }
 
-function floats(outputs: Record<string, TypedTensor>, name: string): ArrayLike<number> {
+export function floats(outputs: Record<string, TypedTensor>, name: string): ArrayLike<number> {
   const t = outputs[name];
   if (!t || !(t.data instanceof Float32Array || t.data instanceof Float64Array)) {
     throw new Error(`output '${name}' missing or not floating point`);
@@ -223,6 +224,7 @@ export async function runGradcheck(
 
 interface GradcheckArgs {
   readonly dir: string;
+  readonly method: 'textual-inversion' | 'dreambooth-lora';
   readonly wrt: TrainableChoice;
   readonly json: boolean;
   readonly runs: number | undefined;
@@ -232,6 +234,7 @@ interface GradcheckArgs {
 function parseArgs(args: readonly string[]): GradcheckArgs {
   let dir: string | undefined;
   let wrt: TrainableChoice = 'placeholder';
+  let method: GradcheckArgs['method'] = 'textual-inversion';
   let json = false;
   const numbers: Record<'runs' | 'threads', number | undefined> = { runs: undefined, threads: undefined };
   for (let i = 0; i < args.length; i++) {
@@ -239,7 +242,14 @@ function parseArgs(args: readonly string[]): GradcheckArgs {
     const flag = a?.startsWith('--') ? a.slice(2).split('=')[0] : undefined;
     const value = () => (a?.includes('=') ? a.slice(a.indexOf('=') + 1) : args[++i]);
     if (a === '--json') json = true;
-    else if (flag === 'wrt') {
+    else if (flag === 'method') {
+      const v = value();
+      if (v === 'custom-diffusion')
+        throw new UsageError('--method custom-diffusion is not available in this version yet');
+      if (v !== 'textual-inversion' && v !== 'dreambooth-lora')
+        throw new UsageError(`--method must be textual-inversion or dreambooth-lora (got '${v}')`);
+      method = v;
+    } else if (flag === 'wrt') {
       const v = value();
       if (v !== 'placeholder' && v !== 'conv_in')
         throw new UsageError(`--wrt must be placeholder or conv_in (got '${v}')`);
@@ -253,7 +263,10 @@ function parseArgs(args: readonly string[]): GradcheckArgs {
     else throw new UsageError(`unexpected argument '${a}'`);
   }
   if (!dir) throw new UsageError('missing <pipelineDir>');
-  return { dir, wrt, json, ...numbers };
+  if (method !== 'textual-inversion' && wrt !== 'placeholder') {
+    throw new UsageError('--wrt applies to textual inversion only');
+  }
+  return { dir, method, wrt, json, ...numbers };
 }
 
 export const gradcheckCommand: Command = {
@@ -261,16 +274,21 @@ export const gradcheckCommand: Command = {
   summary:
     "Check the autodiff training graph's loss and gradients against a pipeline's golden PyTorch tensors",
   usage:
-    'plateau gradcheck <pipelineDir> [--wrt placeholder|conv_in] [--runs N] [--threads N] [--json]\n' +
+    'plateau gradcheck <pipelineDir> [--method textual-inversion|dreambooth-lora] [--wrt placeholder|conv_in] ' +
+    '[--runs N] [--threads N] [--json]\n' +
+    '  --method      dreambooth-lora checks LoRA A/B and the token row against golden-lora.safetensors\n' +
     '  --runs N      timed runs per graph, the median reported (default 5)\n' +
     "  --threads N   onnxruntime intra-op threads (default: onnxruntime's choice; 1 is steadier on a busy machine)",
   async run(args, io) {
-    const { dir, wrt, json, runs, threads } = parseArgs(args);
-    const result = await runGradcheck(dir, {
-      wrt,
+    const { dir, method, wrt, json, runs, threads } = parseArgs(args);
+    const timing = {
       ...(runs === undefined ? {} : { runs }),
       ...(threads === undefined ? {} : { threads }),
-    });
+    };
+    const result =
+      method === 'dreambooth-lora'
+        ? await runLoraGradcheck(dir, timing)
+        : await runGradcheck(dir, { wrt, ...timing });
     if (json) io.out.write(`${JSON.stringify(result)}\n`);
     else {
       const lines = Object.entries(result).map(([k, v]) => `${k.padEnd(36)} ${v}`);

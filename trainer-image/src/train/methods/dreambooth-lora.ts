@@ -1,11 +1,12 @@
 // DreamBooth-LoRA as the DVAR paper ran it (cloneofsimo's lora_diffusion): the token row plus low-rank adapters
 // y = x·Wᵀ + (α/r)·(x·Aᵀ)·Bᵀ beside the UNet's attention (and, with the paper's targets, GEGLU input) projections.
 // A ~ N(0, (1/r)²), B = 0, so training starts at the base model. Writes `<token>-lora.safetensors` (kohya keys).
+
+import { methodOutputNames } from '../../../../shared/keys.ts';
 import type { LoraTargets } from '../../../../shared/methods.ts';
 import { findProjections, LORA_TARGETS } from '../../onnx/attention-projections.ts';
 import { addLoraAdapters } from '../../onnx/lora.ts';
 import { loadNodeMetadata } from '../../onnx/node-metadata.ts';
-import { embeddingFileName } from '../embedding-file.ts';
 import { writeLoraFile } from '../lora-file.ts';
 import type { TrainingMethod } from './method.ts';
 
@@ -18,12 +19,11 @@ export interface LoraConfig {
 const A_PREFIX = 'lora.A.';
 const B_PREFIX = 'lora.B.';
 
-/**
- * `<token>-lora.safetensors`: beside the token file, never mixed with it (diffusers takes the kohya path only
- * when every key is a LoRA key).
- */
+/** `<token>-lora.safetensors`, from the one list of each method's files (shared/keys.ts). */
 export function loraFileName(token: string): string {
-  return embeddingFileName(token).replace(/\.safetensors$/, '-lora.safetensors');
+  const name = methodOutputNames('dreambooth-lora', token)[1];
+  if (!name) throw new Error('dreambooth-lora has no LoRA file in the output list');
+  return name;
 }
 
 export function dreamboothLora(config: LoraConfig): TrainingMethod {
