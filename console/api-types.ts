@@ -36,6 +36,8 @@ export interface OutputFile {
   /** Relative to jobs/<jobId>/output/. */
   readonly name: string;
   readonly size: number;
+  /** `model`: one of the method's trained files (shared/keys.ts methodOutputNames), listed first. */
+  readonly kind: 'model' | 'other';
 }
 
 export interface SampleImage {

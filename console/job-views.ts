@@ -3,7 +3,7 @@
 // Nothing is kept but a cache of jobs that have ended (final records never change).
 import { isFinal, type JobRecord } from '../shared/job-record.ts';
 import { summarize } from '../shared/job-summary.ts';
-import { JOBS_PREFIX, jobIdFromManifestKey, jobKeys } from '../shared/keys.ts';
+import { JOBS_PREFIX, jobIdFromManifestKey, jobKeys, methodOutputNames } from '../shared/keys.ts';
 import { lossChartSpec } from '../shared/loss-chart.ts';
 import type { LossSample } from '../shared/ports.ts';
 import { Report } from '../shared/report.ts';
@@ -113,12 +113,15 @@ export class JobViews {
     }
     const samples = await this.#stores.samples.read(jobId);
     const report = isFinal(record.status) ? await readReport(this.#stores, jobId) : undefined;
-    const files: OutputFile[] = (await this.#stores.objects.list(keys.outputPrefix)).map((o) => ({
-      name: o.key.slice(keys.outputPrefix.length),
-      size: o.size,
-    }));
-    const prompts = await this.#prompts(jobId, files);
     const manifest = record.manifest;
+    const models = manifest ? methodOutputNames(manifest.method, manifest.token) : [];
+    const files: OutputFile[] = (await this.#stores.objects.list(keys.outputPrefix))
+      .map((o) => {
+        const name = o.key.slice(keys.outputPrefix.length);
+        return { name, size: o.size, kind: models.includes(name) ? ('model' as const) : ('other' as const) };
+      })
+      .sort((a, b) => Number(a.kind !== 'model') - Number(b.kind !== 'model'));
+    const prompts = await this.#prompts(jobId, files);
     const final = isFinal(record.status);
     const steps = record.lastStep === undefined ? samples.length : record.lastStep + 1;
     return {

@@ -450,9 +450,11 @@ function stat(label: string, value: Node | string, title?: string): HTMLElement 
 
 /** Describes a file for the downloads list. */
 function describe(file: OutputFile, token: string | undefined): string {
-  if (token && file.name === `${token}.safetensors`)
-    return 'learned embedding (diffusers, AUTOMATIC1111, ComfyUI)';
-  if (token && file.name === `${token}-lora.safetensors`) return 'LoRA weights (kohya keys)';
+  if (file.kind === 'model') {
+    if (file.name === `${token}.safetensors`) return 'learned embedding (diffusers, AUTOMATIC1111, ComfyUI)';
+    if (file.name.endsWith('-lora.safetensors')) return 'LoRA weights (kohya keys)';
+    return 'trained weights';
+  }
   if (file.name === 'report.json') return 'report: steps, stop latency, timings, cost';
   if (file.name === 'loss.svg') return 'loss chart';
   if (file.name === 'samples/prompts.json') return 'sample prompts and seed';
@@ -607,25 +609,23 @@ function jobView(jobId: string): () => void {
         h(
           'ul',
           { class: 'files' },
-          ...[...detail.files]
-            .sort((a, b) => Number(a.name.startsWith('samples/')) - Number(b.name.startsWith('samples/')))
-            .map((file) =>
+          ...detail.files.map((file) =>
+            h(
+              'li',
+              {},
               h(
-                'li',
-                {},
-                h(
-                  'a',
-                  {
-                    href: outputUrl(jobId, file.name, true),
-                    download: file.name.split('/').pop(),
-                    'data-file': file.name,
-                  },
-                  file.name,
-                ),
-                h('span', { class: 'muted' }, ` ${fmt.bytes(file.size)} `),
-                h('small', { class: 'muted' }, describe(file, token)),
+                'a',
+                {
+                  href: outputUrl(jobId, file.name, true),
+                  download: file.name.split('/').pop(),
+                  'data-file': file.name,
+                },
+                file.name,
               ),
+              h('span', { class: 'muted' }, ` ${fmt.bytes(file.size)} `),
+              h('small', { class: 'muted' }, describe(file, token)),
             ),
+          ),
         ),
       );
     }

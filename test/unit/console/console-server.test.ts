@@ -227,5 +227,11 @@ describe('jobs', () => {
     const detail = (await call('/api/jobs/j1')).json<JobDetail>();
     expect(detail.samples).toEqual([{ file: 'samples/0.png', prompt: 'a photo of a <cat>' }]);
     expect(detail.sampleSeed).toBe(59);
+    // The method's trained files first (shared/keys.ts), then the rest in key order.
+    expect(detail.files.map((f) => [f.name, f.kind])).toEqual([
+      ['<cat>.safetensors', 'model'],
+      ['samples/0.png', 'other'],
+      ['samples/prompts.json', 'other'],
+    ]);
   });
 });
