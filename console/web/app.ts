@@ -204,6 +204,34 @@ function field(label: string, input: HTMLElement, hint?: string): HTMLElement {
   return h('label', { class: 'field' }, h('span', {}, label), input, hint ? h('small', {}, hint) : undefined);
 }
 
+/** Photos the pipeline takes (it checks the content again); not dotfiles such as .DS_Store. */
+function isPhoto(file: File): boolean {
+  return (
+    !file.name.startsWith('.') &&
+    (/^image\/(png|jpeg|webp)$/.test(file.type) || /\.(png|jpe?g|webp)$/i.test(file.name))
+  );
+}
+
+/** The files under a dropped entry: the file itself, or everything inside a folder. */
+async function filesOf(entry: FileSystemEntry): Promise<File[]> {
+  if (entry.isFile) {
+    return [
+      await new Promise<File>((resolve, reject) => (entry as FileSystemFileEntry).file(resolve, reject)),
+    ];
+  }
+  if (!entry.isDirectory) return [];
+  const reader = (entry as FileSystemDirectoryEntry).createReader();
+  const found: File[] = [];
+  // readEntries answers in batches until an empty one.
+  for (;;) {
+    const batch = await new Promise<FileSystemEntry[]>((resolve, reject) =>
+      reader.readEntries(resolve, reject),
+    );
+    if (batch.length === 0) return found;
+    for (const child of batch) found.push(...(await filesOf(child)));
+  }
+}
+
 /** A file name the bucket accepts as one key segment (shared/keys.ts isSafeName). */
 function safeName(name: string, index: number): string {
   const cleaned = name.replace(/[^A-Za-z0-9._@+=,()-]/g, '_').replace(/\.\.+/g, '.');
@@ -227,22 +255,51 @@ async function newJobView(): Promise<void> {
     multiple: '',
     accept: 'image/png,image/jpeg,image/webp',
   }) as HTMLInputElement;
+  const folderPicker = h('input', { type: 'file', id: 'folder', webkitdirectory: '' }) as HTMLInputElement;
   const thumbs = h('div', { class: 'thumbs' });
-  const dropText = h('p', {}, 'Drop photos of your concept here, or ', h('u', {}, 'choose files'), '.');
-  const drop = h('label', { class: 'drop', for: 'images' }, dropText, thumbs, picker);
-  const showFiles = () => {
+  const count = h('p', {}, 'Drop photos of your concept, or a folder of them, here.');
+  const choose = (input: HTMLInputElement, label: string) => {
+    const button = h('button', { type: 'button', class: 'button' }, label);
+    button.addEventListener('click', () => input.click());
+    return button;
+  };
+  const clear = h('button', { type: 'button', class: 'button', hidden: '' }, 'Clear');
+  const drop = h(
+    'div',
+    { class: 'drop' },
+    count,
+    h(
+      'p',
+      { class: 'choose' },
+      choose(picker, 'Choose photos'),
+      choose(folderPicker, 'Choose a folder'),
+      clear,
+    ),
+    thumbs,
+    picker,
+    folderPicker,
+  );
+  const add = (more: readonly File[]) => {
+    files = [...files, ...more.filter(isPhoto)];
     thumbs.replaceChildren(
       ...files.map((file) => h('img', { src: URL.createObjectURL(file), alt: file.name, title: file.name })),
     );
     drop.classList.toggle('has-files', files.length > 0);
-    dropText.textContent = files.length
-      ? `${files.length} photo${files.length === 1 ? '' : 's'} — drop more or click to choose again.`
-      : 'Drop photos of your concept here, or choose files.';
+    clear.hidden = files.length === 0;
+    count.textContent = files.length
+      ? `${files.length} photo${files.length === 1 ? '' : 's'} — drop or choose more to add them.`
+      : 'Drop photos of your concept, or a folder of them, here.';
   };
-  picker.addEventListener('change', () => {
-    files = [...(picker.files ?? [])];
-    showFiles();
+  clear.addEventListener('click', () => {
+    files = [];
+    add([]);
   });
+  for (const input of [picker, folderPicker]) {
+    input.addEventListener('change', () => {
+      add([...(input.files ?? [])]);
+      input.value = '';
+    });
+  }
   drop.addEventListener('dragover', (event) => {
     event.preventDefault();
     drop.classList.add('over');
@@ -251,9 +308,9 @@ async function newJobView(): Promise<void> {
   drop.addEventListener('drop', (event) => {
     event.preventDefault();
     drop.classList.remove('over');
-    const dropped = [...(event.dataTransfer?.files ?? [])].filter((f) => f.type.startsWith('image/'));
-    files = [...files, ...dropped];
-    showFiles();
+    // The entries must be taken while the event lasts; a dropped folder is read (recursively) afterwards.
+    const entries = [...(event.dataTransfer?.items ?? [])].flatMap((item) => item.webkitGetAsEntry() ?? []);
+    void Promise.all(entries.map(filesOf)).then((found) => add(found.flat()));
   });
 
   const token = h('input', { id: 'token', placeholder: '<my-cat>', required: '' }) as HTMLInputElement;
@@ -383,9 +440,14 @@ async function newJobView(): Promise<void> {
       submit.setAttribute('disabled', '');
       try {
         const id = jobId.value.trim();
+        const names = new Set<string>();
         for (const [i, file] of files.entries()) {
           status.replaceChildren(message('note', `Uploading photo ${i + 1} of ${files.length}…`));
-          await api(`jobs/${id}/images/${encodeURIComponent(safeName(file.name, i))}`, {
+          // A folder can hold two photos of one name (in subfolders): keep both.
+          let name = safeName(file.name, i);
+          if (names.has(name)) name = `${i}-${name}`;
+          names.add(name);
+          await api(`jobs/${id}/images/${encodeURIComponent(name)}`, {
             method: 'PUT',
             body: file,
           });

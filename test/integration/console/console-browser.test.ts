@@ -133,8 +133,13 @@ describeInBrowser('the web console in headless Chromium', () => {
     expect(
       await page.evaluate('[...document.querySelectorAll("#method option")].map((o) => o.value)'),
     ).toEqual(['textual-inversion', 'dreambooth-lora', 'custom-diffusion']);
+    // A folder of photos, as a person picks one (the folder input), and a dotfile the form leaves out.
     const photos = await CASE.photos();
-    await page.setFiles('#images', photos);
+    const folder = join(scratch, 'folder');
+    mkdirSync(folder, { recursive: true });
+    for (const path of photos) writeFileSync(join(folder, basename(path)), readFileSync(path));
+    writeFileSync(join(folder, '.DS_Store'), 'not a photo');
+    await page.setFiles('#folder', [folder]);
     await page.waitFor(
       `document.querySelectorAll(".thumbs img").length === ${photos.length}`,
       5000,
