@@ -5,24 +5,16 @@ import { IMAGE_CONTENT_TYPES, sniffImageType } from '../shared/image-type.ts';
 import { isSafeName, isValidJobId, jobKeys, MODELS_PREFIX, modelPrefix } from '../shared/keys.ts';
 import { parseManifest } from '../shared/manifest.ts';
 import type { ConsoleStores } from './console-stores.ts';
+import { HttpError } from './http.ts';
 
 /** Larger photos than this are not what personalization needs (the trainer resizes to the model's size). */
 export const MAX_IMAGE_BYTES = 32 * 1024 * 1024;
 
-/** A refused upload: the HTTP status and a message for the person at the form. */
-export class UploadError extends Error {
-  readonly status: number;
-  constructor(status: number, message: string) {
-    super(message);
-    this.status = status;
-  }
-}
-
 async function assertNewJob(stores: ConsoleStores, jobId: string): Promise<ReturnType<typeof jobKeys>> {
-  if (!isValidJobId(jobId)) throw new UploadError(400, `'${jobId.slice(0, 80)}' is not a valid job id`);
+  if (!isValidJobId(jobId)) throw new HttpError(400, `'${jobId.slice(0, 80)}' is not a valid job id`);
   const keys = jobKeys(jobId);
   if (await stores.objects.head(keys.manifest)) {
-    throw new UploadError(409, `job '${jobId}' already exists`);
+    throw new HttpError(409, `job '${jobId}' already exists`);
   }
   return keys;
 }
@@ -34,12 +26,12 @@ export async function putImage(
   bytes: Uint8Array,
 ): Promise<void> {
   const keys = await assertNewJob(stores, jobId);
-  if (!isSafeName(name)) throw new UploadError(400, `'${name.slice(0, 80)}' is not a usable file name`);
+  if (!isSafeName(name)) throw new HttpError(400, `'${name.slice(0, 80)}' is not a usable file name`);
   if (bytes.byteLength > MAX_IMAGE_BYTES) {
-    throw new UploadError(413, `${name} is larger than ${MAX_IMAGE_BYTES / 1024 / 1024} MiB`);
+    throw new HttpError(413, `${name} is larger than ${MAX_IMAGE_BYTES / 1024 / 1024} MiB`);
   }
   const type = sniffImageType(bytes);
-  if (!type) throw new UploadError(415, `${name} is not a PNG, JPEG or WebP image (by its content)`);
+  if (!type) throw new HttpError(415, `${name} is not a PNG, JPEG or WebP image (by its content)`);
   await stores.objects.put(`${keys.imagesPrefix}${name}`, bytes, IMAGE_CONTENT_TYPES[type]);
 }
 
@@ -50,13 +42,13 @@ export async function putManifest(stores: ConsoleStores, jobId: string, body: Ui
   try {
     ({ baseModel } = parseManifest(body));
   } catch (error) {
-    throw new UploadError(400, error instanceof Error ? error.message : String(error));
+    throw new HttpError(400, error instanceof Error ? error.message : String(error));
   }
   if (!(await stores.objects.head(`${modelPrefix(baseModel)}model_index.json`))) {
-    throw new UploadError(400, `no base model '${baseModel}' in the bucket (models/<name>/)`);
+    throw new HttpError(400, `no base model '${baseModel}' in the bucket (models/<name>/)`);
   }
   if ((await stores.objects.list(keys.imagesPrefix)).length === 0) {
-    throw new UploadError(400, 'upload the images first: the job has none');
+    throw new HttpError(400, 'upload the images first: the job has none');
   }
   await stores.objects.put(keys.manifest, body, 'application/json');
 }

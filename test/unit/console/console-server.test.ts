@@ -224,6 +224,7 @@ describe('jobs', () => {
     expect((await call('/api/jobs/j1/output/samples/0.png')).headers['content-type']).toBe('image/png');
     expect((await call('/api/jobs/j1/output/nope.bin')).status).toBe(404);
     expect((await call('/api/jobs/j1/output/..%2F..%2Finput%2Fjob.json')).status).toBe(400);
+    expect((await call('/api/jobs/j1/output/%E0%A4%A')).status).toBe(400);
     const detail = (await call('/api/jobs/j1')).json<JobDetail>();
     expect(detail.samples).toEqual([{ file: 'samples/0.png', prompt: 'a photo of a <cat>' }]);
     expect(detail.sampleSeed).toBe(59);
