@@ -1,9 +1,9 @@
 // The page and everything it loads, read once at start and served from memory: index.html, the stylesheet,
-// the app (console/web/app.ts, types stripped by esbuild) and Vega/Vega-Lite's browser builds from
+// the app (console/web/*.ts bundled by esbuild, types stripped) and Vega/Vega-Lite's browser builds from
 // node_modules — every asset is local, so the console works without internet.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { transform } from 'esbuild';
+import { build } from 'esbuild';
 
 export interface Asset {
   readonly body: Uint8Array;
@@ -21,12 +21,16 @@ const VENDOR = {
 export async function loadAssets(projectRoot: string): Promise<Assets> {
   const web = join(projectRoot, 'console', 'web');
   const text = (path: string) => readFile(path, 'utf8');
-  const app = await transform(await text(join(web, 'app.ts')), {
-    loader: 'ts',
+  const app = await build({
+    entryPoints: [join(web, 'app.ts')],
+    bundle: true,
+    write: false,
     format: 'esm',
     target: 'es2022',
-    sourcefile: 'console/web/app.ts',
+    logLevel: 'silent',
   });
+  const code = app.outputFiles[0]?.text;
+  if (code === undefined) throw new Error('esbuild produced no bundle for console/web/app.ts');
   const utf8 = (body: string, contentType: string): Asset => ({
     body: new TextEncoder().encode(body),
     contentType: `${contentType}; charset=utf-8`,
@@ -34,7 +38,7 @@ export async function loadAssets(projectRoot: string): Promise<Assets> {
   const assets = new Map<string, Asset>([
     ['/', utf8(await text(join(web, 'index.html')), 'text/html')],
     ['/app.css', utf8(await text(join(web, 'app.css')), 'text/css')],
-    ['/app.js', utf8(app.code, 'text/javascript')],
+    ['/app.js', utf8(code, 'text/javascript')],
   ]);
   for (const [path, file] of Object.entries(VENDOR)) {
     assets.set(path, utf8(await text(join(projectRoot, file)), 'text/javascript'));
