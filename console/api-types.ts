@@ -28,7 +28,7 @@ export interface JobRow {
   readonly method?: string;
   readonly baseModel?: string;
   readonly maxSteps?: number;
-  /** 1 − steps trained / maxSteps, once the report exists. */
+  /** 1 − steps trained / maxSteps, once the report of a run DVAR stopped exists. */
   readonly budgetSaved?: number;
 }
 

@@ -40,7 +40,8 @@ function row(jobId: string, record: JobRecord, samples: readonly LossSample[], r
           maxSteps: manifest.training.maxSteps,
         }
       : {}),
-    ...(report ? { budgetSaved: 1 - report.steps / report.maxSteps } : {}),
+    // A saving only where DVAR stopped the run: a cancel or a crash saves nothing that was asked for.
+    ...(report?.stopReason === 'criterion' ? { budgetSaved: 1 - report.steps / report.maxSteps } : {}),
   };
 }
 
