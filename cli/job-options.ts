@@ -1,13 +1,18 @@
 // Command-line options shared by the commands that create a job (`plateau run`, `plateau submit`): parsing with
-// clear usage errors, and the job.json fields they set (token, initializer, learning rate, min-SNR γ, step cap,
-// DVAR window/threshold).
+// clear usage errors, and the job.json fields they set (method and LoRA settings, token, initializer, learning
+// rate, min-SNR γ, step cap, DVAR window/threshold).
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { METHODS } from '../shared/methods.ts';
 import { UsageError } from './command.ts';
 
 export const JOB_OPTIONS = {
   images: { type: 'string' },
   token: { type: 'string' },
   init: { type: 'string' },
+  method: { type: 'string' },
+  rank: { type: 'string' },
+  'lora-alpha': { type: 'string' },
+  'lora-targets': { type: 'string' },
   'job-id': { type: 'string' },
   'max-steps': { type: 'string' },
   lr: { type: 'string' },
@@ -69,6 +74,25 @@ export function jobFromOptions(values: OptionValues): {
   const learningRate = numberUpTo('lr', stringOption(values, 'lr'), 1);
   const snrGamma = numberUpTo('snr-gamma', stringOption(values, 'snr-gamma'), 1000);
   const init = stringOption(values, 'init');
+  const method = stringOption(values, 'method');
+  if (method !== undefined && !(METHODS as readonly string[]).includes(method)) {
+    throw new UsageError(`--method must be one of ${METHODS.join(', ')} (got '${method}')`);
+  }
+  const rank = positiveInt('rank', stringOption(values, 'rank'));
+  const alpha = numberUpTo('lora-alpha', stringOption(values, 'lora-alpha'), 1024);
+  const targets = stringOption(values, 'lora-targets');
+  const isLora = method === 'dreambooth-lora';
+  if (!isLora && (rank !== undefined || alpha !== undefined || targets !== undefined)) {
+    throw new UsageError('--rank, --lora-alpha and --lora-targets need --method dreambooth-lora');
+  }
+  if (targets !== undefined && targets !== 'paper' && targets !== 'attention') {
+    throw new UsageError(`--lora-targets must be paper or attention (got '${targets}')`);
+  }
+  const lora = {
+    ...(rank ? { rank } : {}),
+    ...(alpha ? { alpha } : {}),
+    ...(targets ? { targets } : {}),
+  };
   const training = {
     ...(learningRate ? { learningRate } : {}),
     ...(snrGamma ? { snrGamma } : {}),
@@ -77,7 +101,9 @@ export function jobFromOptions(values: OptionValues): {
   return {
     images,
     manifest: {
+      ...(method ? { method } : {}),
       token,
+      ...(isLora && Object.keys(lora).length > 0 ? { lora } : {}),
       ...(init ? { initializerToken: init } : {}),
       ...(Object.keys(training).length > 0 ? { training } : {}),
       ...(window || threshold

@@ -8,6 +8,8 @@ import type { SampleReader } from './samples.ts';
 export interface JobSummary {
   readonly jobId: string;
   readonly status: JobRecord['status'];
+  /** The job's method (textual-inversion, dreambooth-lora, …). */
+  readonly method?: string;
   /** The last step with a stored sample. */
   readonly step?: number;
   readonly detLoss?: number;
@@ -34,6 +36,7 @@ export function summarize(record: JobRecord, samples: readonly LossSample[]): Jo
   return {
     jobId: record.jobId,
     status: record.status,
+    ...optional('method', record.manifest?.method),
     ...optional('step', latest?.step),
     ...optional('detLoss', history[history.length - 1]),
     ...optional('ratio', ratio),

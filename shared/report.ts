@@ -55,6 +55,8 @@ export const Report = z.looseObject({
   }),
   artifacts: z.object({
     embedding: z.string(),
+    /** Every file of the job's method (the token file first), e.g. `<token>-lora.safetensors` for LoRA. */
+    outputs: z.array(z.string()).default([]),
     lossChart: z.string(),
     samples: z.array(z.string()),
   }),

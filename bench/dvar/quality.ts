@@ -8,7 +8,7 @@ import {
   cosineSimilarity,
   FEATURE_SIZE,
 } from '../../models/src/classifier/classifier.ts';
-import { openPipelineSampler } from '../../models/src/sampler/pipeline-sampler.ts';
+import { type LearnedToken, openPipelineSampler } from '../../models/src/sampler/pipeline-sampler.ts';
 import {
   BACKGROUNDS,
   type Background,
@@ -146,14 +146,20 @@ export async function conceptScorer(
   token: string,
   conceptImages: readonly PixelImage[],
   o: QualityOptions,
-): Promise<(row: Float32Array, which?: 'full' | 'identity') => Promise<QualityScore>> {
+): Promise<
+  (row: Float32Array, which?: 'full' | 'identity', unet?: LearnedToken['unet']) => Promise<QualityScore>
+> {
   const concept = (await o.classifier.classify(stack(conceptImages), conceptImages.length)).features;
   const prototypes = backgroundPrototypes();
   const ids = identityPrompts(token, o.identityPrompts);
   const contexts = contextPrompts(token, o.contextPerBackground);
-  return async (row, which = 'full') => {
+  // `unet`: a method's trained UNet tensors (LoRA), applied as in training; absent for textual inversion.
+  return async (row, which = 'full', unet) => {
     const started = performance.now();
-    const sampler = await openPipelineSampler(o.pipelineDir, { learned: { token, row }, threads: o.threads });
+    const sampler = await openPipelineSampler(o.pipelineDir, {
+      learned: { token, rows: row, ...(unet ? { unet } : {}) },
+      threads: o.threads,
+    });
     try {
       const prompts = which === 'full' ? [...ids, ...contexts.map((c) => c.prompt)] : ids;
       const images = await sampler.sample(prompts, {

@@ -46,7 +46,7 @@ export const runCommand: Command = {
   name: 'run',
   summary: 'Personalize a model on this machine through the embedded pipeline; outputs go to ./out/<jobId>/',
   usage:
-    'plateau run --images <dir> --token "<tok>" [--init <word>] --model <dir> [--job-id <id>] [--out <dir>] [--lr x] [--snr-gamma g] [--max-steps N] [--window W] [--threshold A] [--json] [--verbose] [--console]',
+    'plateau run --images <dir> --token "<tok>" [--method textual-inversion|dreambooth-lora] [--rank R] [--lora-targets paper|attention] [--init <word>] --model <dir> [--job-id <id>] [--out <dir>] [--lr x] [--snr-gamma g] [--max-steps N] [--window W] [--threshold A] [--json] [--verbose] [--console]',
   async run(args, io) {
     const options = parseRunOptions(args);
     const { runLocalJob } = await import('./run-service.ts');

@@ -75,7 +75,9 @@ export async function validateExample(request: ValidationRequest): Promise<Valid
   const initializerPrompts = SAMPLE_TEMPLATES.map((t) => fillTemplate(t, request.initializerToken));
   const concept = await conceptImages(request.conceptImagesDir);
   const classifier = await openClassifier(request.classifierPath);
-  const sampler = await openPipelineSampler(request.modelDir, { learned: { token: request.token, row } });
+  const sampler = await openPipelineSampler(request.modelDir, {
+    learned: { token: request.token, rows: row },
+  });
   try {
     const options = { seed: SEED, guidance: GUIDANCE };
     const learnedSimilarity = await conceptSimilarity(sampler, classifier, concept.data, concept.count, {

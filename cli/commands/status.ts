@@ -25,6 +25,7 @@ export function formatProgress(summary: JobSummary): string {
 /** The full human view of `plateau status`. */
 export function formatSummary(summary: JobSummary, target: StackTarget): string {
   const lines = [formatProgress(summary)];
+  if (summary.method) lines.push(`  method: ${summary.method}`);
   if (summary.lastStep !== undefined) lines.push(`  last step trained: ${summary.lastStep}`);
   if (summary.startedAt) lines.push(`  started: ${summary.startedAt}`);
   if (summary.finishedAt) lines.push(`  finished: ${summary.finishedAt}`);

@@ -77,8 +77,13 @@ async function settle(record: JobRecord, state: MonitorState, deps: FinalizeDeps
   if (state.decision?.action === 'failed')
     failure = state.decision.reason ?? 'the monitor reported a failure';
   else if (!manifest) failure = record.error ?? 'job has no valid manifest';
-  else if (!(await deps.objects.head(keys.embedding(manifest.token)))) {
-    failure = `trainer exited without writing ${keys.embedding(manifest.token)}`;
+  else {
+    // Every file of the job's method must be there: a LoRA job without its LoRA file is not a result.
+    const missing: string[] = [];
+    for (const key of keys.outputs(manifest.method, manifest.token)) {
+      if (!(await deps.objects.head(key))) missing.push(key);
+    }
+    if (missing.length > 0) failure = `trainer exited without writing ${missing.join(', ')}`;
   }
   const common = {
     finishedAt: now.toISOString(),
@@ -145,7 +150,12 @@ async function settle(record: JobRecord, state: MonitorState, deps: FinalizeDeps
       fullBudgetUsd,
       savedFraction: fullBudgetUsd > 0 ? 1 - estimatedUsd / fullBudgetUsd : 0,
     },
-    artifacts: { embedding: keys.embedding(manifest.token), lossChart: chartKey, samples: sampleImages },
+    artifacts: {
+      embedding: keys.embedding(manifest.token),
+      outputs: keys.outputs(manifest.method, manifest.token),
+      lossChart: chartKey,
+      samples: sampleImages,
+    },
   });
   const encoder = new TextEncoder();
   await deps.objects.put(
@@ -167,7 +177,12 @@ async function settle(record: JobRecord, state: MonitorState, deps: FinalizeDeps
     encoder.encode(`${JSON.stringify(report, null, 2)}\n`),
     'application/json',
   );
-  const artifacts = [keys.embedding(manifest.token), keys.report, chartKey, ...sampleImages];
+  const artifacts = [
+    ...keys.outputs(manifest.method, manifest.token),
+    keys.report,
+    chartKey,
+    ...sampleImages,
+  ];
   return guardedFinal(record, status, { ...common, stopReason, artifacts }, deps);
 }
 

@@ -78,6 +78,29 @@ describe('embedded pipeline with the real trainer', () => {
     expect((await embedding('real-stop')).length).toBeGreaterThan(0);
   }, 240_000);
 
+  it('runs a DreamBooth-LoRA job to SUCCEEDED with its kohya file, listed in the record and report', async () => {
+    await upload('real-lora', {
+      method: 'dreambooth-lora',
+      training: { maxSteps: 60, batchSize: 1 },
+      stop: { window: 15, evalBatchSize: 2 },
+      lora: { rank: 2, targets: 'attention' },
+    });
+    const record = await finished('real-lora');
+    expect(record.status).toBe('SUCCEEDED');
+    const keys = jobKeys('real-lora');
+    expect(record.artifacts).toEqual(
+      expect.arrayContaining([keys.embedding('<toy>'), `${keys.outputPrefix}<toy>-lora.safetensors`]),
+    );
+    const lora = await pipeline.stores.objects.get(`${keys.outputPrefix}<toy>-lora.safetensors`);
+    const file = readSafetensors(lora!);
+    // tiny-sd: 6 transformer blocks × 8 attention projections, three keys each.
+    expect(file.tensors.size).toBe(6 * 8 * 3);
+    expect(file.metadata.ss_network_dim).toBe('2');
+    const report = JSON.parse(new TextDecoder().decode((await pipeline.stores.objects.get(keys.report))!));
+    expect(report.method).toBe('dreambooth-lora');
+    expect(report.artifacts.outputs).toHaveLength(2);
+  }, 240_000);
+
   it('resumes after a reclaim with the same embedding as an uninterrupted run and no duplicate samples', async () => {
     const manifest = {
       training: { maxSteps: 130, batchSize: 1 },

@@ -14,7 +14,7 @@ import { loadModel } from '../../../trainer-image/src/onnx/codec.ts';
 import { GraphBuilder } from '../../../trainer-image/src/onnx/graph-builder.ts';
 import { DataType } from '../../../trainer-image/src/onnx/model.ts';
 import { loadNodeMetadata } from '../../../trainer-image/src/onnx/node-metadata.ts';
-import { fixtureDir } from '../../support/fixtures.ts';
+import { fixtureDir, packageRoot } from '../../support/fixtures.ts';
 
 const moduleTable = z.record(
   z.string(),
@@ -157,3 +157,21 @@ function stripLayout(
     ]),
   );
 }
+
+describe("the embedded model's own naming (models/src/builder)", () => {
+  const unet = loadModel(join(packageRoot(), 'models', 'plateau-world-32', 'unet', 'model.onnx')).graph;
+
+  it('maps its cross-attention and feed-forward projections to diffusers paths (it has no self-attention)', () => {
+    const paper = findProjections(unet, LORA_TARGETS.paper);
+    expect(paper).toHaveLength(15);
+    expect(paper.every((p) => p.kind.startsWith('attn2.') || p.kind === 'ff.net.0.proj')).toBe(true);
+    expect(paper[0]).toMatchObject({
+      module: 'down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_q',
+      node: 'unet.down1.attn.attn.q/MatMul_62',
+      weight: 'unet.down1.attn.attn.q.weight',
+    });
+    expect(findProjections(unet, LORA_TARGETS.attention)).toHaveLength(12);
+    const kv = findProjections(unet, CUSTOM_DIFFUSION_KINDS);
+    expect(kv.map((p) => p.inFeatures)).toEqual([64, 64, 64, 64, 64, 64]);
+  });
+});

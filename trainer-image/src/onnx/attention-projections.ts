@@ -96,6 +96,29 @@ function moduleFromNodeName(name: string): string | undefined {
   return stripWrapper(segments.slice(0, -1).join('.'));
 }
 
+/** plateau's own builder (models/src/builder): one cross-attention block per level, q/k/v/out and ff1. */
+const PLATEAU_NODE = /^unet\.(down(\d+)|mid|up(\d+))\.attn\.(attn\.(q|k|v|out)|ff1)\/MatMul/;
+const PLATEAU_KINDS: Readonly<Record<string, ProjectionKind>> = {
+  q: 'attn2.to_q',
+  k: 'attn2.to_k',
+  v: 'attn2.to_v',
+  out: 'attn2.to_out.0',
+  ff1: 'ff.net.0.proj',
+};
+
+/**
+ * The embedded model's node names (`unet.down1.attn.attn.q/MatMul_62`) → the diffusers path of the module in the
+ * same role. Its blocks have cross-attention only (no attn1), so LoRA there adapts attn2 and the feed-forward.
+ */
+function moduleFromPlateauName(name: string): string | undefined {
+  const m = PLATEAU_NODE.exec(name);
+  if (!m) return undefined;
+  const kind = PLATEAU_KINDS[m[5] ?? 'ff1'];
+  const level = m[2] ?? m[3];
+  const block = m[1] === 'mid' ? 'mid_block' : `${m[2] !== undefined ? 'down' : 'up'}_blocks.${level}`;
+  return `${block}.attentions.0.transformer_blocks.0.${kind}`;
+}
+
 /** Python list repr of strings (`['', 'm', 'm.down_blocks.1']`) → its items. */
 function parseScopes(text: string): string[] {
   return [...text.matchAll(/'([^']*)'|"([^"]*)"/g)].map((m) => m[1] ?? m[2] ?? '');
@@ -223,6 +246,7 @@ export function findProjections(
   for (const n of unet.nodes) for (const o of n.outputs) if (o) producers.set(o, n);
   const found = new Map<string, Projection>();
   let linearNodes = 0;
+  let plateauNamed = false;
   for (const n of unet.nodes) {
     if (n.opType !== 'MatMul' && n.opType !== 'Gemm') continue;
     if (n.domain !== '' && n.domain !== 'ai.onnx') continue;
@@ -230,8 +254,12 @@ export function findProjections(
     if (!weight) continue;
     linearNodes++;
     const named = moduleFromNodeName(n.name);
+    const plateau = moduleFromPlateauName(n.name);
+    if (plateau) plateauNamed = true;
     const module =
-      (named && kindOf(named) ? named : undefined) ?? moduleFromMetadata(options.nodeMetadata?.get(n.name));
+      (named && kindOf(named) ? named : undefined) ??
+      plateau ??
+      moduleFromMetadata(options.nodeMetadata?.get(n.name));
     const kind = module ? kindOf(module) : undefined;
     if (!module || !kind || !wanted.has(kind)) continue;
     const [d0, d1] = weight.tensor.dims as [number, number];
@@ -266,7 +294,8 @@ export function findProjections(
       `no UNet projections of kinds ${kinds.join(', ')} found (${linearNodes} Linear-shaped nodes).${hint}`,
     );
   }
-  checkComplete(list, kinds);
+  // plateau's own model has no self-attention at all: the kinds it lacks everywhere are not a partial export.
+  checkComplete(list, plateauNamed ? kinds.filter((k) => list.some((p) => p.kind === k)) : kinds);
   return list.sort(compareModules);
 }
 

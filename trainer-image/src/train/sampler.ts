@@ -1,19 +1,15 @@
-// Validation samples for a learned token on any diffusers-ONNX pipeline: the text encoder with the learned row(s)
-// spliced into its token table (surgery's Concat + Gather, as in training), DDIM (η = 0, diffusers' timestep
-// spacing) with classifier-free guidance over the UNet, the VAE decoder, then PNGs and a contact sheet (sharp).
-import { readFileSync, rmSync } from 'node:fs';
+// Validation samples for a learned token on any diffusers-ONNX pipeline: the conditioned UNet (learned row(s)
+// and the method's tensors applied, conditioned-unet.ts), DDIM (η = 0, diffusers' timestep spacing) with
+// classifier-free guidance, the VAE decoder, then PNGs and a contact sheet (sharp).
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { z } from 'zod';
-import { loadModel } from '../onnx/codec.ts';
-import { DataType, type OnnxGraph, type ValueInfo } from '../onnx/model.ts';
-import { findTokenEmbedding, spliceEmbeddingRows } from '../onnx/surgery.ts';
-import { Session, sessionOptionsFor, type TypedTensor } from '../runtime/session.ts';
+import { DataType } from '../onnx/model.ts';
+import { Session, sessionOptionsFor } from '../runtime/session.ts';
+import { type LearnedToken, openConditionedUnet } from './conditioned-unet.ts';
 import { type DdpmSchedule, parseSchedulerConfig } from './ddpm.ts';
-import type { NamedTensor } from './methods/method.ts';
 import { Rng } from './rng.ts';
-import { loadTokenizer } from './tokenizer.ts';
-import { sessionSource, type UnetSurgery } from './training-graph.ts';
 
 /** The DDIM parts of a scheduler config (DDPM, PNDM and DDIM configs all carry them; diffusers' defaults). */
 const ddimConfigSchema = z.looseObject({
@@ -93,16 +89,7 @@ export function validationPrompts(token: string, templates: 'object' | 'style'):
   return (templates === 'style' ? style : object).map((p) => p.replace('{}', token));
 }
 
-export interface LearnedToken {
-  readonly token: string;
-  /** The learned rows, [nVectors × D] (nVectors = 1). */
-  readonly rows: Float32Array;
-  /**
-   * The method's trained UNet tensors (LoRA A/B, Custom Diffusion K/V) and the rewrite that makes them UNet
-   * inputs — the same surgery the training graph used. Absent for textual inversion.
-   */
-  readonly unet?: { readonly surgery: UnetSurgery; readonly tensors: readonly NamedTensor[] };
-}
+export type { LearnedToken } from './conditioned-unet.ts';
 
 export interface SampleSettings {
   readonly seed: number;
@@ -131,12 +118,6 @@ export interface SamplerOptions {
   readonly intraOpThreads?: number;
 }
 
-function input(graph: OnnxGraph, name: string, position: number, component: string): ValueInfo {
-  const found = graph.inputs.find((i) => i.name === name) ?? graph.inputs[position];
-  if (!found) throw new Error(`${component}: no input '${name}'`);
-  return found;
-}
-
 function readJson(path: string): unknown {
   try {
     return JSON.parse(readFileSync(path, 'utf8'));
@@ -157,17 +138,7 @@ function configNumber(path: string, key: string): number | undefined {
   return typeof value === 'number' ? value : undefined;
 }
 
-function integerTensor(dataType: number, dims: readonly number[], value: number): TypedTensor {
-  const count = dims.reduce((a, b) => a * b, 1);
-  if (dataType === DataType.INT64)
-    return { dataType, dims, data: new BigInt64Array(count).fill(BigInt(value)) };
-  if (dataType === DataType.INT32) return { dataType, dims, data: new Int32Array(count).fill(value) };
-  if (dataType === DataType.FLOAT) return { dataType, dims, data: new Float32Array(count).fill(value) };
-  if (dataType === DataType.DOUBLE) return { dataType, dims, data: new Float64Array(count).fill(value) };
-  throw new Error(`unet: timestep data type ${dataType} is not supported`);
-}
-
-/** Opens the pipeline's text encoder (with the learned rows), UNet and VAE decoder for sampling. */
+/** Opens the pipeline's conditioned UNet (learned rows and method tensors applied) and VAE decoder for sampling. */
 export async function openValidationSampler(
   pipelineDir: string,
   learned: LearnedToken,
@@ -175,105 +146,17 @@ export async function openValidationSampler(
 ): Promise<ValidationSampler> {
   const sessionOptions = sessionOptionsFor(options);
   const schedule = parseDdimSchedule(readJson(join(pipelineDir, 'scheduler', 'scheduler_config.json')));
-  const tokenizer = await loadTokenizer(join(pipelineDir, 'tokenizer'));
-  const placeholderId = await tokenizer.addPlaceholderToken(learned.token);
-
-  const teDir = join(pipelineDir, 'text_encoder');
-  const te = loadModel(join(teDir, 'model.onnx'));
-  const ids = input(te.graph, 'input_ids', 0, 'text encoder');
-  const teOut = te.graph.outputs.find((o) => o.name === 'last_hidden_state') ?? te.graph.outputs[0];
-  if (!teOut) throw new Error('text encoder: no output');
-  const rowsInput = 'plateau_learned_rows';
-  const hiddenSize = findTokenEmbedding(te.graph, ids.name).table.dims[1] ?? 0;
-  const nRows = hiddenSize > 0 ? learned.rows.length / hiddenSize : 0;
-  if (!Number.isInteger(nRows) || nRows < 1) {
-    throw new Error(`learned rows (${learned.rows.length} values) do not fit the hidden size ${hiddenSize}`);
-  }
-  const spliced = spliceEmbeddingRows(te.graph, { idsInput: ids.name, rowsInput, nRows });
-  if (placeholderId !== spliced.vocabSize) {
-    throw new Error(
-      `the tokenizer gives ${learned.token} the id ${placeholderId} but the text encoder's table has ` +
-        `${spliced.vocabSize} rows: tokenizer and text encoder do not belong together`,
-    );
-  }
-  const teGraph: OnnxGraph = { ...spliced.graph, outputs: [teOut] };
-  const teSource = sessionSource({ ...te, graph: teGraph }, teDir);
-  let textEncoder: Session;
-  try {
-    textEncoder = await Session.create(teSource, sessionOptions);
-  } finally {
-    if (typeof teSource === 'string') rmSync(teSource, { force: true });
-  }
-
-  // The UNet's input names, dtypes and timestep rank come from the model; its weights are only read by ORT.
-  const unetPath = join(pipelineDir, 'unet', 'model.onnx');
-  const unetModel = loadModel(unetPath);
-  const unetGraph = unetModel.graph;
-  const sample = input(unetGraph, 'sample', 0, 'unet');
-  const timestep = input(unetGraph, 'timestep', 1, 'unet');
-  const context = input(unetGraph, 'encoder_hidden_states', 2, 'unet');
-  const unetOut = unetGraph.outputs.find((o) => o.name === 'out_sample') ?? unetGraph.outputs[0];
-  if (sample.dataType !== DataType.FLOAT) throw new Error('only float32 UNets are supported for sampling');
-  if (!unetOut) throw new Error('unet: no output');
-  let unet: Session;
-  const methodFeeds: Record<string, TypedTensor> = {};
-  if (learned.unet) {
-    const rewritten = learned.unet.surgery(unetGraph, { modelPath: unetPath });
-    for (const input of rewritten.inputs) {
-      const tensor = learned.unet.tensors.find((t) => t.name === input.name);
-      if (!tensor) throw new Error(`sampler: no trained values for the UNet input '${input.name}'`);
-      methodFeeds[input.name] = { dataType: DataType.FLOAT, dims: tensor.dims, data: tensor.data };
-    }
-    const source = sessionSource({ ...unetModel, graph: rewritten.graph }, join(pipelineDir, 'unet'));
-    try {
-      unet = await Session.create(source, sessionOptions);
-    } finally {
-      if (typeof source === 'string') rmSync(source, { force: true });
-    }
-  } else {
-    unet = await Session.create(unetPath, sessionOptions);
-  }
+  const model = await openConditionedUnet(pipelineDir, learned, sessionOptions);
   const vae = await Session.create(join(pipelineDir, 'vae_decoder', 'model.onnx'), sessionOptions);
   const vaeIn = vae.inputNames[0];
   const vaeOut = vae.outputNames[0];
   if (!vaeIn || !vaeOut) throw new Error('vae_decoder: needs one input and one output');
-
-  // Latent channels and size from the UNet config (diffusers), else the input's static dims.
-  const staticDim = (k: number): number | undefined => {
-    const d = sample.dims?.[k];
-    return typeof d === 'number' && d > 0 ? d : undefined;
-  };
-  const unetConfig = join(pipelineDir, 'unet', 'config.json');
-  const channels: number = configNumber(unetConfig, 'in_channels') ?? staticDim(1) ?? 4;
-  const latentSize: number = configNumber(unetConfig, 'sample_size') ?? staticDim(2) ?? 64;
   const scaling =
     configNumber(join(pipelineDir, 'vae_decoder', 'config.json'), 'scaling_factor') ??
     configNumber(join(pipelineDir, 'vae', 'config.json'), 'scaling_factor') ??
     0.18215;
-  const latentShape = [channels, latentSize, latentSize] as const;
-  const per = channels * latentSize * latentSize;
-  const rows: TypedTensor = {
-    dataType: DataType.FLOAT,
-    dims: [nRows, spliced.hiddenSize],
-    data: learned.rows,
-  };
-
-  const encode = async (prompts: readonly string[]): Promise<TypedTensor> => {
-    const L = tokenizer.maxLength;
-    const values: number[] = [];
-    for (const prompt of prompts) values.push(...(await tokenizer.encode(prompt)));
-    const data =
-      ids.dataType === DataType.INT32
-        ? Int32Array.from(values)
-        : BigInt64Array.from(values, (v) => BigInt(v));
-    const out = await textEncoder.run(
-      { [ids.name]: { dataType: ids.dataType, dims: [prompts.length, L], data }, [rowsInput]: rows },
-      [teOut.name],
-    );
-    const hidden = out[teOut.name];
-    if (!hidden) throw new Error('text encoder returned no hidden states');
-    return hidden;
-  };
+  const latentShape = model.sampleShape;
+  const per = latentShape[0] * latentShape[1] * latentShape[2];
 
   return {
     latentShape,
@@ -281,7 +164,7 @@ export async function openValidationSampler(
       const n = prompts.length;
       const guidance = settings.guidance ?? 7.5;
       // One UNet call per step for both halves: [unconditional ×n, conditional ×n].
-      const hidden = await encode([...prompts.map(() => ''), ...prompts]);
+      const hidden = await model.encode([...prompts.map(() => ''), ...prompts]);
       const x = Rng.forStream(settings.seed, 'validation-samples').normal(n * per);
       const timesteps = ddimTimesteps(schedule, settings.steps ?? 25);
       const stride = Math.floor(schedule.numTrainTimesteps / timesteps.length);
@@ -289,20 +172,7 @@ export async function openValidationSampler(
       for (const t of timesteps) {
         doubled.set(x);
         doubled.set(x, n * per);
-        const tDims = timestep.dims?.length === 0 ? [] : [timestep.dims?.[0] === 1 ? 1 : 2 * n];
-        const out = await unet.run(
-          {
-            [sample.name]: { dataType: DataType.FLOAT, dims: [2 * n, ...latentShape], data: doubled },
-            [timestep.name]: integerTensor(timestep.dataType, tDims, t),
-            [context.name]: hidden,
-            ...methodFeeds,
-          },
-          [unetOut.name],
-        );
-        const pred = out[unetOut.name]?.data;
-        if (!(pred instanceof Float32Array) || pred.length !== 2 * n * per) {
-          throw new Error('unet returned no float prediction of the sample shape');
-        }
+        const pred = await model.predict(doubled, 2 * n, t, hidden);
         const guided = new Float32Array(n * per);
         for (let i = 0; i < guided.length; i++) {
           const u = pred[i]!;
@@ -332,7 +202,7 @@ export async function openValidationSampler(
       return images;
     },
     async release() {
-      await Promise.all([textEncoder.release(), unet.release(), vae.release()]);
+      await Promise.all([model.release(), vae.release()]);
     },
   };
 }

@@ -140,7 +140,7 @@ describe('base model package', () => {
     await plain.release();
     const d = cfg.textEncoder.hiddenSize;
     const learned = await openPipelineSampler(dir, {
-      learned: { token: '<thing>', row: new Float32Array(d).fill(2) },
+      learned: { token: '<thing>', rows: new Float32Array(d).fill(2) },
     });
     const b = await learned.sample(['a photo of a <thing>'], { seed: 1, steps: 4, guidance: 2 });
     expect(b).toHaveLength(a.length);

@@ -320,3 +320,27 @@ test('gpuSecondsOf sums attempts and falls back to the job times', () => {
     gpuSecondsOf({ batchJobId: 'b', status: 'SUCCEEDED', attempts: [], startedAtMs: 0, stoppedAtMs: 3000 }),
   ).toBe(3);
 });
+
+test('a LoRA job needs every file of its method: without the LoRA file it FAILs naming it; with it the report lists both', async () => {
+  const lora: JobRecord = {
+    ...stopping,
+    manifest: JobManifest.parse({ method: 'dreambooth-lora', token: '<cat>', stop: { window: 10 } }),
+  };
+  const missing = await setup(lora);
+  const failed = await finalize(finished, missing.deps);
+  expect(failed.status).toBe('FAILED');
+  expect((await missing.jobs.get('j'))?.error).toBe(
+    'trainer exited without writing jobs/j/output/<cat>-lora.safetensors',
+  );
+
+  const complete = await setup(lora);
+  await complete.objects.put('jobs/j/output/<cat>-lora.safetensors', new Uint8Array(64));
+  expect((await finalize(finished, complete.deps)).status).toBe('SUCCEEDED');
+  const report = Report.parse(JSON.parse(complete.objects.text('jobs/j/output/report.json')!));
+  expect(report.method).toBe('dreambooth-lora');
+  expect(report.artifacts.outputs).toEqual([
+    'jobs/j/output/<cat>.safetensors',
+    'jobs/j/output/<cat>-lora.safetensors',
+  ]);
+  expect((await complete.jobs.get('j'))?.artifacts).toContain('jobs/j/output/<cat>-lora.safetensors');
+});

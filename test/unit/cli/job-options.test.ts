@@ -1,0 +1,35 @@
+// The job options of `plateau run` / `plateau submit`: the method and its LoRA settings reach job.json, and the
+// pipeline's manifest schema reads the result with the method's own defaults; bad values are usage errors.
+import { UsageError } from '../../../cli/command.ts';
+import { JOB_OPTIONS, jobFromOptions, parseOptions } from '../../../cli/job-options.ts';
+import { JobManifest } from '../../../shared/manifest.ts';
+
+const job = (...args: string[]) =>
+  jobFromOptions(parseOptions(['--images', 'imgs', '--token', '<t>', ...args], JOB_OPTIONS));
+
+describe('job options', () => {
+  it('writes a textual-inversion job without a method field (the manifest fills it in)', () => {
+    const { manifest } = job('--max-steps', '50');
+    expect(manifest).not.toHaveProperty('method');
+    expect(JobManifest.parse(manifest)).toMatchObject({ method: 'textual-inversion', stop: { window: 310 } });
+  });
+
+  it('carries --method dreambooth-lora and its settings; the rest comes from the method defaults', () => {
+    const { manifest } = job('--method', 'dreambooth-lora', '--rank', '8', '--lora-targets', 'attention');
+    expect(manifest).toMatchObject({ method: 'dreambooth-lora', lora: { rank: 8, targets: 'attention' } });
+    const parsed = JobManifest.parse(manifest);
+    expect(parsed).toMatchObject({
+      method: 'dreambooth-lora',
+      training: { learningRate: 5e-4, maxSteps: 1000 },
+      stop: { window: 440, threshold: 0.4 },
+      lora: { rank: 8, alpha: 8, targets: 'attention' },
+    });
+  });
+
+  it('refuses unknown methods, LoRA flags without LoRA, and bad targets', () => {
+    expect(() => job('--method', 'lora')).toThrow(UsageError);
+    expect(() => job('--rank', '4')).toThrow(/need --method dreambooth-lora/);
+    expect(() => job('--method', 'dreambooth-lora', '--lora-targets', 'ff')).toThrow(/paper or attention/);
+    expect(() => job('--method', 'dreambooth-lora', '--rank', '0')).toThrow(/--rank/);
+  });
+});
