@@ -75,5 +75,7 @@ describe('plateau up', () => {
 
   it('rejects unknown options', () => {
     expect(() => parseUpOptions(['--port', '9000'])).toThrow(/port/);
+    expect(() => parseUpOptions(['--console-port', 'x'])).toThrow(/--console-port must be a port number/);
+    expect(parseUpOptions(['--console-port', '8765']).consolePort).toBe(8765);
   });
 });
