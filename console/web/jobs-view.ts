@@ -39,7 +39,7 @@ export function jobsView(main: HTMLElement): () => void {
           'a',
           { href: `#/jobs/${job.jobId}` },
           h('strong', {}, job.token ?? job.jobId),
-          h('span', { class: 'muted id' }, job.jobId),
+          h('span', { class: 'muted id' }, job.method ? `${job.jobId} · ${job.method}` : job.jobId),
         );
         const step = s?.step === undefined ? '—' : `${s.step}${job.maxSteps ? ` / ${job.maxSteps}` : ''}`;
         return h(
