@@ -94,6 +94,9 @@ export function jobView(main: HTMLElement, jobId: string): () => void {
     } catch (error) {
       head.replaceChildren(h('h1', {}, jobId));
       banner.replaceChildren(message('error', error instanceof Error ? error.message : String(error)));
+      // Both are drawn again from the next good answer.
+      drawn.delete('head');
+      drawn.delete('banner');
       return true;
     }
     const { row } = detail;
