@@ -43,6 +43,8 @@ export interface OutputFile {
 export interface SampleImage {
   readonly file: string;
   readonly prompt: string;
+  /** The same prompt and seed with the initializer word on the base model (the "before" image), when written. */
+  readonly before?: { readonly file: string; readonly prompt: string };
 }
 
 export interface JobDetail {

@@ -161,10 +161,15 @@ export class JobViews {
       | { seed?: unknown; images?: unknown }
       | undefined;
     const images = Array.isArray(meta?.images) ? (meta.images as unknown[]) : [];
-    const samples = images.flatMap((item) => {
-      const { file, prompt } = (item ?? {}) as { file?: unknown; prompt?: unknown };
-      if (typeof file !== 'string' || typeof prompt !== 'string') return [];
-      return files.some((f) => f.name === `samples/${file}`) ? [{ file: `samples/${file}`, prompt }] : [];
+    const has = (file: string) => files.some((f) => f.name === `samples/${file}`);
+    const samples = images.flatMap((item): SampleImage[] => {
+      const { file, prompt, initializerFile, initializerPrompt } = (item ?? {}) as Record<string, unknown>;
+      if (typeof file !== 'string' || typeof prompt !== 'string' || !has(file)) return [];
+      const before =
+        typeof initializerFile === 'string' && typeof initializerPrompt === 'string' && has(initializerFile)
+          ? { before: { file: `samples/${initializerFile}`, prompt: initializerPrompt } }
+          : {};
+      return [{ file: `samples/${file}`, prompt, ...before }];
     });
     return { samples, ...(typeof meta?.seed === 'number' ? { seed: meta.seed } : {}) };
   }

@@ -171,7 +171,10 @@ export function jobView(main: HTMLElement, jobId: string): () => void {
         h(
           'p',
           { class: 'muted' },
-          `Drawn with the learned token${detail.sampleSeed === undefined ? '' : ` (seed ${detail.sampleSeed})`}.`,
+          `Drawn with the learned token${detail.sampleSeed === undefined ? '' : ` (seed ${detail.sampleSeed})`}` +
+            (detail.samples.some((s) => s.before)
+              ? '; below each, the same prompt and seed with the initializer word on the base model (before).'
+              : '.'),
         ),
         h(
           'div',
@@ -182,6 +185,17 @@ export function jobView(main: HTMLElement, jobId: string): () => void {
               {},
               h('img', { src: outputUrl(jobId, sample.file), alt: sample.prompt, loading: 'lazy' }),
               h('figcaption', {}, sample.prompt),
+              ...(sample.before
+                ? [
+                    h('img', {
+                      src: outputUrl(jobId, sample.before.file),
+                      alt: sample.before.prompt,
+                      loading: 'lazy',
+                      class: 'before',
+                    }),
+                    h('figcaption', { class: 'muted' }, `before: ${sample.before.prompt}`),
+                  ]
+                : []),
             ),
           ),
         ),

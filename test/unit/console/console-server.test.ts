@@ -235,4 +235,29 @@ describe('jobs', () => {
       ['samples/prompts.json', 'other'],
     ]);
   });
+
+  it('pairs each sample with its "before" image (initializer word, same seed) when the trainer wrote one', async () => {
+    const keys = jobKeys('j1');
+    await objects.put(`${keys.samplesPrefix}initializer/0.png`, PNG_BYTES);
+    const prompts = {
+      seed: 59,
+      images: [
+        {
+          file: '0.png',
+          prompt: 'a photo of a <cat>',
+          initializerFile: 'initializer/0.png',
+          initializerPrompt: 'a photo of a cat',
+        },
+      ],
+    };
+    await objects.put(`${keys.samplesPrefix}prompts.json`, new TextEncoder().encode(JSON.stringify(prompts)));
+    const detail = (await call('/api/jobs/j1')).json<JobDetail>();
+    expect(detail.samples).toEqual([
+      {
+        file: 'samples/0.png',
+        prompt: 'a photo of a <cat>',
+        before: { file: 'samples/initializer/0.png', prompt: 'a photo of a cat' },
+      },
+    ]);
+  });
 });
