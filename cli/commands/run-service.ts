@@ -1,7 +1,9 @@
 // `plateau run`'s body: starts the embedded pipeline, submits the job as a user upload, shows progress, and
-// downloads the outputs. Exit 0 when the job SUCCEEDED, 1 otherwise (with the reason).
+// downloads the outputs. Exit 0 when the job SUCCEEDED, 1 otherwise (with the reason). With --console the web
+// console watches the job while it trains (it closes with the run; `plateau up` keeps one open).
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { type ConsoleServer, startConsole } from '../../console/console-server.ts';
 import { startEmbeddedPipeline } from '../../infra/local/embedded-pipeline.ts';
 import { downloadOutputs, submitLocalJob, watchLocalJob } from '../../infra/local/local-job.ts';
 import { Report } from '../../shared/report.ts';
@@ -40,7 +42,12 @@ export async function runLocalJob(
       if (options.verbose) io.err.write(`${line}\n`);
     },
   });
+  let web: ConsoleServer | undefined;
   try {
+    if (options.console) {
+      web = await startConsole({ projectRoot: options.projectRoot, stores: pipeline.stores });
+      io.err.write(`plateau run: watch the job in the web console: ${web.url}#/jobs/${options.jobId}\n`);
+    }
     await submitLocalJob(pipeline, {
       jobId: options.jobId,
       imagesDir: options.imagesDir,
@@ -77,11 +84,12 @@ export async function runLocalJob(
     if (options.json) io.out.write(`${JSON.stringify(summary)}\n`);
     else {
       io.out.write(`${record.status}: job ${record.jobId}${record.error ? ` (${record.error})` : ''}\n`);
-      if (report) io.out.write(`  ${formatSavings(report.savings, report.cost.gpuHourPriceUsd)}\n`);
+      if (report?.savings) io.out.write(`  ${formatSavings(report.savings, report.cost.gpuHourPriceUsd)}\n`);
       for (const file of files) io.out.write(`  ${file}\n`);
     }
     return record.status === 'SUCCEEDED' ? 0 : 1;
   } finally {
+    await web?.close();
     await pipeline.close();
   }
 }

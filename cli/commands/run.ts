@@ -15,6 +15,8 @@ export interface RunOptions {
   readonly outDir: string;
   readonly json: boolean;
   readonly verbose: boolean;
+  /** Serve the web console over the run's stack while the job trains. */
+  readonly console: boolean;
   /** The job.json to upload. */
   readonly manifest: Readonly<Record<string, unknown>>;
   /** USD per GPU-hour for report.json's cost estimate; absent = the deployed stack's default instance price. */
@@ -33,6 +35,7 @@ export function parseRunOptions(
     out: { type: 'string' },
     verbose: { type: 'boolean' },
     'gpu-hour-price': { type: 'string' },
+    console: { type: 'boolean' },
   });
   const price = stringOption(values, 'gpu-hour-price');
   if (price !== undefined && !(Number(price) >= 0 && Number.isFinite(Number(price)))) {
@@ -49,6 +52,7 @@ export function parseRunOptions(
     outDir: resolve(stringOption(values, 'out') ?? 'out', jobId),
     json: values.json === true,
     verbose: values.verbose === true,
+    console: values.console === true,
     manifest,
     ...(price === undefined ? {} : { gpuHourPriceUsd: Number(price) }),
   };
@@ -58,10 +62,8 @@ export const runCommand: Command = {
   name: 'run',
   summary: 'Personalize a model on this machine through the embedded pipeline; outputs go to ./out/<jobId>/',
   usage:
-    `plateau run --images <dir> --token "<tok>" [--method textual-inversion|dreambooth-lora] [--rank R] [--lora-targets paper|attention] [--init <word>] [--model <dir>] [--job-id <id>] [--out <dir>] [--lr x] [--snr-gamma g] [--max-steps N] [--window W] [--threshold A] [--gpu-hour-price usd] [--json] [--verbose]
-` +
-    `  --model: a diffusers ONNX pipeline folder (default: the embedded models/${DEFAULT_MODEL})
-` +
+    `plateau run --images <dir> --token "<tok>" [--method textual-inversion|dreambooth-lora] [--rank R] [--lora-targets paper|attention] [--init <word>] [--model <dir>] [--job-id <id>] [--out <dir>] [--lr x] [--snr-gamma g] [--max-steps N] [--window W] [--threshold A] [--gpu-hour-price usd] [--json] [--verbose] [--console]\n` +
+    `  --model: a diffusers ONNX pipeline folder (default: the embedded models/${DEFAULT_MODEL})\n` +
     "  --gpu-hour-price: USD per GPU-hour for the cost estimate in report.json (default: the cloud stack's g5.xlarge price)",
   async run(args, io) {
     const options = parseRunOptions(args, { root: projectRoot(io) });

@@ -43,9 +43,15 @@ function readExample(root: string): ExampleJob {
 export const startCommand: Command = {
   name: 'start',
   summary: 'Personalize the bundled example concept on the embedded default model, end to end',
-  usage: 'plateau start [--out <dir>] [--gpu-hour-price usd] [--json] [--verbose]',
+  usage: 'plateau start [--out <dir>] [--gpu-hour-price usd] [--json] [--verbose] [--console]',
   async run(args, io) {
-    let values: { out?: string; json?: boolean; verbose?: boolean; 'gpu-hour-price'?: string };
+    let values: {
+      out?: string;
+      json?: boolean;
+      verbose?: boolean;
+      console?: boolean;
+      'gpu-hour-price'?: string;
+    };
     try {
       ({ values } = parseArgs({
         args: [...args],
@@ -53,6 +59,7 @@ export const startCommand: Command = {
           out: { type: 'string' },
           json: { type: 'boolean' },
           verbose: { type: 'boolean' },
+          console: { type: 'boolean' },
           'gpu-hour-price': { type: 'string' },
         },
         strict: true,
@@ -80,6 +87,7 @@ export const startCommand: Command = {
         ...(values.out ? ['--out', values.out] : []),
         ...(values.json ? ['--json'] : []),
         ...(values.verbose ? ['--verbose'] : []),
+        ...(values.console ? ['--console'] : []),
         ...(values['gpu-hour-price'] ? ['--gpu-hour-price', values['gpu-hour-price']] : []),
       ],
       { root },

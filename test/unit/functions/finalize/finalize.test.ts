@@ -128,9 +128,9 @@ test('a criterion stop: report.json completed, loss.svg written, SUCCEEDED, even
     stepsSaved: 900,
     gpuSeconds: 80,
   });
-  expect(report.savings.secondsPerStep).toBeCloseTo(0.5);
-  expect(report.savings.fullBudgetGpuSeconds).toBeCloseTo(530);
-  expect(report.savings.savedFraction).toBeCloseTo(1 - 80 / 530);
+  expect(report.savings?.secondsPerStep).toBeCloseTo(0.5);
+  expect(report.savings?.fullBudgetGpuSeconds).toBeCloseTo(530);
+  expect(report.savings?.savedFraction).toBeCloseTo(1 - 80 / 530);
   expect(report.cost.estimatedUsd).toBeCloseTo(0.08);
   expect(report.cost.fullBudgetUsd).toBeCloseTo(0.53);
   expect(report.cost.savedFraction).toBeCloseTo(1 - 80 / 530);
