@@ -1,4 +1,4 @@
-// The layout's dependency rules (DESIGN.md §3, STYLE.md) as data plus a checker over import specifiers.
+// The layout's dependency rules (docs/architecture.md) as data plus a checker over import specifiers.
 // Kept beside its test so the rules are read in one place; the test runs it on the real tree and on a bad one.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -18,6 +18,7 @@ const SOURCE_DIRS = [
   'bench',
   'scripts',
   'models',
+  'console',
 ];
 const IMPORT_PATTERN =
   /(?:^|[\s;])(?:import|export)\s+(?:type\s+)?(?:[^'"`;]*?\s+from\s+)?['"]([^'"]+)['"]|(?:import|require)\(\s*['"]([^'"]+)['"]\s*\)/gm;
@@ -114,6 +115,9 @@ export function checkImport(
       return 'infra/ refers to functions/ only as entry paths';
     if (toTop === 'cli' || toTop === 'bench') return `infra/ never imports ${toTop}/`;
     return undefined;
+  }
+  if (fromTop === 'console' && toTop !== 'shared' && toTop !== 'console') {
+    return `console/ imports shared/ only (got ${toTop}/)`;
   }
   if (
     (toTop === 'cli' && fromTop !== 'cli' && fromTop !== 'bench') ||
