@@ -5,7 +5,7 @@
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DvarTracker } from '../../shared/dvar.ts';
+import { DvarTracker, dvarParamsOf } from '../../shared/dvar.ts';
 import { FileStopSignal } from '../../shared/local/file-stop-signal.ts';
 import { FolderArtifactStore } from '../../shared/local/folder-artifact-store.ts';
 import { JsonlSampleSink, readJsonlSamples } from '../../shared/local/jsonl-sample-sink.ts';
@@ -195,7 +195,7 @@ export function createTrainCommand(
           stopSignal: new FileStopSignal(join(out, 'STOP')),
           store,
           resume: values.resume === true,
-          ...(dvar ? { criterion: () => new DvarTracker({ window, threshold }) } : {}),
+          ...(dvar ? { criterion: () => new DvarTracker(dvarParamsOf(manifest.stop)) } : {}),
           outputFacts: {
             criterion: dvar ? 'dvar' : 'none',
             window,
@@ -295,7 +295,7 @@ export function createTrainCommand(
       const encoder = new TextEncoder();
       const chart = await renderLossChart({
         samples,
-        window,
+        window: dvarParamsOf(manifest.stop).window,
         threshold,
         ...(result.criterionStep === null ? {} : { criterionStep: result.criterionStep }),
         title: `${settings.token}: ${result.stopReason} after ${result.steps} steps`,
