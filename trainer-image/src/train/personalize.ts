@@ -222,11 +222,11 @@ export async function runPersonalization(settings: RunSettings, deps: RunDeps): 
   const vocabSize = tokenizer.vocabSize;
   const initializerId = await tokenizer.initializerId(settings.initializerToken);
   const placeholderId = await tokenizer.addPlaceholderToken(settings.token);
-  const promptIds = await Promise.all(
-    templatesFor(settings.templates).map((template) =>
-      tokenizer.encode(fillTemplate(template, settings.token)),
-    ),
-  );
+  // A method with its own caption (Custom Diffusion: "a photo of a <tok> <class>") uses it for every image.
+  const captions = method.caption
+    ? [method.caption(settings.token)]
+    : templatesFor(settings.templates).map((template) => fillTemplate(template, settings.token));
+  const promptIds = await Promise.all(captions.map((caption) => tokenizer.encode(caption)));
   if (!promptIds.every((ids) => ids.includes(placeholderId))) {
     throw new Error(`the placeholder ${settings.token} was lost when tokenizing the prompts (truncated?)`);
   }
@@ -296,6 +296,7 @@ export async function runPersonalization(settings: RunSettings, deps: RunDeps): 
       {
         lr,
         lrRanges: learningRateRanges(layout, lr, settings.groupLearningRates),
+        ...(method.maxGradNorm === undefined ? {} : { maxGradNorm: method.maxGradNorm }),
         adam: ADAMW_DEFAULTS,
         seed: settings.seed,
         maxSteps: settings.maxSteps,

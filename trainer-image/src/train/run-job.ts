@@ -27,6 +27,8 @@ export function methodConfigOf(manifest: JobManifest): MethodConfig {
       return { name: 'textual-inversion' };
     case 'dreambooth-lora':
       return { name: 'dreambooth-lora', ...manifest.lora };
+    case 'custom-diffusion':
+      return { name: 'custom-diffusion', ...manifest.customDiffusion };
   }
 }
 
