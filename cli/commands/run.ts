@@ -42,7 +42,7 @@ export const runCommand: Command = {
   name: 'run',
   summary: 'Personalize a model on this machine through the embedded pipeline; outputs go to ./out/<jobId>/',
   usage:
-    'plateau run --images <dir> --token "<tok>" [--method textual-inversion|dreambooth-lora] [--rank R] [--lora-targets paper|attention] [--init <word>] --model <dir> [--job-id <id>] [--out <dir>] [--lr x] [--snr-gamma g] [--max-steps N] [--window W] [--threshold A] [--json] [--verbose]',
+    'plateau run --images <dir> --token "<tok>" [--method textual-inversion|dreambooth-lora|custom-diffusion] [--rank R] [--lora-targets paper|attention] [--class-word w] [--class-images N] [--no-prior] [--init <word>] --model <dir> [--job-id <id>] [--out <dir>] [--lr x] [--snr-gamma g] [--max-steps N] [--window W] [--threshold A] [--json] [--verbose]',
   async run(args, io) {
     const options = parseRunOptions(args);
     const { runLocalJob } = await import('./run-service.ts');

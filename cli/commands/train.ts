@@ -11,7 +11,13 @@ import { FolderArtifactStore } from '../../shared/local/folder-artifact-store.ts
 import { JsonlSampleSink, readJsonlSamples } from '../../shared/local/jsonl-sample-sink.ts';
 import { renderLossChart } from '../../shared/loss-chart.ts';
 import { JobManifest, type JobManifestInput } from '../../shared/manifest.ts';
-import { LORA_DEFAULTS, METHOD_DEFAULTS, METHODS, type MethodName } from '../../shared/methods.ts';
+import {
+  CUSTOM_DIFFUSION_DEFAULTS,
+  LORA_DEFAULTS,
+  METHOD_DEFAULTS,
+  METHODS,
+  type MethodName,
+} from '../../shared/methods.ts';
 import type { PixelImage } from '../../trainer-image/src/train/batches.ts';
 import { CHECKPOINT_PREFIX } from '../../trainer-image/src/train/checkpoint.ts';
 import { loadTrainingImages } from '../../trainer-image/src/train/images.ts';
@@ -34,14 +40,18 @@ const METHOD_HELP = METHODS.map((m) => {
 
 const USAGE =
   'plateau train --model <pipelineDir> --images <dir> --token "<tok>" [--init <word>] [--out <dir>] ' +
-  '[--method textual-inversion|dreambooth-lora] [--rank R] [--lora-alpha a] [--lora-targets paper|attention] ' +
+  '[--method textual-inversion|dreambooth-lora|custom-diffusion] [--rank R] [--lora-alpha a] ' +
+  '[--lora-targets paper|attention] [--class-word w] [--class-images N] [--no-prior] ' +
   '[--max-steps N] [--window W] [--threshold a] [--eval-every k] [--seed s] [--resume] [--no-dvar] ' +
   '[--batch-size B] [--lr x] [--snr-gamma g] [--resolution px] [--templates object|style] [--checkpoint-every N] ' +
   '[--progress-every N] [--samples N] [--sample-steps N] [--guidance g] [--json]\n' +
   '  Defaults per method (unset flags):\n' +
   `${METHOD_HELP}\n` +
   `    LoRA: rank ${LORA_DEFAULTS.rank}, alpha = rank, targets ${LORA_DEFAULTS.targets} (attn1/attn2 q,k,v,out + ff.net.0.proj; 'attention': the 8 attention projections)\n` +
-  '  Outputs under --out (default out/train): output/<token>.safetensors (+ <token>-lora.safetensors for LoRA),\n' +
+  `    Custom Diffusion: captions "a photo of a <token> <class word>" (class word '${CUSTOM_DIFFUSION_DEFAULTS.classWord}'), ` +
+  `grad-norm clip ${CUSTOM_DIFFUSION_DEFAULTS.maxGradNorm}, no K/V gradient at token 0\n` +
+  '  Outputs under --out (default out/train): output/<token>.safetensors (+ <token>-lora.safetensors for LoRA;\n' +
+  '  pytorch_custom_diffusion_weights.safetensors and <token>-cd-delta.safetensors for Custom Diffusion),\n' +
   '  output/report.json,\n' +
   '  output/loss.svg, output/samples/ (N validation images with the token, DDIM + guidance, and\n' +
   '  contact-sheet.png; --samples 0 skips them), samples.jsonl (one line per step), checkpoints/.\n' +
@@ -336,6 +346,10 @@ export function manifestFromFlags(values: Flags): JobManifest {
   if (!isLora && (values.rank ?? values['lora-alpha'] ?? values['lora-targets']) !== undefined) {
     throw new UsageError('--rank, --lora-alpha and --lora-targets need --method dreambooth-lora');
   }
+  const isCd = method === 'custom-diffusion';
+  if (!isCd && (values['class-word'] ?? values['class-images'] ?? values['no-prior']) !== undefined) {
+    throw new UsageError('--class-word, --class-images and --no-prior need --method custom-diffusion');
+  }
   const input = {
     method,
     token: values.token,
@@ -357,6 +371,15 @@ export function manifestFromFlags(values: Flags): JobManifest {
     ...(isLora
       ? { lora: defined({ rank: num('rank'), alpha: num('lora-alpha'), targets: values['lora-targets'] }) }
       : {}),
+    ...(isCd
+      ? {
+          customDiffusion: defined({
+            classWord: values['class-word'],
+            classImages: num('class-images'),
+            priorPreservation: values['no-prior'] ? false : undefined,
+          }),
+        }
+      : {}),
   } as JobManifestInput;
   const parsed = JobManifest.safeParse(input);
   if (!parsed.success) {
@@ -374,6 +397,8 @@ export function manifestFromFlags(values: Flags): JobManifest {
       'lora.rank': '--rank',
       'lora.alpha': '--lora-alpha',
       'lora.targets': '--lora-targets',
+      'customDiffusion.classWord': '--class-word',
+      'customDiffusion.classImages': '--class-images',
     };
     const problems = parsed.error.issues.map((issue) => {
       const path = issue.path.join('.');
@@ -398,6 +423,9 @@ function parse(args: readonly string[]) {
       rank: { type: 'string' },
       'lora-alpha': { type: 'string' },
       'lora-targets': { type: 'string' },
+      'class-word': { type: 'string' },
+      'class-images': { type: 'string' },
+      'no-prior': { type: 'boolean' },
       resolution: { type: 'string' },
       out: { type: 'string' },
       'max-steps': { type: 'string' },

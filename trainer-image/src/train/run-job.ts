@@ -3,6 +3,7 @@
 // samples with everything the method learned applied; callers only bring the model files, images and ports.
 import type { JobManifest } from '../../../shared/manifest.ts';
 import type { PixelImage } from './batches.ts';
+import { PRIOR_PRESERVATION_PENDING } from './methods/custom-diffusion.ts';
 import { type MethodConfig, methodFor } from './methods/index.ts';
 import {
   LOOP_DEFAULTS,
@@ -80,6 +81,9 @@ export async function runJob(
 ): Promise<JobRunResult> {
   const { manifest } = job;
   const settings = runSettingsOf(manifest, cadence);
+  if (manifest.method === 'custom-diffusion' && manifest.customDiffusion.priorPreservation) {
+    deps.log?.(PRIOR_PRESERVATION_PENDING);
+  }
   const result = await runPersonalization(settings, {
     ...deps,
     pipelineDir: job.pipelineDir,

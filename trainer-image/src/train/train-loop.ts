@@ -3,9 +3,9 @@
 // signal at every flush, checkpoint every N steps and at the stop. Resuming from a checkpoint replays nothing:
 // the state holds the parameters, moments, RNG position and loss history, so the run continues bit-for-bit.
 import type { ArtifactStore, LossSample, SampleSink, StopSignal } from '../../../shared/ports.ts';
-import { clipGradNorm } from './grad-clip.ts';
 import { type AdamWConfig, adamwStep, initAdamW, type LearningRateRange } from './adamw.ts';
 import { assertSameFingerprint, type Fingerprint, saveCheckpoint, type TrainState } from './checkpoint.ts';
+import { clipGradNorm } from './grad-clip.ts';
 import type { BatchSource, LossAndGradient, StopCriterion } from './objective.ts';
 import { Rng } from './rng.ts';
 

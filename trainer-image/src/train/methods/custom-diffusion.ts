@@ -27,10 +27,18 @@ export interface CustomDiffusionConfig {
 
 const KV_PREFIX = 'kv.';
 
+/** Said where a job asks for prior preservation, which this version does not train yet. */
+export const PRIOR_PRESERVATION_PENDING =
+  'Custom Diffusion: prior preservation (class images) is not built yet; training on the instance images only';
+
 /** `pytorch_custom_diffusion_weights.safetensors` and `<token>-cd-delta.safetensors`, from shared/keys.ts. */
-export function customDiffusionFileNames(token: string): { readonly weights: string; readonly delta: string } {
+export function customDiffusionFileNames(token: string): {
+  readonly weights: string;
+  readonly delta: string;
+} {
   const [, weights, delta] = methodOutputNames('custom-diffusion', token);
-  if (!weights || !delta) throw new Error('custom-diffusion lacks its weight and delta files in the output list');
+  if (!weights || !delta)
+    throw new Error('custom-diffusion lacks its weight and delta files in the output list');
   return { weights, delta };
 }
 
@@ -49,20 +57,19 @@ export function customDiffusion(config: CustomDiffusionConfig): TrainingMethod {
   const base = new Map<string, { readonly weight: ExposedWeight; readonly modelDir: string }>();
   const baseWeight = (input: string): Float32Array => {
     const found = base.get(input);
-    if (!found) throw new Error(`Custom Diffusion: no base weight for '${input}' (the UNet surgery has not run)`);
+    if (!found)
+      throw new Error(`Custom Diffusion: no base weight for '${input}' (the UNet surgery has not run)`);
     return weightOutIn(found.weight.initializer, found.weight.layout, found.modelDir);
   };
   return {
     name: 'custom-diffusion',
     group: 'kv',
+    // What this version trains: instance images only (prior preservation is not built yet, see
+    // PRIOR_PRESERVATION_PENDING), so the class settings are not part of the run's numbers yet.
     fingerprint: {
       'cd.classWord': config.classWord,
-      'cd.priorPreservation': config.priorPreservation,
       'cd.maxGradNorm': config.maxGradNorm,
       'cd.detachPositions': positions,
-      ...(config.priorPreservation
-        ? { 'cd.classImages': config.classImages, 'cd.priorLossWeight': config.priorLossWeight }
-        : {}),
     },
     maxGradNorm: config.maxGradNorm,
     caption: (token) => customDiffusionCaption(token, config.classWord),
