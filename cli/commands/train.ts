@@ -20,12 +20,17 @@ import {
 } from '../../shared/methods.ts';
 import type { PixelImage } from '../../trainer-image/src/train/batches.ts';
 import { CHECKPOINT_PREFIX } from '../../trainer-image/src/train/checkpoint.ts';
+import type { GenerateImages } from '../../trainer-image/src/train/class-images.ts';
 import { loadTrainingImages } from '../../trainer-image/src/train/images.ts';
 import { modelResolution } from '../../trainer-image/src/train/model-resolution.ts';
 import { loadOnnxModel } from '../../trainer-image/src/train/onnx-model.ts';
 import { LOOP_DEFAULTS, type RunDeps } from '../../trainer-image/src/train/personalize.ts';
 import { runJob } from '../../trainer-image/src/train/run-job.ts';
-import { type RenderSamples, renderOnnxSamples } from '../../trainer-image/src/train/sampler.ts';
+import {
+  generateOnnxImages,
+  type RenderSamples,
+  renderOnnxSamples,
+} from '../../trainer-image/src/train/sampler.ts';
 import type { StepProgress } from '../../trainer-image/src/train/train-loop.ts';
 import { type Command, UsageError } from '../command.ts';
 
@@ -99,6 +104,7 @@ const TTY_REDRAW_MS = 100;
 export function createTrainCommand(
   loadModel: RunDeps['loadModel'] = loadOnnxModel,
   renderSamples: RenderSamples = renderOnnxSamples,
+  generateImages: GenerateImages = generateOnnxImages,
 ): Command {
   return {
     name: 'train',
@@ -235,6 +241,7 @@ export function createTrainCommand(
             showProgress(p);
           },
           renderSamples,
+          generateImages,
           sampleCount,
           sampleSettings,
           log: (line) => io.err.write(`plateau train: ${line}\n`),
@@ -272,7 +279,10 @@ export function createTrainCommand(
           trainSeconds,
           stepsPerSecond: trainSeconds > 0 ? trainedHere / trainSeconds : null,
           resumedFrom: result.resumedFrom,
+          // Prior preservation's class images drawn with the base model before training (not in trainSeconds).
+          ...(result.classImages ? { classImagesSeconds: result.classImages.seconds } : {}),
         },
+        ...(result.classImages ? { classImages: result.classImages } : {}),
         artifacts: {
           embedding: result.outputKey,
           outputs: result.outputKeys,

@@ -14,7 +14,7 @@ import { ENV, readEnv } from '../../shared/env.ts';
 import { recordTrainerError } from '../../shared/job-record.ts';
 import { jobKeys } from '../../shared/keys.ts';
 import { loadOnnxModel } from './train/onnx-model.ts';
-import { renderOnnxSamples } from './train/sampler.ts';
+import { generateOnnxImages, renderOnnxSamples } from './train/sampler.ts';
 import { runTrainingJob } from './train/training-job.ts';
 
 const DEFAULT_MODEL_CACHE = '/var/cache/plateau/models';
@@ -48,6 +48,7 @@ async function main(): Promise<number> {
       modelCacheDir: process.env[ENV.MODEL_CACHE_DIR] ?? DEFAULT_MODEL_CACHE,
       workDir,
       renderSamples: renderOnnxSamples,
+      generateImages: generateOnnxImages,
       onCheckpoint: async (step) => {
         await jobs.update(env.JOB_ID, {
           from: ['QUEUED', 'RUNNING', 'STOPPING'],

@@ -27,10 +27,6 @@ export interface CustomDiffusionConfig {
 
 const KV_PREFIX = 'kv.';
 
-/** Said where a job asks for prior preservation, which this version does not train yet. */
-export const PRIOR_PRESERVATION_PENDING =
-  'Custom Diffusion: prior preservation (class images) is not built yet; training on the instance images only';
-
 /** `pytorch_custom_diffusion_weights.safetensors` and `<token>-cd-delta.safetensors`, from shared/keys.ts. */
 export function customDiffusionFileNames(token: string): {
   readonly weights: string;
@@ -45,6 +41,11 @@ export function customDiffusionFileNames(token: string): {
 /** The caption of every training image: one template with the token and the class word (the paper's). */
 export function customDiffusionCaption(token: string, classWord: string): string {
   return `a photo of a ${token} ${classWord}`;
+}
+
+/** The class prompt: captions of the class images and the prompt they are generated from. */
+export function customDiffusionClassPrompt(classWord: string): string {
+  return `a photo of a ${classWord}`;
 }
 
 export function customDiffusion(config: CustomDiffusionConfig): TrainingMethod {
@@ -64,8 +65,7 @@ export function customDiffusion(config: CustomDiffusionConfig): TrainingMethod {
   return {
     name: 'custom-diffusion',
     group: 'kv',
-    // What this version trains: instance images only (prior preservation is not built yet, see
-    // PRIOR_PRESERVATION_PENDING), so the class settings are not part of the run's numbers yet.
+    // The class images' count and weight join the fingerprint in personalize.ts, where they are known to be used.
     fingerprint: {
       'cd.classWord': config.classWord,
       'cd.maxGradNorm': config.maxGradNorm,
@@ -73,6 +73,15 @@ export function customDiffusion(config: CustomDiffusionConfig): TrainingMethod {
     },
     maxGradNorm: config.maxGradNorm,
     caption: (token) => customDiffusionCaption(token, config.classWord),
+    ...(config.priorPreservation && config.classImages > 0
+      ? {
+          prior: {
+            prompt: customDiffusionClassPrompt(config.classWord),
+            images: config.classImages,
+            weight: config.priorLossWeight,
+          },
+        }
+      : {}),
     unetSurgery(unet, source) {
       const projections = findProjections(unet, CUSTOM_DIFFUSION_KINDS, {
         nodeMetadata: loadNodeMetadata(source.modelPath),
