@@ -24,6 +24,7 @@ import {
   readKohyaDiffFile,
 } from '../../../trainer-image/src/train/custom-diffusion-file.ts';
 import { kohyaLoraName } from '../../../trainer-image/src/train/lora-file.ts';
+import type { CustomDiffusionConfig } from '../../../trainer-image/src/train/methods/custom-diffusion.ts';
 import { loadOnnxModel } from '../../../trainer-image/src/train/onnx-model.ts';
 import {
   type RunDeps,
@@ -120,6 +121,44 @@ describe('Custom Diffusion through the trainer', () => {
     const token = readSafetensors((await straightStore.get('output/<my-toy>.safetensors'))!);
     expect(toFloat32(token.tensors.get('<my-toy>')!)).toEqual(straight.rows);
     expect(token.metadata['plateau.method']).toBe('custom-diffusion');
+  }, 300_000);
+
+  it('with prior preservation: batch doubled, lr doubled, resumes bit for bit', async () => {
+    const pipeline = fixtureDir('tiny-sd');
+    const classImages: PixelImage[] = [5, 6, 7, 8].map((k) => ({
+      channels: 3,
+      height: 32,
+      width: 32,
+      data: Float32Array.from({ length: 3 * 32 * 32 }, (_, i) => Math.cos(i * k * 0.11)),
+    }));
+    const withPrior: RunSettings = {
+      ...cd,
+      method: {
+        ...(cd.method as CustomDiffusionConfig & { name: 'custom-diffusion' }),
+        priorPreservation: true,
+        classImages: 4,
+      },
+    };
+    const seen: number[] = [];
+    const priorDeps = (store: FolderArtifactStore, resume = false): RunDeps => ({
+      ...deps(pipeline, store, resume),
+      classImages,
+      loadModel: async (request) => {
+        seen.push(request.batchSize ?? 0);
+        return loadOnnxModel(request, { device: 'cpu', intraOpThreads: 1 });
+      },
+    });
+    const straight = await runPersonalization(withPrior, priorDeps(fresh()));
+    expect(seen[0]).toBe(2 * cd.batchSize);
+    expect(straight.lr).toBe(2 * cd.learningRate * cd.batchSize);
+    const store = fresh();
+    await runPersonalization({ ...withPrior, maxSteps: 3 }, priorDeps(store));
+    const resumed = await runPersonalization(withPrior, priorDeps(store, true));
+    expect(resumed.params).toEqual(straight.params);
+    expect(resumed.history).toEqual(straight.history);
+    // The deterministic DVAR batch is instance-only: step 0 is the same with or without the prior.
+    const plain = await runPersonalization({ ...cd, maxSteps: 1 }, deps(pipeline, fresh()));
+    expect(straight.history[0]!.loss).toBe(plain.history[0]!.loss);
   }, 300_000);
 
   it('tiny-sd15topo: the diffusers file has the SD 1.5 key set (16 blocks × K, V)', async () => {
