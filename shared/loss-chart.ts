@@ -1,6 +1,6 @@
-// loss.svg through vega-lite → vega → SVG (headless, no canvas): a top panel with the deterministic and train
-// losses against the step, a bottom panel with the DVAR ratio, its threshold and the stop marker in both.
-// Used by functions/finalize (the pipeline) and `plateau train`; the same samples give the same bytes.
+// The loss chart's one Vega-Lite definition: a top panel with the deterministic and train losses against the
+// step, a bottom panel with the DVAR ratio and its threshold, the criterion and last steps marked in both.
+// loss.svg (functions/finalize, `plateau train`) renders it headless; the web console draws it live.
 import { parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { DvarTracker } from './dvar.ts';
@@ -11,6 +11,8 @@ export interface LossChartInput {
   readonly window: number;
   readonly threshold: number;
   readonly criterionStep?: number;
+  /** The last step trained (the actual stop), marked apart from the criterion step when they differ. */
+  readonly lastStep?: number;
   readonly title: string;
 }
 
@@ -49,40 +51,86 @@ export function lossChartSeries(input: LossChartInput): { losses: Point[]; ratio
   return { losses: [...stride(det), ...stride(train)], ratio: stride(ratio) };
 }
 
-function chartSpec(input: LossChartInput): TopLevelSpec {
+/** The Vega-Lite specification, data inline: what loss.svg renders and the console draws in the browser. */
+export function lossChartSpec(input: LossChartInput): TopLevelSpec {
   const { losses, ratio } = lossChartSeries(input);
-  const stopRule =
-    input.criterionStep === undefined
-      ? []
-      : [
-          {
-            data: { values: [{ step: input.criterionStep, label: `stop @ ${input.criterionStep}` }] },
-            mark: { type: 'rule' as const, color: '#d62728', strokeWidth: 1.5 },
-            encoding: { x: { field: 'step', type: 'quantitative' as const } },
-          },
-        ];
-  const stopLabel =
-    input.criterionStep === undefined
-      ? []
-      : [
-          {
-            data: { values: [{ step: input.criterionStep, label: `stop @ ${input.criterionStep}` }] },
-            mark: { type: 'text' as const, color: '#d62728', align: 'left' as const, dx: 4, y: 8 },
-            encoding: {
-              x: { field: 'step', type: 'quantitative' as const },
-              text: { field: 'label', type: 'nominal' as const },
-            },
-          },
-        ];
   // Explicit domains: an empty run still gets finite axes (vega would label them NaN).
-  const lastStep = Math.max(1, ...input.samples.map((s) => s.step), input.criterionStep ?? 0);
+  const lastStep = Math.max(
+    1,
+    ...input.samples.map((s) => s.step),
+    input.criterionStep ?? 0,
+    input.lastStep ?? 0,
+  );
+  const rule = (step: number, mark: Record<string, unknown>) => ({
+    data: { values: [{ step }] },
+    mark: { type: 'rule' as const, strokeWidth: 1.5, ...mark },
+    encoding: { x: { field: 'step', type: 'quantitative' as const } },
+  });
+  const label = (step: number, text: string, color: string) => ({
+    data: { values: [{ step, label: text }] },
+    // Left of its rule: the last step sits at the right edge, where a label to the right would leave the plot.
+    mark: { type: 'text' as const, color, align: 'right' as const, dx: -4, y: 8 },
+    encoding: {
+      x: { field: 'step', type: 'quantitative' as const },
+      text: { field: 'label', type: 'nominal' as const },
+    },
+  });
+  const { criterionStep } = input;
+  // The actual stop trails the criterion by the stop latency; it gets its own (dashed) rule when it differs,
+  // and its own label unless the two are too close for two labels, when they share one.
+  const trained =
+    input.lastStep !== undefined && input.lastStep !== criterionStep ? input.lastStep : undefined;
+  const shareLabel =
+    trained !== undefined && criterionStep !== undefined && trained - criterionStep < lastStep * 0.15;
+  const rules = [
+    ...(criterionStep === undefined ? [] : [rule(criterionStep, { color: '#d62728' })]),
+    ...(trained === undefined ? [] : [rule(trained, { color: '#7f7f7f', strokeDash: [2, 3] })]),
+  ];
+  const labels = [
+    ...(criterionStep === undefined
+      ? []
+      : [
+          label(
+            criterionStep,
+            `stop @ ${criterionStep}${shareLabel ? ` · last step ${trained}` : ''}`,
+            '#d62728',
+          ),
+        ]),
+    ...(trained === undefined || shareLabel ? [] : [label(trained, `last step ${trained}`, '#7f7f7f')]),
+  ];
   const stepAxis = {
     field: 'step',
     type: 'quantitative' as const,
     title: 'step',
     scale: { domain: [0, lastStep], nice: false },
+    // Whole steps only: a short run (the live chart's first seconds) would otherwise get ticks at 0.5.
+    axis: { tickMinStep: 1, format: 'd' },
   };
-  const lossScale = losses.length > 0 ? { zero: false } : { domain: [0, 1] };
+  // Each loss on its own axis: the deterministic loss (DVAR's input) moves far less than the noisy train loss,
+  // and on a shared axis its shape — what the ratio below measures — would be a flat line.
+  const lossLine = (series: string, color: string, orient: 'left' | 'right', strokeWidth: number) => {
+    const values = losses.filter((p) => p.series === series);
+    return {
+      data: { values },
+      mark: { type: 'line' as const, strokeWidth },
+      encoding: {
+        x: stepAxis,
+        y: {
+          field: 'value',
+          type: 'quantitative' as const,
+          title: series,
+          scale: values.length > 0 ? { zero: false } : { domain: [0, 1] },
+          axis: { orient, titleColor: color },
+        },
+        color: {
+          field: 'series',
+          type: 'nominal' as const,
+          title: null,
+          scale: { domain: ['deterministic loss', 'train loss'], range: ['#1f77b4', '#bbbbbb'] },
+        },
+      },
+    };
+  };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: input.title,
@@ -94,26 +142,12 @@ function chartSpec(input: LossChartInput): TopLevelSpec {
       {
         width: WIDTH,
         height: 240,
+        resolve: { scale: { y: 'independent' } },
         layer: [
-          {
-            data: { values: losses },
-            mark: { type: 'line', strokeWidth: 1.2 },
-            encoding: {
-              x: stepAxis,
-              y: { field: 'value', type: 'quantitative', title: 'loss', scale: lossScale },
-              color: {
-                field: 'series',
-                type: 'nominal',
-                title: null,
-                scale: {
-                  domain: ['deterministic loss', 'train loss'],
-                  range: ['#1f77b4', '#bbbbbb'],
-                },
-              },
-            },
-          },
-          ...stopRule,
-          ...stopLabel,
+          lossLine('train loss', '#888888', 'right', 1),
+          lossLine('deterministic loss', '#1f77b4', 'left', 1.6),
+          ...rules,
+          ...labels,
         ],
       },
       {
@@ -138,7 +172,7 @@ function chartSpec(input: LossChartInput): TopLevelSpec {
             mark: { type: 'rule', color: '#2ca02c', strokeDash: [4, 4] },
             encoding: { y: { field: 'threshold', type: 'quantitative' } },
           },
-          ...stopRule,
+          ...rules,
         ],
       },
     ],
@@ -147,7 +181,7 @@ function chartSpec(input: LossChartInput): TopLevelSpec {
 
 /** The loss chart as an SVG document (headless vega: text widths are estimated, no canvas needed). */
 export async function renderLossChart(input: LossChartInput): Promise<string> {
-  const vegaSpec = compile(chartSpec(input)).spec;
+  const vegaSpec = compile(lossChartSpec(input)).spec;
   const view = new View(parse(vegaSpec), { renderer: 'none' });
   try {
     const svg = await view.toSVG();

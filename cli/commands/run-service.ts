@@ -1,5 +1,7 @@
 // `plateau run`'s body: starts the embedded pipeline, submits the job as a user upload, shows progress, and
-// downloads the outputs. Exit 0 when the job SUCCEEDED, 1 otherwise (with the reason).
+// downloads the outputs. Exit 0 when the job SUCCEEDED, 1 otherwise (with the reason). With --console the web
+// console watches the job while it trains (it closes with the run; `plateau up` keeps one open).
+import { type ConsoleServer, startConsole } from '../../console/console-server.ts';
 import { startEmbeddedPipeline } from '../../infra/local/embedded-pipeline.ts';
 import { downloadOutputs, submitLocalJob, watchLocalJob } from '../../infra/local/local-job.ts';
 import type { CliIo } from '../command.ts';
@@ -27,7 +29,12 @@ export async function runLocalJob(
       if (options.verbose) io.err.write(`${line}\n`);
     },
   });
+  let web: ConsoleServer | undefined;
   try {
+    if (options.console) {
+      web = await startConsole({ projectRoot: process.cwd(), stores: pipeline.stores });
+      io.err.write(`plateau run: watch the job in the web console: ${web.url}#/jobs/${options.jobId}\n`);
+    }
     await submitLocalJob(pipeline, {
       jobId: options.jobId,
       imagesDir: options.imagesDir,
@@ -66,6 +73,7 @@ export async function runLocalJob(
     }
     return record.status === 'SUCCEEDED' ? 0 : 1;
   } finally {
+    await web?.close();
     await pipeline.close();
   }
 }

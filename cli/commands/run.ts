@@ -12,6 +12,8 @@ export interface RunOptions {
   readonly outDir: string;
   readonly json: boolean;
   readonly verbose: boolean;
+  /** Serve the web console over the run's stack while the job trains. */
+  readonly console: boolean;
   /** The job.json to upload. */
   readonly manifest: Readonly<Record<string, unknown>>;
 }
@@ -22,6 +24,7 @@ export function parseRunOptions(args: readonly string[], now = new Date()): RunO
     model: { type: 'string' },
     out: { type: 'string' },
     verbose: { type: 'boolean' },
+    console: { type: 'boolean' },
   });
   const { images, manifest } = jobFromOptions(values);
   const model = stringOption(values, 'model');
@@ -34,6 +37,7 @@ export function parseRunOptions(args: readonly string[], now = new Date()): RunO
     outDir: resolve(stringOption(values, 'out') ?? 'out', jobId),
     json: values.json === true,
     verbose: values.verbose === true,
+    console: values.console === true,
     manifest,
   };
 }
@@ -42,7 +46,7 @@ export const runCommand: Command = {
   name: 'run',
   summary: 'Personalize a model on this machine through the embedded pipeline; outputs go to ./out/<jobId>/',
   usage:
-    'plateau run --images <dir> --token "<tok>" [--method textual-inversion|dreambooth-lora|custom-diffusion] [--rank R] [--lora-targets paper|attention] [--class-word w] [--class-images N] [--no-prior] [--init <word>] --model <dir> [--job-id <id>] [--out <dir>] [--lr x] [--snr-gamma g] [--max-steps N] [--window W] [--threshold A] [--json] [--verbose]',
+    'plateau run --images <dir> --token "<tok>" [--method textual-inversion|dreambooth-lora|custom-diffusion] [--rank R] [--lora-targets paper|attention] [--class-word w] [--class-images N] [--no-prior] [--init <word>] --model <dir> [--job-id <id>] [--out <dir>] [--lr x] [--snr-gamma g] [--max-steps N] [--window W] [--threshold A] [--json] [--verbose] [--console]',
   async run(args, io) {
     const options = parseRunOptions(args);
     const { runLocalJob } = await import('./run-service.ts');

@@ -42,13 +42,18 @@ function readExample(root: string): ExampleJob {
 export const startCommand: Command = {
   name: 'start',
   summary: 'Personalize the bundled example concept on the embedded default model, end to end',
-  usage: 'plateau start [--out <dir>] [--json] [--verbose]',
+  usage: 'plateau start [--out <dir>] [--json] [--verbose] [--console]',
   async run(args, io) {
-    let values: { out?: string; json?: boolean; verbose?: boolean };
+    let values: { out?: string; json?: boolean; verbose?: boolean; console?: boolean };
     try {
       ({ values } = parseArgs({
         args: [...args],
-        options: { out: { type: 'string' }, json: { type: 'boolean' }, verbose: { type: 'boolean' } },
+        options: {
+          out: { type: 'string' },
+          json: { type: 'boolean' },
+          verbose: { type: 'boolean' },
+          console: { type: 'boolean' },
+        },
         strict: true,
         allowPositionals: false,
       }));
@@ -73,6 +78,7 @@ export const startCommand: Command = {
       ...(values.out ? ['--out', values.out] : []),
       ...(values.json ? ['--json'] : []),
       ...(values.verbose ? ['--verbose'] : []),
+      ...(values.console ? ['--console'] : []),
     ]);
     io.err.write(
       `plateau start: learning ${example.token} (from '${example.initializerToken}') on models/${example.baseModel} ` +

@@ -1,61 +1,11 @@
 // `plateau status <jobId>`: one look at a job on a stack (embedded or deployed) — status, the last step, the
 // deterministic loss and DVAR ratio so far, the criterion step, the stop reason or error, and the outputs.
+// The summary itself is shared/job-summary.ts (the web console lists jobs with the same one).
 import { parseArgs } from 'node:util';
-import { dvarRatio } from '../../shared/dvar.ts';
-import type { JobRecord } from '../../shared/job-record.ts';
+import { type JobSummary, summarizeJob } from '../../shared/job-summary.ts';
 import { isValidJobId } from '../../shared/keys.ts';
 import { type Command, UsageError } from '../command.ts';
-import type { OpenStack } from './open-stack.ts';
 import { resolveStackTarget, STACK_OPTIONS, STACK_USAGE, type StackTarget } from './stack-target.ts';
-
-export interface JobSummary {
-  readonly jobId: string;
-  readonly status: JobRecord['status'];
-  /** The job's method (textual-inversion, dreambooth-lora, …). */
-  readonly method?: string;
-  /** The last step with a stored sample. */
-  readonly step?: number;
-  readonly detLoss?: number;
-  /** var(last W) / var(all) over the deterministic losses so far (W from the manifest). */
-  readonly ratio?: number;
-  readonly threshold?: number;
-  readonly criterionStep?: number;
-  readonly lastStep?: number;
-  readonly stopReason?: string;
-  readonly error?: string;
-  readonly startedAt?: string;
-  readonly finishedAt?: string;
-  readonly artifacts?: readonly string[];
-}
-
-/** The job's record and samples, summed up; undefined for an unknown job. */
-export async function summarizeJob(stack: OpenStack, jobId: string): Promise<JobSummary | undefined> {
-  const record = await stack.jobs.get(jobId);
-  if (!record) return undefined;
-  const samples = await stack.samples.read(jobId);
-  const history = samples.flatMap((s) => (s.detLoss === undefined ? [] : [s.detLoss]));
-  const latest = samples[samples.length - 1];
-  const stop = record.manifest?.stop;
-  const ratio = stop?.criterion === 'dvar' ? dvarRatio(history, stop.window) : undefined;
-  const optional = <K extends keyof JobSummary>(key: K, value: JobSummary[K] | undefined) =>
-    value === undefined ? {} : { [key]: value };
-  return {
-    jobId,
-    status: record.status,
-    ...optional('method', record.manifest?.method),
-    ...optional('step', latest?.step),
-    ...optional('detLoss', history[history.length - 1]),
-    ...optional('ratio', ratio),
-    ...optional('threshold', stop?.criterion === 'dvar' ? stop.threshold : undefined),
-    ...optional('criterionStep', record.criterionStep),
-    ...optional('lastStep', record.lastStep),
-    ...optional('stopReason', record.stopReason),
-    ...optional('error', record.error),
-    ...optional('startedAt', record.startedAt),
-    ...optional('finishedAt', record.finishedAt),
-    ...optional('artifacts', record.artifacts),
-  };
-}
 
 /** One line: what the progress views print. */
 export function formatProgress(summary: JobSummary): string {

@@ -1,15 +1,18 @@
 // The `plateau up` service: starts the embedded pipeline, preloads base models, prints the ready line, and
 // shuts everything down when told to stop. Kept apart from up.ts so the CLI loads it only for `up`.
+// It also serves the web console (console/) on 127.0.0.1 over the same stores the handlers use.
 import { basename } from 'node:path';
+import { type ConsoleServer, startConsole } from '../../console/console-server.ts';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from '../../infra/local/embedded-pipeline.ts';
 import { MODELS_PREFIX } from '../../shared/keys.ts';
 import type { CliIo } from '../command.ts';
 import type { UpOptions } from './up.ts';
 
-/** The one line `--json` prints when the service is ready. */
-export function readyLine(pipeline: EmbeddedPipeline) {
+/** The one line `--json` prints when the service is ready (with the console's URL when it serves one). */
+export function readyLine(pipeline: EmbeddedPipeline, web?: ConsoleServer) {
   const { aws } = pipeline;
   return {
+    ...(web ? { consoleUrl: web.url } : {}),
     s3Endpoint: aws.s3Endpoint,
     dynamodbEndpoint: aws.dynamodbEndpoint,
     region: aws.region,
@@ -29,7 +32,14 @@ export async function runUp(options: UpOptions, io: CliIo, until: Promise<unknow
       if (options.verbose || line.startsWith('[submit-job]')) io.err.write(`${line}\n`);
     },
   });
+  let web: ConsoleServer | undefined;
   try {
+    web = await startConsole({
+      projectRoot: process.cwd(),
+      stores: pipeline.stores,
+      ...(options.consolePort === undefined ? {} : { port: options.consolePort }),
+      log: (line) => io.err.write(`${line}\n`),
+    });
     for (const dir of options.models) {
       const name = basename(dir);
       const count = await pipeline.uploadFolder(dir, `${MODELS_PREFIX}${name}/`);
@@ -37,12 +47,14 @@ export async function runUp(options: UpOptions, io: CliIo, until: Promise<unknow
         `plateau up: loaded model ${name} (${count} files) into s3://${pipeline.aws.bucket}/${MODELS_PREFIX}${name}/\n`,
       );
     }
-    const ready = readyLine(pipeline);
+    const ready = readyLine(pipeline, web);
     if (options.json) io.out.write(`${JSON.stringify(ready)}\n`);
     else {
       io.out.write(
         [
-          'plateau up: the embedded pipeline is running. Point any S3 client at it:',
+          'plateau up: the embedded pipeline is running.',
+          `Web console (this machine only): ${ready.consoleUrl}`,
+          'Or point any S3 client at it:',
           `  export AWS_ENDPOINT_URL_S3=${ready.s3Endpoint} AWS_ENDPOINT_URL_DYNAMODB=${ready.dynamodbEndpoint}`,
           `  export AWS_REGION=${ready.region} AWS_ACCESS_KEY_ID=${ready.accessKeyId} AWS_SECRET_ACCESS_KEY=${ready.secretAccessKey}`,
           `  aws s3 sync <model dir> s3://${ready.bucket}/models/<name>/`,
@@ -57,6 +69,7 @@ export async function runUp(options: UpOptions, io: CliIo, until: Promise<unknow
     io.err.write('plateau up: stopping\n');
     return 0;
   } finally {
+    await web?.close();
     await pipeline.close();
   }
 }

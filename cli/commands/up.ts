@@ -1,6 +1,7 @@
 // `plateau up`: the embedded pipeline as a long-lived service — S3 and DynamoDB endpoints on 127.0.0.1 that
 // any S3 client can use, jobs processed exactly as the deployed stack would, until SIGINT/SIGTERM.
-// With --json it prints one line when ready: the endpoints, names and credentials a client needs.
+// With --json it prints one line when ready: the endpoints, names and credentials a client needs, and the
+// web console's URL (127.0.0.1, with this start's token).
 // The service itself lives in up-service.ts, imported only when `up` runs (it loads aws-cdk-lib and the
 // embedded servers, which the other commands never need).
 import { resolve } from 'node:path';
@@ -12,10 +13,18 @@ export interface UpOptions {
   readonly stateDir?: string;
   readonly models: readonly string[];
   readonly verbose: boolean;
+  /** The web console's port; any free one when absent. */
+  readonly consolePort?: number;
 }
 
 export function parseUpOptions(args: readonly string[]): UpOptions {
-  let values: { json?: boolean; state?: string; model?: string[]; verbose?: boolean };
+  let values: {
+    json?: boolean;
+    state?: string;
+    model?: string[];
+    verbose?: boolean;
+    'console-port'?: string;
+  };
   try {
     ({ values } = parseArgs({
       args: [...args],
@@ -24,6 +33,7 @@ export function parseUpOptions(args: readonly string[]): UpOptions {
         state: { type: 'string' },
         model: { type: 'string', multiple: true },
         verbose: { type: 'boolean' },
+        'console-port': { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -31,8 +41,17 @@ export function parseUpOptions(args: readonly string[]): UpOptions {
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
+  const port = values['console-port'];
+  const consolePort = port === undefined ? undefined : Number(port);
+  if (
+    consolePort !== undefined &&
+    !(Number.isInteger(consolePort) && consolePort > 0 && consolePort < 65536)
+  ) {
+    throw new UsageError(`--console-port must be a port number (got '${port}')`);
+  }
   return {
     json: values.json === true,
+    ...(consolePort === undefined ? {} : { consolePort }),
     ...(values.state ? { stateDir: resolve(values.state) } : {}),
     models: (values.model ?? []).map((dir) => resolve(dir)),
     verbose: values.verbose === true,
@@ -41,8 +60,8 @@ export function parseUpOptions(args: readonly string[]): UpOptions {
 
 export const upCommand: Command = {
   name: 'up',
-  summary: 'Run the embedded pipeline (S3, DynamoDB, monitor, trainer) as a local service until stopped',
-  usage: 'plateau up [--json] [--state <dir>] [--model <dir>]... [--verbose]',
+  summary: 'Run the embedded pipeline (S3, DynamoDB, monitor, trainer) and its web console until stopped',
+  usage: 'plateau up [--json] [--state <dir>] [--model <dir>]... [--console-port <n>] [--verbose]',
   async run(args, io) {
     const options = parseUpOptions(args);
     const until = new Promise<string>((resolveSignal) => {

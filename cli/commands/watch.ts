@@ -1,10 +1,11 @@
 // `plateau watch <jobId>`: follows a job on a stack until it ends, printing a line whenever its status or
 // step changes (JSON lines with --json). Exit code: 0 SUCCEEDED, 1 FAILED (or no such job), 3 CANCELLED.
 import { isFinal } from '../../shared/job-record.ts';
+import { type JobSummary, summarizeJob } from '../../shared/job-summary.ts';
 import type { Command } from '../command.ts';
 import { UsageError } from '../command.ts';
 import { resolveStackTarget, STACK_USAGE } from './stack-target.ts';
-import { formatProgress, type JobSummary, parseJobArgs, summarizeJob } from './status.ts';
+import { formatProgress, parseJobArgs } from './status.ts';
 
 export const WATCH_EXIT = { SUCCEEDED: 0, FAILED: 1, CANCELLED: 3 } as const;
 

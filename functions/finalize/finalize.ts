@@ -166,6 +166,7 @@ async function settle(record: JobRecord, state: MonitorState, deps: FinalizeDeps
         window: manifest.stop.window,
         threshold: manifest.stop.threshold,
         criterionStep,
+        lastStep,
         title: `${manifest.token}: ${stopReason} after ${steps} steps`,
       }),
     ),

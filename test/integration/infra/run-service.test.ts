@@ -1,5 +1,6 @@
 // `plateau run` on the embedded pipeline with the stand-in trainer: uploads like a user, reports progress
-// (status, step, DVAR ratio, criterion step) and downloads the outputs to <out>/<jobId>/.
+// (status, step, DVAR ratio, criterion step), serves the web console while it runs (--console) and downloads the
+// outputs to <out>/<jobId>/.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +34,7 @@ describe('plateau run', () => {
         '--max-steps',
         '400',
         '--json',
+        '--console',
       ],
     ]);
     let out = '';
@@ -59,6 +61,10 @@ describe('plateau run', () => {
     );
     expect(err).toMatch(/RUNNING {2}step \d+ {2}det loss [\d.]+ {2}DVAR ratio [\d.]+/);
     expect(err).toContain(`criterion held at step ${summary.criterionStep}`);
+    // --console served the web console for the run's length, and closed it with the run.
+    const url = /web console: (http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+)#\/jobs\/cli-run/.exec(err)?.[1];
+    expect(url).toBeDefined();
+    await expect(fetch(url ?? '')).rejects.toThrow();
   });
 
   it('says what is missing', () => {

@@ -1,5 +1,5 @@
 // `plateau up`'s service: prints one ready line with working endpoints and credentials, preloads a model
-// folder as `aws s3 sync` would, serves any S3 client, and shuts down cleanly when told to stop.
+// folder as `aws s3 sync` would, serves any S3 client and the web console, and shuts down cleanly when told to stop.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +36,7 @@ describe('plateau up', () => {
       [
         'accessKeyId',
         'bucket',
+        'consoleUrl',
         'dynamodbEndpoint',
         'region',
         's3Endpoint',
@@ -59,6 +60,14 @@ describe('plateau up', () => {
     expect(await got.Body?.transformToString()).toBe('hi');
     s3.destroy();
     expect(err).toContain('loaded model tiny (2 files)');
+    // The web console answers on 127.0.0.1 with this start's token, and only with it.
+    expect(ready.consoleUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]{32}$/);
+    const signIn = await fetch(ready.consoleUrl, { redirect: 'manual' });
+    expect(signIn.status).toBe(303);
+    const cookie = signIn.headers.get('set-cookie')?.split(';')[0] ?? '';
+    const page = await fetch(new URL('/', ready.consoleUrl), { headers: { cookie } });
+    expect(await page.text()).toContain('plateau console');
+    expect((await fetch(new URL('/api/jobs', ready.consoleUrl))).status).toBe(403);
 
     stop();
     expect(await exit).toBe(0);
@@ -66,5 +75,7 @@ describe('plateau up', () => {
 
   it('rejects unknown options', () => {
     expect(() => parseUpOptions(['--port', '9000'])).toThrow(/port/);
+    expect(() => parseUpOptions(['--console-port', 'x'])).toThrow(/--console-port must be a port number/);
+    expect(parseUpOptions(['--console-port', '8765']).consolePort).toBe(8765);
   });
 });

@@ -59,6 +59,8 @@ describe('dependency rules', () => {
       { 'shared/a.ts': "import { S3Client } from '@aws-sdk/client-s3';" },
     ],
     ['shared imports the cli', { 'shared/a.ts': "const m = await import('../cli/main.ts');" }],
+    ['the console imports infra', { 'console/a.ts': "import '../infra/local/embedded-pipeline.ts';" }],
+    ['the console imports the cli', { 'console/a.ts': "import '../cli/commands/status.ts';" }],
   ];
 
   it.each(forbidden)('catch: %s', (_label, files) => {
@@ -79,6 +81,8 @@ describe('dependency rules', () => {
       'infra/local/l.ts': "import { handler } from '../../functions/x/handler.ts';",
       'shared/aws/s3.ts': "import { S3Client } from '@aws-sdk/client-s3';",
       'cli/main.ts': "import '../infra/local/l.ts';\nimport '../trainer-image/src/main.ts';",
+      'cli/up.ts': "import { startConsole } from '../console/console-server.ts';",
+      'console/console-server.ts': "import { jobKeys } from '../shared/keys.ts';\nimport './access.ts';",
     });
     try {
       expect(findViolations(root)).toEqual([]);

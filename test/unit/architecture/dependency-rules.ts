@@ -18,6 +18,7 @@ const SOURCE_DIRS = [
   'bench',
   'scripts',
   'models',
+  'console',
 ];
 const IMPORT_PATTERN =
   /(?:^|[\s;])(?:import|export)\s+(?:type\s+)?(?:[^'"`;]*?\s+from\s+)?['"]([^'"]+)['"]|(?:import|require)\(\s*['"]([^'"]+)['"]\s*\)/gm;
@@ -114,6 +115,9 @@ export function checkImport(
       return 'infra/ refers to functions/ only as entry paths';
     if (toTop === 'cli' || toTop === 'bench') return `infra/ never imports ${toTop}/`;
     return undefined;
+  }
+  if (fromTop === 'console' && toTop !== 'shared' && toTop !== 'console') {
+    return `console/ imports shared/ only (got ${toTop}/)`;
   }
   if (
     (toTop === 'cli' && fromTop !== 'cli' && fromTop !== 'bench') ||

@@ -1,6 +1,11 @@
 // loss.svg through vega-lite/vega: valid SVG for empty and long runs, stop marker only with a criterion step,
-// the series thinned to a bounded size (keeping the last point), the ratio replayed by DVAR, same bytes twice.
-import { lossChartSeries, MAX_CHART_POINTS, renderLossChart } from '../../../shared/loss-chart.ts';
+// the last step trained marked apart from it, the series thinned to a bounded size (keeping the last point), the ratio replayed by DVAR, same bytes twice.
+import {
+  lossChartSeries,
+  lossChartSpec,
+  MAX_CHART_POINTS,
+  renderLossChart,
+} from '../../../shared/loss-chart.ts';
 import type { LossSample } from '../../../shared/ports.ts';
 
 const run = (n: number): LossSample[] =>
@@ -39,4 +44,14 @@ test('a 6100-step run is thinned to a bounded size, keeps its last point and mar
 test('the same samples give the same bytes', async () => {
   const input = { samples: run(50), window: 10, threshold: 0.25, criterionStep: 40, title: 't' };
   expect(await renderLossChart(input)).toBe(await renderLossChart(input));
+});
+
+test('the last step trained is marked beside the criterion step, and only when it differs', async () => {
+  const input = { samples: run(50), window: 10, threshold: 0.25, criterionStep: 40, title: 't' };
+  const svg = await renderLossChart({ ...input, lastStep: 45 });
+  expect(svg).toContain('stop @ 40');
+  expect(svg).toContain('last step 45');
+  expect(await renderLossChart({ ...input, lastStep: 40 })).not.toContain('last step');
+  // One definition: the spec the console sends to the browser is the one loss.svg renders.
+  expect(JSON.stringify(lossChartSpec({ ...input, lastStep: 45 }))).toContain('last step 45');
 });

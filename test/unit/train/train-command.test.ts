@@ -135,11 +135,15 @@ describe('plateau train', () => {
     expect(summary).toMatchObject({ steps: 20, stopReason: 'max-steps', criterionStep: null });
     expect(existsSync(summary.embedding)).toBe(true);
     expect(await readJsonlSamples(join(out, 'samples.jsonl'))).toHaveLength(20);
-    // Four validation prompts with the token, drawn from the learned row, written under output/samples/.
-    const call = sampleCalls.at(-1)!;
+    // Four validation prompts with the token, drawn from the learned row, written under output/samples/; then the
+    // same prompts with the initializer word (the "before" images, same seed) under output/samples/initializer/.
+    const call = sampleCalls.at(-2)!;
     expect(call).toMatchObject({ rows: 32, steps: 25, guidance: 7.5 });
     expect(call.prompts).toHaveLength(4);
     expect(call.prompts.every((p) => p.includes('<my-toy>'))).toBe(true);
+    const before = sampleCalls.at(-1)!;
+    expect(before).toMatchObject({ steps: 25, guidance: 7.5 });
+    expect(before.prompts).toEqual(call.prompts.map((p) => p.replace('<my-toy>', 'toy')));
     expect(readFileSync(join(out, 'output', 'samples', 'contact-sheet.png'))).toEqual(Buffer.from([9]));
     const report = JSON.parse(readFileSync(join(out, 'output', 'report.json'), 'utf8'));
     expect(report.artifacts.validationImages).toEqual([
@@ -148,6 +152,10 @@ describe('plateau train', () => {
       'output/samples/2.png',
       'output/samples/3.png',
       'output/samples/contact-sheet.png',
+      'output/samples/initializer/0.png',
+      'output/samples/initializer/1.png',
+      'output/samples/initializer/2.png',
+      'output/samples/initializer/3.png',
     ]);
   });
 
@@ -166,10 +174,11 @@ describe('plateau train', () => {
       '--guidance',
       '3',
     ]);
-    expect(sampleCalls.at(-1)).toMatchObject({ steps: 5, guidance: 3 });
-    expect(sampleCalls.at(-1)!.prompts).toHaveLength(2);
+    expect(sampleCalls.at(-2)).toMatchObject({ steps: 5, guidance: 3 });
+    expect(sampleCalls.at(-2)!.prompts).toHaveLength(2);
     await run([...base(join(root, 'none')), '--max-steps', '2', '--no-dvar', '--samples', '0']);
-    expect(sampleCalls.length).toBe(before + 1);
+    // One run drew its samples and their "before" twins; --samples 0 drew nothing.
+    expect(sampleCalls.length).toBe(before + 2);
     expect(existsSync(join(root, 'none', 'output', 'samples'))).toBe(false);
 
     const failing = createTrainCommand(standInModel(), async () => {

@@ -91,7 +91,7 @@ export function encodeCheckpoint(state: TrainState): Uint8Array {
 /** The F32 tensor `name`, copied bit for bit (the file is little-endian, as is every host we run on). */
 function float32Tensor(tensors: ReadonlyMap<string, SafeTensor>, name: string, key: string): Float32Array {
   const t = tensors.get(name);
-  if (!t || t.dtype !== 'F32') throw new Error(`${key}: no F32 tensor '${name}'`);
+  if (t?.dtype !== 'F32') throw new Error(`${key}: no F32 tensor '${name}'`);
   if (endianness() !== 'LE') throw new Error('checkpoints are read on little-endian hosts only');
   return new Float32Array(t.bytes.slice().buffer);
 }

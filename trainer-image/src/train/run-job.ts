@@ -1,6 +1,7 @@
 // A job from its manifest to its files: the one function both `plateau train` and the pipeline's trainer run.
 // It maps the manifest to the run's settings and method, trains (runPersonalization), and renders validation
-// samples with everything the method learned applied; callers only bring the model files, images and ports.
+// samples with everything the method learned applied, beside "before" samples (the initializer word on the base
+// model, same seeds); callers only bring the model files, images and ports.
 import type { JobManifest } from '../../../shared/manifest.ts';
 import type { PixelImage } from './batches.ts';
 import { type GenerateImages, prepareClassImages } from './class-images.ts';
@@ -78,6 +79,16 @@ export interface JobRunResult extends RunResult {
   } | null;
 }
 
+/** prompts.json with each image's "before" twin (initializer word, base model, same seed) named beside it. */
+function withBefore(
+  body: Uint8Array,
+  pairs: readonly { readonly initializerFile: string; readonly initializerPrompt: string }[],
+): Uint8Array {
+  const meta = JSON.parse(new TextDecoder().decode(body)) as { images?: Record<string, unknown>[] };
+  const images = (meta.images ?? []).map((image, i) => ({ ...image, ...pairs[i] }));
+  return new TextEncoder().encode(`${JSON.stringify({ ...meta, images }, null, 2)}\n`);
+}
+
 export async function runJob(
   job: {
     readonly manifest: JobManifest;
@@ -111,6 +122,7 @@ export async function runJob(
     const method = methodFor(methodConfigOf(manifest));
     try {
       const prompts = validationPrompts(manifest.token, manifest.templates).slice(0, count);
+      const settings = { ...deps.sampleSettings, seed: manifest.training.seed };
       const files = await deps.renderSamples(
         job.pipelineDir,
         {
@@ -121,10 +133,28 @@ export async function runJob(
             : {}),
         },
         prompts,
-        { ...deps.sampleSettings, seed: manifest.training.seed },
+        settings,
       );
+      // "Before": the same prompts and seeds with the initializer word on the base model, for a side-by-side grid.
+      const beforePrompts = prompts.map((p) => p.split(manifest.token).join(manifest.initializerToken));
+      const before = await deps.renderSamples(
+        job.pipelineDir,
+        { token: manifest.token, rows: result.rows },
+        beforePrompts,
+        settings,
+      );
+      const pairs = beforePrompts.map((prompt, i) => ({
+        initializerFile: `initializer/${i}.png`,
+        initializerPrompt: prompt,
+      }));
       for (const file of files) {
+        const body = file.name === 'prompts.json' ? withBefore(file.body, pairs) : file.body;
         const key = `output/samples/${file.name}`;
+        await deps.store.put(key, body, file.contentType);
+        sampleKeys.push(key);
+      }
+      for (const file of before.filter((f) => f.name.endsWith('.png') && f.name !== 'contact-sheet.png')) {
+        const key = `output/samples/initializer/${file.name}`;
         await deps.store.put(key, file.body, file.contentType);
         sampleKeys.push(key);
       }
