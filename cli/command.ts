@@ -2,6 +2,11 @@
 // that gets its own arguments and the output streams, and returns the process exit code.
 export interface CliIo {
   readonly version: string;
+  /**
+   * The package's own folder (models/, examples/, trainer-image/): bin/plateau.js passes its location, so every
+   * command finds the project's files from any working directory. Tests that call main() directly may leave it out.
+   */
+  readonly root?: string;
   readonly out: { write(chunk: string): unknown };
   readonly err: { write(chunk: string): unknown };
 }

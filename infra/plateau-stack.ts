@@ -5,6 +5,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import type { Construct } from 'constructs';
 import { ENV } from '../shared/env.ts';
+import { DEFAULT_GPU_HOUR_PRICE_USD } from '../shared/savings.ts';
 import { CompletionEvents } from './constructs/completion-events.ts';
 import { JobBucket } from './constructs/job-bucket.ts';
 import { JobTable } from './constructs/job-table.ts';
@@ -141,7 +142,7 @@ export class PlateauStack extends Stack {
     webhookSecret.bind(finalize.fn);
     finalize.fn.addEnvironment(
       ENV.GPU_HOUR_PRICE_USD,
-      String(props.gpuHourPriceUsd ?? (spot ? 0.45 : 1.006)),
+      String(props.gpuHourPriceUsd ?? DEFAULT_GPU_HOUR_PRICE_USD[spot ? 'spot' : 'onDemand']),
     );
 
     const notifications = this.node.tryFindChild(

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Provisions Node.js 22 LTS from the npm registry (package node@22) into .tools/node22 and prints its bin dir.
-# Used by .ci/run and by developers on machines whose system Node is older: export PATH="$(scripts/node22.sh):$PATH".
+# Optional: `npm ci` already installs Node 22 for npm scripts and npx (the `node` dev dependency). This puts one on an
+# interactive shell's PATH as well, before any `npm ci`: export PATH="$(bash scripts/node22.sh):$PATH".
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 dir="$root/.tools/node22"

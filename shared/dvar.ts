@@ -1,4 +1,4 @@
-// DVAR early-stopping criterion (Voronov et al., NeurIPS 2023; DESIGN.md §7): stop when the variance of the
+// DVAR early-stopping criterion (Voronov et al., NeurIPS 2023; docs/dvar.md): stop when the variance of the
 // last W deterministic losses is small relative to the variance of the whole history. Pure, O(1) per sample;
 // used by the monitor Lambda (findCriterionIndex over stored samples) and by `plateau train` (DvarTracker).
 

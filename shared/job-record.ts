@@ -134,6 +134,14 @@ export function requestCancel(jobs: JobStore, jobId: string, now: Date): Promise
 }
 
 /**
+ * For the trainer as it starts: QUEUED → RUNNING at once, so the status is true from the first sample instead of
+ * waiting for the monitor's next poll (which also moves it, from Batch's status; whichever comes first wins).
+ */
+export function markTrainerStarted(jobs: JobStore, jobId: string, now: Date): Promise<JobRecord | undefined> {
+  return jobs.update(jobId, { from: ['QUEUED'], to: 'RUNNING', patch: { startedAt: now.toISOString() } });
+}
+
+/**
  * For the trainer before it exits non-zero: puts the reason on the record (status unchanged), so the monitor's
  * `failed` decision and the FAILED job carry it instead of Batch's generic "Essential container exited".
  */

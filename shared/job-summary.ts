@@ -2,8 +2,12 @@
 // What `plateau status`/`watch` print and what the web console lists: one reading of the job, no second source.
 import { dvarRatio } from './dvar.ts';
 import type { JobRecord, JobStore } from './job-record.ts';
+import { jobKeys } from './keys.ts';
+import type { ObjectStore } from './pipeline-ports.ts';
 import type { LossSample } from './ports.ts';
+import { Report } from './report.ts';
 import type { SampleReader } from './samples.ts';
+import { formatSavings } from './savings.ts';
 
 export interface JobSummary {
   readonly jobId: string;
@@ -23,6 +27,8 @@ export interface JobSummary {
   readonly startedAt?: string;
   readonly finishedAt?: string;
   readonly artifacts?: readonly string[];
+  /** A finished job's saving against the fixed budget, one line from its report.json (when objects were given). */
+  readonly savings?: string;
 }
 
 /** The record and samples summed up (pure: the caller reads them once and may reuse the samples). */
@@ -51,12 +57,33 @@ export function summarize(record: JobRecord, samples: readonly LossSample[]): Jo
   };
 }
 
-/** The job's record and samples, summed up; undefined for an unknown job. */
+/** The saving line of a finished job's report.json; undefined while running, after a failure, or unreadable. */
+async function savingsOf(objects: Pick<ObjectStore, 'get'>, record: JobRecord): Promise<string | undefined> {
+  const key = jobKeys(record.jobId).report;
+  if (!record.artifacts?.includes(key)) return undefined;
+  const bytes = await objects.get(key);
+  if (!bytes) return undefined;
+  try {
+    const report = Report.safeParse(JSON.parse(new TextDecoder().decode(bytes)));
+    if (!report.success || !report.data.savings) return undefined;
+    return formatSavings(report.data.savings, report.data.cost.gpuHourPriceUsd);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The job's record and samples, summed up (with the saving line when `objects` is given); undefined if unknown. */
 export async function summarizeJob(
-  stores: { readonly jobs: JobStore; readonly samples: SampleReader },
+  stores: {
+    readonly jobs: JobStore;
+    readonly samples: SampleReader;
+    readonly objects?: Pick<ObjectStore, 'get'>;
+  },
   jobId: string,
 ): Promise<JobSummary | undefined> {
   const record = await stores.jobs.get(jobId);
   if (!record) return undefined;
-  return summarize(record, await stores.samples.read(jobId));
+  const summary = summarize(record, await stores.samples.read(jobId));
+  const savings = stores.objects ? await savingsOf(stores.objects, record) : undefined;
+  return savings === undefined ? summary : { ...summary, savings };
 }

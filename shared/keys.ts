@@ -1,4 +1,4 @@
-// The S3 key layout of the one bucket (DESIGN.md §4) and the jobId pattern. Every key the pipeline reads or
+// The S3 key layout of the one bucket (docs/contracts.md) and the jobId pattern. Every key the pipeline reads or
 // writes is built here, and every key that arrives from outside (an S3 event) is parsed and checked here.
 
 import type { MethodName } from './methods.ts';

@@ -45,13 +45,31 @@ export const Report = z.looseObject({
     pipelineSeconds: z.number().nonnegative(),
     attempts: z.number().int().nonnegative(),
   }),
+  /**
+   * What stopping early saved against the fixed budget, in steps and training time (shared/savings.ts). Optional
+   * only so reports written before it existed still parse; finalize always writes it.
+   */
+  savings: z
+    .object({
+      stepsTrained: z.number().int().nonnegative(),
+      budgetSteps: z.number().int().positive(),
+      stepsSaved: z.number().int().nonnegative(),
+      gpuSeconds: z.number().nonnegative(),
+      fullBudgetGpuSeconds: z.number().nonnegative(),
+      savedFraction: z.number(),
+      secondsPerStep: z.number().nonnegative().nullable(),
+    })
+    .optional(),
+  /** An estimate at an hourly GPU price (the stack's instance price unless the user set one), not a bill. */
   cost: z.object({
     gpuHourPriceUsd: z.number().nonnegative(),
     estimatedUsd: z.number().nonnegative(),
-    /** The same run at the observed speed, trained for the full fixed budget (maxSteps). */
+    /** The same job trained for the full fixed budget (maxSteps) at this run's pace. */
     fullBudgetUsd: z.number().nonnegative(),
-    /** 1 − estimated / fullBudget. */
+    /** 1 − estimated / fullBudget (the same fraction as savings.savedFraction). */
     savedFraction: z.number(),
+    /** Says the figures are an estimate and at what price (absent in reports from before it existed). */
+    note: z.string().optional(),
   }),
   artifacts: z.object({
     embedding: z.string(),

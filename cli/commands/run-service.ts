@@ -1,9 +1,13 @@
 // `plateau run`'s body: starts the embedded pipeline, submits the job as a user upload, shows progress, and
 // downloads the outputs. Exit 0 when the job SUCCEEDED, 1 otherwise (with the reason). With --console the web
 // console watches the job while it trains (it closes with the run; `plateau up` keeps one open).
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { type ConsoleServer, startConsole } from '../../console/console-server.ts';
 import { startEmbeddedPipeline } from '../../infra/local/embedded-pipeline.ts';
 import { downloadOutputs, submitLocalJob, watchLocalJob } from '../../infra/local/local-job.ts';
+import { Report } from '../../shared/report.ts';
+import { formatSavings } from '../../shared/savings.ts';
 import type { CliIo } from '../command.ts';
 import type { RunOptions } from './run.ts';
 
@@ -14,6 +18,14 @@ export interface RunOverrides {
   readonly waitOverridesMs?: { readonly initial?: number; readonly loop?: number };
 }
 
+/** The downloaded report.json, or undefined when the job wrote none (a failed job). */
+async function readReport(path: string): Promise<Report | undefined> {
+  const text = await readFile(path, 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  const parsed = Report.safeParse(JSON.parse(text));
+  return parsed.success ? parsed.data : undefined;
+}
+
 export async function runLocalJob(
   options: RunOptions,
   io: CliIo,
@@ -22,7 +34,8 @@ export async function runLocalJob(
   const started = Date.now();
   const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
   const pipeline = await startEmbeddedPipeline({
-    projectRoot: process.cwd(),
+    projectRoot: options.projectRoot,
+    ...(options.gpuHourPriceUsd === undefined ? {} : { gpuHourPriceUsd: options.gpuHourPriceUsd }),
     ...(overrides.trainerCommand ? { trainerCommand: overrides.trainerCommand } : {}),
     ...(overrides.waitOverridesMs ? { waitOverridesMs: overrides.waitOverridesMs } : {}),
     log: (line) => {
@@ -32,7 +45,7 @@ export async function runLocalJob(
   let web: ConsoleServer | undefined;
   try {
     if (options.console) {
-      web = await startConsole({ projectRoot: process.cwd(), stores: pipeline.stores });
+      web = await startConsole({ projectRoot: options.projectRoot, stores: pipeline.stores });
       io.err.write(`plateau run: watch the job in the web console: ${web.url}#/jobs/${options.jobId}\n`);
     }
     await submitLocalJob(pipeline, {
@@ -56,6 +69,7 @@ export async function runLocalJob(
       overrides.pollMs ?? 1000,
     );
     const files = await downloadOutputs(pipeline, options.jobId, options.outDir);
+    const report = await readReport(join(options.outDir, 'report.json'));
     const summary = {
       jobId: record.jobId,
       status: record.status,
@@ -63,12 +77,14 @@ export async function runLocalJob(
       ...(record.criterionStep === undefined ? {} : { criterionStep: record.criterionStep }),
       ...(record.lastStep === undefined ? {} : { lastStep: record.lastStep }),
       ...(record.error ? { error: record.error } : {}),
+      ...(report ? { savings: report.savings, cost: report.cost } : {}),
       outDir: options.outDir,
       files,
     };
     if (options.json) io.out.write(`${JSON.stringify(summary)}\n`);
     else {
       io.out.write(`${record.status}: job ${record.jobId}${record.error ? ` (${record.error})` : ''}\n`);
+      if (report?.savings) io.out.write(`  ${formatSavings(report.savings, report.cost.gpuHourPriceUsd)}\n`);
       for (const file of files) io.out.write(`  ${file}\n`);
     }
     return record.status === 'SUCCEEDED' ? 0 : 1;

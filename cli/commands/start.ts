@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Command, UsageError } from '../command.ts';
+import { projectRoot } from '../project-files.ts';
 import { parseRunOptions } from './run.ts';
 
 export const EXAMPLE_DIR = 'examples/checkered-gem';
@@ -42,9 +43,15 @@ function readExample(root: string): ExampleJob {
 export const startCommand: Command = {
   name: 'start',
   summary: 'Personalize the bundled example concept on the embedded default model, end to end',
-  usage: 'plateau start [--out <dir>] [--json] [--verbose] [--console]',
+  usage: 'plateau start [--out <dir>] [--gpu-hour-price usd] [--json] [--verbose] [--console]',
   async run(args, io) {
-    let values: { out?: string; json?: boolean; verbose?: boolean; console?: boolean };
+    let values: {
+      out?: string;
+      json?: boolean;
+      verbose?: boolean;
+      console?: boolean;
+      'gpu-hour-price'?: string;
+    };
     try {
       ({ values } = parseArgs({
         args: [...args],
@@ -53,6 +60,7 @@ export const startCommand: Command = {
           json: { type: 'boolean' },
           verbose: { type: 'boolean' },
           console: { type: 'boolean' },
+          'gpu-hour-price': { type: 'string' },
         },
         strict: true,
         allowPositionals: false,
@@ -60,26 +68,30 @@ export const startCommand: Command = {
     } catch (error) {
       throw new UsageError(error instanceof Error ? error.message : String(error));
     }
-    const root = process.cwd();
+    const root = projectRoot(io);
     const example = readExample(root);
-    const options = parseRunOptions([
-      '--images',
-      resolve(root, EXAMPLE_DIR, 'images'),
-      '--token',
-      example.token,
-      '--init',
-      example.initializerToken,
-      '--model',
-      resolve(root, 'models', example.baseModel),
-      ...(example.learningRate === undefined ? [] : ['--lr', String(example.learningRate)]),
-      ...(example.snrGamma === undefined ? [] : ['--snr-gamma', String(example.snrGamma)]),
-      '--job-id',
-      `checkered-gem-${Date.now().toString(36)}`,
-      ...(values.out ? ['--out', values.out] : []),
-      ...(values.json ? ['--json'] : []),
-      ...(values.verbose ? ['--verbose'] : []),
-      ...(values.console ? ['--console'] : []),
-    ]);
+    const options = parseRunOptions(
+      [
+        '--images',
+        resolve(root, EXAMPLE_DIR, 'images'),
+        '--token',
+        example.token,
+        '--init',
+        example.initializerToken,
+        '--model',
+        resolve(root, 'models', example.baseModel),
+        ...(example.learningRate === undefined ? [] : ['--lr', String(example.learningRate)]),
+        ...(example.snrGamma === undefined ? [] : ['--snr-gamma', String(example.snrGamma)]),
+        '--job-id',
+        `checkered-gem-${Date.now().toString(36)}`,
+        ...(values.out ? ['--out', values.out] : []),
+        ...(values.json ? ['--json'] : []),
+        ...(values.verbose ? ['--verbose'] : []),
+        ...(values.console ? ['--console'] : []),
+        ...(values['gpu-hour-price'] ? ['--gpu-hour-price', values['gpu-hour-price']] : []),
+      ],
+      { root },
+    );
     io.err.write(
       `plateau start: learning ${example.token} (from '${example.initializerToken}') on models/${example.baseModel} ` +
         `with the embedded pipeline; DVAR decides when to stop.\n`,

@@ -29,6 +29,7 @@ export function formatSummary(summary: JobSummary, target: StackTarget): string 
   if (summary.lastStep !== undefined) lines.push(`  last step trained: ${summary.lastStep}`);
   if (summary.startedAt) lines.push(`  started: ${summary.startedAt}`);
   if (summary.finishedAt) lines.push(`  finished: ${summary.finishedAt}`);
+  if (summary.savings) lines.push(`  ${summary.savings}`);
   if (summary.error) lines.push(`  error: ${summary.error}`);
   for (const key of summary.artifacts ?? []) lines.push(`  output: s3://${target.bucket}/${key}`);
   return `${lines.join('\n')}\n`;

@@ -2,13 +2,16 @@
 // client — the images first, then jobs/<jobId>/input/job.json, whose arrival starts the job — and prints
 // its id. The stack is the embedded `plateau up` (--stack) or a deployed one (--bucket/--table, default AWS
 // credentials chain). Images are checked by content first, so a typo fails here rather than as a FAILED job.
+// Without --model the job uses the embedded default model, uploaded to the stack first if it lacks it.
 import { readdir, readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import { IMAGE_CONTENT_TYPES, sniffImageType } from '../../shared/image-type.ts';
-import { isValidJobId, jobKeys } from '../../shared/keys.ts';
+import { isValidJobId, jobKeys, MODELS_PREFIX } from '../../shared/keys.ts';
 import { JobManifest } from '../../shared/manifest.ts';
 import { type Command, UsageError } from '../command.ts';
 import { JOB_OPTIONS, jobFromOptions, jobStamp, parseOptions, stringOption } from '../job-options.ts';
+import { DEFAULT_MODEL, defaultModelDir, projectRoot } from '../project-files.ts';
+import type { OpenStack } from './open-stack.ts';
 import { resolveStackTarget, STACK_OPTIONS, STACK_USAGE } from './stack-target.ts';
 
 export interface SubmitOptions {
@@ -26,14 +29,30 @@ export function parseSubmitOptions(args: readonly string[], now = new Date()): S
   const jobId =
     stringOption(values, 'job-id') ?? `job-${jobStamp(now)}-${Math.random().toString(36).slice(2, 6)}`;
   if (!isValidJobId(jobId)) throw new UsageError(`--job-id '${jobId}' is not a valid job id`);
-  const model = stringOption(values, 'model');
-  const manifest = { ...base, ...(model ? { baseModel: model } : {}) };
+  const manifest = { ...base, baseModel: stringOption(values, 'model') ?? DEFAULT_MODEL };
   const parsed = JobManifest.safeParse(manifest);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new UsageError(`invalid job: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim());
   }
   return { imagesDir: resolve(images), jobId, json: values.json === true, manifest, stack: values };
+}
+
+/** Every file under dir (recursively), as paths. */
+async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+}
+
+/** Uploads the embedded default model to models/<DEFAULT_MODEL>/ unless the stack already has it. */
+async function ensureDefaultModel(objects: OpenStack['objects'], root: string): Promise<boolean> {
+  const prefix = `${MODELS_PREFIX}${DEFAULT_MODEL}/`;
+  if ((await objects.head(`${prefix}model_index.json`)) !== undefined) return false;
+  const dir = defaultModelDir(root);
+  for (const file of await listFiles(dir)) {
+    await objects.put(`${prefix}${relative(dir, file).split(sep).join('/')}`, await readFile(file));
+  }
+  return true;
 }
 
 /** The image files of a folder (not subfolders, not dotfiles), in name order, each checked by content. */
@@ -57,7 +76,9 @@ async function readImages(dir: string): Promise<{ name: string; bytes: Uint8Arra
 export const submitCommand: Command = {
   name: 'submit',
   summary: 'Upload a job (images, then job.json) to a stack (plateau up or deployed) and print its id',
-  usage: `plateau submit --images <dir> --token "<tok>" [--method textual-inversion|dreambooth-lora|custom-diffusion] [--rank R] [--lora-targets paper|attention] [--class-word w] [--class-images N] [--no-prior] [--init <word>] [--model <name>] [--job-id <id>] [--lr x] [--snr-gamma g] [--max-steps N] [--window W] [--threshold A] ${STACK_USAGE} [--json]`,
+  usage:
+    `plateau submit --images <dir> --token "<tok>" [--method textual-inversion|dreambooth-lora|custom-diffusion] [--rank R] [--lora-targets paper|attention] [--class-word w] [--class-images N] [--no-prior] [--init <word>] [--model <name>] [--job-id <id>] [--lr x] [--snr-gamma g] [--max-steps N] [--window W] [--threshold A] ${STACK_USAGE} [--json]\n` +
+    `  --model: a model name under models/ in the bucket (default: ${DEFAULT_MODEL}, uploaded from this package if absent)`,
   async run(args, io) {
     const options = parseSubmitOptions(args);
     const target = resolveStackTarget(options.stack);
@@ -69,6 +90,14 @@ export const submitCommand: Command = {
       if ((await stack.objects.head(keys.manifest)) !== undefined) {
         io.err.write(`plateau submit: job '${options.jobId}' already exists in ${target.bucket}\n`);
         return 1;
+      }
+      if (
+        options.manifest.baseModel === DEFAULT_MODEL &&
+        (await ensureDefaultModel(stack.objects, projectRoot(io)))
+      ) {
+        io.err.write(
+          `plateau submit: uploaded the embedded model to s3://${target.bucket}/${MODELS_PREFIX}${DEFAULT_MODEL}/\n`,
+        );
       }
       for (const image of images) {
         await stack.objects.put(`${keys.imagesPrefix}${image.name}`, image.bytes, image.contentType);

@@ -18,6 +18,7 @@ import {
   METHODS,
   type MethodName,
 } from '../../shared/methods.ts';
+import { computeSavings, DEFAULT_GPU_HOUR_PRICE_USD, gpuCostUsd } from '../../shared/savings.ts';
 import type { PixelImage } from '../../trainer-image/src/train/batches.ts';
 import { CHECKPOINT_PREFIX } from '../../trainer-image/src/train/checkpoint.ts';
 import type { GenerateImages } from '../../trainer-image/src/train/class-images.ts';
@@ -33,6 +34,7 @@ import {
 } from '../../trainer-image/src/train/sampler.ts';
 import type { StepProgress } from '../../trainer-image/src/train/train-loop.ts';
 import { type Command, UsageError } from '../command.ts';
+import { DEFAULT_MODEL, defaultModelDir, projectRoot } from '../project-files.ts';
 
 /** One line per method with its defaults, from the one table of method defaults (shared/methods.ts). */
 const METHOD_HELP = METHODS.map((m) => {
@@ -44,12 +46,13 @@ const METHOD_HELP = METHODS.map((m) => {
 }).join('\n');
 
 const USAGE =
-  'plateau train --model <pipelineDir> --images <dir> --token "<tok>" [--init <word>] [--out <dir>] ' +
+  'plateau train --images <dir> --token "<tok>" [--init <word>] [--model <pipelineDir>] [--out <dir>] ' +
   '[--method textual-inversion|dreambooth-lora|custom-diffusion] [--rank R] [--lora-alpha a] ' +
   '[--lora-targets paper|attention] [--class-word w] [--class-images N] [--no-prior] ' +
   '[--max-steps N] [--window W] [--threshold a] [--eval-every k] [--seed s] [--resume] [--no-dvar] ' +
   '[--batch-size B] [--lr x] [--snr-gamma g] [--resolution px] [--templates object|style] [--checkpoint-every N] ' +
   '[--progress-every N] [--samples N] [--sample-steps N] [--guidance g] [--json]\n' +
+  `  --model: a diffusers ONNX pipeline folder (default: the embedded models/${DEFAULT_MODEL}).\n` +
   '  Defaults per method (unset flags):\n' +
   `${METHOD_HELP}\n` +
   `    LoRA: rank ${LORA_DEFAULTS.rank}, alpha = rank, targets ${LORA_DEFAULTS.targets} (attn1/attn2 q,k,v,out + ff.net.0.proj; 'attention': the 8 attention projections)\n` +
@@ -119,7 +122,7 @@ export function createTrainCommand(
         throw new UsageError(error instanceof Error ? error.message : String(error));
       }
       const { values } = parsed;
-      for (const required of ['model', 'images', 'token'] as const) {
+      for (const required of ['images', 'token'] as const) {
         if (!values[required]) throw new UsageError(`--${required} is required`);
       }
       const manifest = manifestFromFlags(values);
@@ -145,7 +148,7 @@ export function createTrainCommand(
         guidance: positive('guidance', values.guidance, 7.5),
       };
       const dvar = !values['no-dvar'];
-      const pipelineDir = resolve(values.model!);
+      const pipelineDir = values.model ? resolve(values.model) : defaultModelDir(projectRoot(io));
       const out = resolve(values.out ?? join('out', 'train'));
       const store = new FolderArtifactStore(out);
 
@@ -256,6 +259,15 @@ export function createTrainCommand(
       const samples = await readJsonlSamples(join(out, 'samples.jsonl'));
       const trainSeconds = (Date.now() - rateFrom.at) / 1000;
       const trainedHere = result.steps - (result.resumedFrom ?? 0);
+      // This process's compute time (a resumed run counts only its own part); priced like the pipeline's report.
+      const computeSeconds = (Date.now() - started) / 1000;
+      const savings = computeSavings({
+        stepsTrained: result.steps,
+        budgetSteps: settings.maxSteps,
+        gpuSeconds: computeSeconds,
+        samples,
+      });
+      const price = DEFAULT_GPU_HOUR_PRICE_USD.onDemand;
       const report = {
         mode: 'standalone',
         method,
@@ -290,6 +302,14 @@ export function createTrainCommand(
           samples: 'samples.jsonl',
           validationImages: sampleKeys,
           ...(samplesError === null ? {} : { validationImagesError: samplesError }),
+        },
+        savings,
+        cost: {
+          gpuHourPriceUsd: price,
+          estimatedUsd: gpuCostUsd(savings.gpuSeconds, price),
+          fullBudgetUsd: gpuCostUsd(savings.fullBudgetGpuSeconds, price),
+          savedFraction: savings.savedFraction,
+          note: `estimate: this run's seconds on a GPU at $${price}/GPU-hour (the cloud stack's default instance)`,
         },
       };
       const encoder = new TextEncoder();

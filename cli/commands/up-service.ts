@@ -6,6 +6,7 @@ import { type ConsoleServer, startConsole } from '../../console/console-server.t
 import { type EmbeddedPipeline, startEmbeddedPipeline } from '../../infra/local/embedded-pipeline.ts';
 import { MODELS_PREFIX } from '../../shared/keys.ts';
 import type { CliIo } from '../command.ts';
+import { defaultModelDir, projectRoot } from '../project-files.ts';
 import type { UpOptions } from './up.ts';
 
 /** The one line `--json` prints when the service is ready (with the console's URL when it serves one). */
@@ -26,7 +27,7 @@ export function readyLine(pipeline: EmbeddedPipeline, web?: ConsoleServer) {
 /** Starts the service, preloads models, reports readiness, and stops when `until` resolves. */
 export async function runUp(options: UpOptions, io: CliIo, until: Promise<unknown>): Promise<number> {
   const pipeline = await startEmbeddedPipeline({
-    projectRoot: process.cwd(),
+    projectRoot: projectRoot(io),
     ...(options.stateDir ? { stateDir: options.stateDir } : {}),
     log: (line) => {
       if (options.verbose || line.startsWith('[submit-job]')) io.err.write(`${line}\n`);
@@ -35,12 +36,14 @@ export async function runUp(options: UpOptions, io: CliIo, until: Promise<unknow
   let web: ConsoleServer | undefined;
   try {
     web = await startConsole({
-      projectRoot: process.cwd(),
+      projectRoot: projectRoot(io),
       stores: pipeline.stores,
       ...(options.consolePort === undefined ? {} : { port: options.consolePort }),
       log: (line) => io.err.write(`${line}\n`),
     });
-    for (const dir of options.models) {
+    // The embedded default model is always there, so `plateau submit` without --model works against this stack.
+    const defaultModel = defaultModelDir(projectRoot(io));
+    for (const dir of [defaultModel, ...options.models.filter((dir) => dir !== defaultModel)]) {
       const name = basename(dir);
       const count = await pipeline.uploadFolder(dir, `${MODELS_PREFIX}${name}/`);
       io.err.write(

@@ -61,7 +61,9 @@ export function parseUpOptions(args: readonly string[]): UpOptions {
 export const upCommand: Command = {
   name: 'up',
   summary: 'Run the embedded pipeline (S3, DynamoDB, monitor, trainer) and its web console until stopped',
-  usage: 'plateau up [--json] [--state <dir>] [--model <dir>]... [--console-port <n>] [--verbose]',
+  usage:
+    'plateau up [--json] [--state <dir>] [--model <dir>]... [--console-port <n>] [--verbose]\n' +
+    '  the embedded models/plateau-world-32 is always loaded; --model adds more',
   async run(args, io) {
     const options = parseUpOptions(args);
     const until = new Promise<string>((resolveSignal) => {

@@ -44,6 +44,7 @@ export const watchCommand: Command = {
             );
           }
           if (isFinal(summary.status)) {
+            if (summary.savings && !json) io.out.write(`  ${summary.savings}\n`);
             if (summary.error && !json) io.out.write(`  error: ${summary.error}\n`);
             return summary.status === 'SUCCEEDED' || summary.status === 'CANCELLED'
               ? WATCH_EXIT[summary.status]

@@ -5,7 +5,7 @@ import type { DvarParams } from '../../shared/dvar.ts';
 
 /**
  * The smallest k ≥ 1 such that some k further values x₁…x_k make DVAR hold at length L = n + k
- * (`var(last W) < α · var(all)`, population variances, DESIGN.md §7).
+ * (`var(last W) < α · var(all)`, population variances, docs/dvar.md).
  *
  * Why it is exact: for k ≤ W future values with mean x̄ and scatter s = Σ(xᵢ − x̄)², the window's and the
  * history's sums of squared deviations both grow by s, so f = var_W − α·var_all grows by s·(1/W − α/L), which

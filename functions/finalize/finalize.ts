@@ -25,6 +25,7 @@ import type {
 } from '../../shared/pipeline-ports.ts';
 import { REPORT_VERSION, Report } from '../../shared/report.ts';
 import { detLossHistory, type SampleReader } from '../../shared/samples.ts';
+import { computeSavings, gpuCostUsd } from '../../shared/savings.ts';
 import { deliverWebhook, type WebhookResult } from './webhook.ts';
 
 export interface FinalizeDeps {
@@ -112,8 +113,12 @@ async function settle(record: JobRecord, state: MonitorState, deps: FinalizeDeps
   const firstStart = starts.length ? Math.min(...starts) : batch?.startedAtMs;
   const lastStop = stops.length ? Math.max(...stops) : batch?.stoppedAtMs;
   const price = deps.gpuHourPriceUsd;
-  const estimatedUsd = (gpuSeconds / 3600) * price;
-  const fullBudgetUsd = steps > 0 ? (estimatedUsd * manifest.training.maxSteps) / steps : 0;
+  const savings = computeSavings({
+    stepsTrained: steps,
+    budgetSteps: manifest.training.maxSteps,
+    gpuSeconds,
+    samples,
+  });
   const chartKey = keys.lossChart;
   const samplesPrefix = keys.samplesPrefix;
   const sampleImages = (await deps.objects.list(samplesPrefix)).map((o) => o.key).sort();
@@ -144,11 +149,13 @@ async function settle(record: JobRecord, state: MonitorState, deps: FinalizeDeps
       pipelineSeconds: Math.max(0, now.getTime() - Date.parse(record.createdAt)) / 1000,
       attempts: batch?.attempts.length ?? record.attempts,
     },
+    savings,
     cost: {
       gpuHourPriceUsd: price,
-      estimatedUsd,
-      fullBudgetUsd,
-      savedFraction: fullBudgetUsd > 0 ? 1 - estimatedUsd / fullBudgetUsd : 0,
+      estimatedUsd: gpuCostUsd(savings.gpuSeconds, price),
+      fullBudgetUsd: gpuCostUsd(savings.fullBudgetGpuSeconds, price),
+      savedFraction: savings.savedFraction,
+      note: `estimate: GPU-seconds × $${price}/GPU-hour; the bill depends on the instance, region and Spot price`,
     },
     artifacts: {
       embedding: keys.embedding(manifest.token),

@@ -18,6 +18,7 @@ import { S3ObjectStore } from '../../shared/aws/s3-store.ts';
 import { ENV } from '../../shared/env.ts';
 import { JOBS_PREFIX, MANIFEST_SUFFIX } from '../../shared/keys.ts';
 import { systemClock } from '../../shared/pipeline-ports.ts';
+import { DEFAULT_GPU_HOUR_PRICE_USD } from '../../shared/savings.ts';
 import { trainerSettings } from '../trainer-settings.ts';
 import { type EmbeddedAws, type S3Notification, startEmbeddedAws } from './embedded-aws.ts';
 import { LocalBatchJobs } from './local-batch.ts';
@@ -29,18 +30,21 @@ const LOCAL_JOB_QUEUE = 'plateau-local';
 const LOCAL_JOB_DEFINITION = 'plateau-trainer-local';
 
 export interface EmbeddedPipelineOptions {
-  /** Repository root: the trainer runs from here. */
+  /** The package folder (not the user's working directory): the trainer entry is found and run from here. */
   readonly projectRoot: string;
   /** Folder for S3 data (persisted when given) and the model cache; a temporary folder otherwise. */
   readonly stateDir?: string;
   /**
    * The trainer command line.
-   * @default [process.execPath, 'trainer-image/src/main.ts']
+   * @default [process.execPath, '<projectRoot>/trainer-image/src/main.ts']
    */
   readonly trainerCommand?: readonly string[];
   /** @default 'cpu' (the embedded mode has no GPU runtime to probe; set 'auto' to try CUDA) */
   readonly executionProvider?: 'auto' | 'cuda' | 'cpu';
-  /** @default 0 (local GPU time is free) */
+  /**
+   * The price report.json's cost estimate uses: what the run would cost on the deployed stack's default instance.
+   * @default DEFAULT_GPU_HOUR_PRICE_USD.onDemand
+   */
   readonly gpuHourPriceUsd?: number;
   /** Monitor timing: the ASL's InitialWait seconds, or Wait overrides for tests. */
   readonly initialWaitSeconds?: number;
@@ -105,7 +109,10 @@ export async function startEmbeddedPipeline(options: EmbeddedPipelineOptions): P
   const samples = new DynamoDbSampleReader(documents, aws.table);
   const events = new LocalEventBus();
   const batch = new LocalBatchJobs({
-    command: options.trainerCommand ?? [process.execPath, 'trainer-image/src/main.ts'],
+    command: options.trainerCommand ?? [
+      process.execPath,
+      join(options.projectRoot, 'trainer-image/src/main.ts'),
+    ],
     cwd: options.projectRoot,
     environment: {
       ...clientEnvironment,
@@ -133,7 +140,7 @@ export async function startEmbeddedPipeline(options: EmbeddedPipelineOptions): P
         batch,
         events,
         clock: systemClock,
-        gpuHourPriceUsd: options.gpuHourPriceUsd ?? 0,
+        gpuHourPriceUsd: options.gpuHourPriceUsd ?? DEFAULT_GPU_HOUR_PRICE_USD.onDemand,
       }),
   };
   const wrap = options.wrapTask ?? ((_task: Task, handler: MonitorTaskHandler) => handler);

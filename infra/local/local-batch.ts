@@ -1,15 +1,21 @@
 // The embedded runtime's AWS Batch: the BatchJobs port (shared/pipeline-ports.ts) over child processes. Each
 // submitted job spawns the trainer with the job definition's environment merged with the per-job one, as
 // Batch does; statuses, attempts and TerminateJob follow Batch's meaning. reclaim() kills an attempt the way
-// a Spot reclaim does and starts the next one, which the job definition's retry strategy would do.
+// a Spot reclaim does and starts the next one, which the job definition's retry strategy would do. Unlike
+// Batch, a failed attempt's reason also carries the error the trainer printed (a trainer that cannot start
+// never reaches its own job-record update).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { errorFromOutput } from '../../shared/failure-summary.ts';
 import type {
   BatchJobInfo,
   BatchJobs,
   BatchStatus,
   BatchSubmitRequest,
 } from '../../shared/pipeline-ports.ts';
+
+/** How much of an attempt's stderr is kept to find the error it died with. */
+const STDERR_TAIL_CHARS = 16_384;
 
 export interface LocalBatchOptions {
   /** The trainer command line, e.g. [process.execPath, 'trainer-image/src/main.ts']. */
@@ -41,6 +47,8 @@ interface LocalJob {
   statusReason?: string;
   readonly attempts: Attempt[];
   child?: ChildProcess;
+  /** The running attempt's last STDERR_TAIL_CHARS of stderr. */
+  stderrTail: string;
   /** Set when the next exit is a simulated Spot reclaim (retried) rather than the trainer's own. */
   reclaiming?: boolean;
   terminateReason?: string;
@@ -68,6 +76,7 @@ export class LocalBatchJobs implements BatchJobs {
       environment: { ...this.#options.environment, ...request.environment },
       status: 'SUBMITTED',
       attempts: [],
+      stderrTail: '',
       settled,
       settle,
     };
@@ -139,15 +148,21 @@ export class LocalBatchJobs implements BatchJobs {
     });
     job.child = child;
     job.status = 'RUNNING';
+    job.stderrTail = '';
     const forward = (chunk: Buffer) => this.#options.onOutput?.(job.batchJobId, chunk.toString('utf8'));
     child.stdout?.on('data', forward);
-    child.stderr?.on('data', forward);
+    child.stderr?.on('data', (chunk: Buffer) => {
+      job.stderrTail = (job.stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL_CHARS);
+      forward(chunk);
+    });
     child.on('error', (error) => {
       attempt.stoppedAtMs = Date.now();
       job.child = undefined;
       this.#finish(job, 'FAILED', `could not start the trainer: ${error.message}`);
     });
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': the stderr tail must be complete before the reason is read from it.
+    child.on('close', (code, signal) => {
+      if (isDone(job.status)) return; // already failed to spawn ('error' above)
       attempt.stoppedAtMs = Date.now();
       attempt.exitCode = code ?? 137;
       job.child = undefined;
@@ -162,7 +177,9 @@ export class LocalBatchJobs implements BatchJobs {
       }
       if (job.terminateReason !== undefined) return this.#finish(job, 'FAILED', job.terminateReason);
       if (code === 0) return this.#finish(job, 'SUCCEEDED');
-      this.#finish(job, 'FAILED', `Essential container in task exited (${signal ?? `exit code ${code}`})`);
+      const printed = errorFromOutput(job.stderrTail, this.#options.cwd);
+      const exited = `Essential container in task exited (${signal ?? `exit code ${code}`})`;
+      this.#finish(job, 'FAILED', printed ? `${exited}: ${printed}` : exited);
     });
   }
 

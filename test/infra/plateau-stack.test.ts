@@ -287,7 +287,6 @@ describe('cdk-nag AwsSolutions', () => {
     expect(staged).toHaveLength(1);
     const entries = readdirSync(staged[0] ?? '').sort();
     expect(entries).toEqual([
-      '.npmrc',
       'package-lock.json',
       'package.json',
       'shared',

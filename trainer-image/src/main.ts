@@ -11,7 +11,8 @@ import { DynamoDbSampleSink } from '../../shared/aws/dynamodb-samples.ts';
 import { DynamoDbStopSignal } from '../../shared/aws/dynamodb-stop-signal.ts';
 import { S3ArtifactStore, S3ObjectStore } from '../../shared/aws/s3-store.ts';
 import { ENV, readEnv } from '../../shared/env.ts';
-import { recordTrainerError } from '../../shared/job-record.ts';
+import { summarizeError } from '../../shared/failure-summary.ts';
+import { markTrainerStarted, recordTrainerError } from '../../shared/job-record.ts';
 import { jobKeys } from '../../shared/keys.ts';
 import { loadOnnxModel } from './train/onnx-model.ts';
 import { generateOnnxImages, renderOnnxSamples } from './train/sampler.ts';
@@ -37,6 +38,9 @@ async function main(): Promise<number> {
   const jobs = new DynamoDbJobStore(documents, env.TABLE);
   const workDir = await mkdtemp(join(tmpdir(), 'plateau-job-'));
   const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+  await markTrainerStarted(jobs, env.JOB_ID, new Date()).catch((error: unknown) =>
+    log(`could not mark the job RUNNING: ${String(error)}`),
+  );
   try {
     const result = await runTrainingJob({
       jobId: env.JOB_ID,
@@ -62,10 +66,10 @@ async function main(): Promise<number> {
     );
     return 0;
   } catch (error) {
-    // The reason goes on the job record so the FAILED job says why, not Batch's generic exit message.
-    const message = error instanceof Error ? error.message : String(error);
-    await recordTrainerError(jobs, env.JOB_ID, message).catch((recordError: unknown) =>
-      log(`could not record the error on the job: ${String(recordError)}`),
+    // The reason (first line, and where) goes on the job record so the FAILED job says why, not Batch's
+    // generic exit message.
+    await recordTrainerError(jobs, env.JOB_ID, `trainer failed: ${summarizeError(error)}`).catch(
+      (recordError: unknown) => log(`could not record the error on the job: ${String(recordError)}`),
     );
     throw error;
   } finally {
@@ -78,7 +82,10 @@ main().then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`plateau trainer: ${error instanceof Error ? error.message : String(error)}\n`);
+    // The whole stack for the log (on its own lines, as Node prints an uncaught error); the job record has the
+    // one-line summary.
+    const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    process.stderr.write(`plateau trainer failed:\n${detail}\n`);
     process.exitCode = 1;
   },
 );

@@ -80,6 +80,7 @@ test('submit uploads images then job.json and prints the id; watch follows it to
   expect(watched.code).toBe(0);
   expect(watched.out).toMatch(/cli-ok {2}SUCCEEDED/);
   expect(watched.out).toMatch(/criterion at step \d+/);
+  expect(watched.out).toMatch(/\n {2}trained \d+ of 400 steps: \d+% of training time saved/);
   await pipeline.idle();
 
   const status = await cli('status', 'cli-ok', '--stack', stack, '--json');
@@ -90,8 +91,24 @@ test('submit uploads images then job.json and prints the id; watch follows it to
   expect(summary.artifacts).toContain(keys.embedding('<cat-toy>'));
   const human = await cli('status', 'cli-ok', '--stack', stack);
   expect(human.out).toContain(`output: s3://${readyLine(pipeline).bucket}/${keys.embedding('<cat-toy>')}`);
+  expect(human.out).toMatch(/trained \d+ of 400 steps: \d+% of training time saved .* at \$1\.006\/GPU-h\)/);
   // The same job id again is refused before anything is uploaded.
   expect((await cli(...submitArgs(20), '--job-id', 'cli-ok')).code).toBe(1);
+}, 60_000);
+
+test('submit without --model uses the embedded model, uploading it to the stack the first time', async () => {
+  const index = 'models/plateau-world-32/model_index.json';
+  expect(await pipeline.stores.objects.head(index)).toBeUndefined();
+  const args = ['submit', '--images', images, '--token', '<t>', '--max-steps', '30', '--stack', stack];
+  const first = await cli(...args, '--job-id', 'cli-default-1');
+  expect(first).toMatchObject({ code: 0, out: 'cli-default-1\n' });
+  expect(first.err).toMatch(/uploaded the embedded model to s3:\/\/.*\/models\/plateau-world-32\//);
+  expect(await pipeline.stores.objects.head(index)).toBeDefined();
+  const second = await cli(...args, '--job-id', 'cli-default-2');
+  expect(second).toMatchObject({ code: 0, err: '' });
+  const manifest = await pipeline.stores.objects.get(jobKeys('cli-default-2').manifest);
+  expect(JSON.parse(new TextDecoder().decode(manifest))).toMatchObject({ baseModel: 'plateau-world-32' });
+  await pipeline.idle();
 }, 60_000);
 
 test('cancel stops a running job: CANCELLED (watch exits 3); a second cancel is refused', async () => {

@@ -170,7 +170,7 @@ describe('embedded pipeline with the real trainer', () => {
     expect(resumed.status).toBe('SUCCEEDED');
     expect((await pipeline.batch.describe(batchJobId))?.attempts).toHaveLength(2);
     expect(lines.some((l) => /resuming at step 100/.test(l))).toBe(true);
-    // Bit-for-bit (DESIGN.md §5): the resumed run must reproduce the uninterrupted one exactly.
+    // Bit-for-bit (docs/architecture.md): the resumed run must reproduce the uninterrupted one exactly.
     const [a, b] = [await embedding('real-reclaim'), await embedding('real-ref')];
     const worst = Math.max(...Array.from(a, (v, i) => Math.abs(v - (b[i] ?? Number.NaN))));
     lines.push(`resume: max |diff| ${worst} over ${a.length} values`);

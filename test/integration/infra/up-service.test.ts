@@ -60,6 +60,8 @@ describe('plateau up', () => {
     expect(await got.Body?.transformToString()).toBe('hi');
     s3.destroy();
     expect(err).toContain('loaded model tiny (2 files)');
+    // The embedded default model is always there, so `plateau submit` without --model works.
+    expect(err).toMatch(/loaded model plateau-world-32 \(\d+ files\)/);
     // The web console answers on 127.0.0.1 with this start's token, and only with it.
     expect(ready.consoleUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]{32}$/);
     const signIn = await fetch(ready.consoleUrl, { redirect: 'manual' });

@@ -1,4 +1,4 @@
-// Enforces the dependency direction of DESIGN.md §3 on the real tree, and proves the checker catches each
+// Enforces the dependency direction of docs/architecture.md on the real tree, and proves the checker catches each
 // kind of forbidden edge on a scratch tree.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,4 +1,4 @@
-// The layout's dependency rules (DESIGN.md §3, STYLE.md) as data plus a checker over import specifiers.
+// The layout's dependency rules (docs/architecture.md) as data plus a checker over import specifiers.
 // Kept beside its test so the rules are read in one place; the test runs it on the real tree and on a bad one.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';

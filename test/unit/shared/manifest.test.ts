@@ -4,7 +4,7 @@ import { JobManifest, MAX_MANIFEST_BYTES, parseManifest } from '../../../shared/
 const bytes = (value: unknown) =>
   new TextEncoder().encode(typeof value === 'string' ? value : JSON.stringify(value));
 
-test('every field but token has the default of DESIGN.md §4', () => {
+test('every field but token has the default of docs/contracts.md', () => {
   expect(parseManifest(bytes({ token: '<my-cat>' }))).toEqual({
     method: 'textual-inversion',
     token: '<my-cat>',

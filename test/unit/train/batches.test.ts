@@ -1,5 +1,5 @@
 // TI batches: the latent cache (one sample per image and flip), the deterministic evaluation batch exactly as
-// DESIGN.md §5 and its independence from the training stream, and training batches drawn from that stream.
+// docs/dvar.md and its independence from the training stream, and training batches drawn from that stream.
 
 import {
   type BatchSetup,

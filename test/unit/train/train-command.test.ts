@@ -261,6 +261,10 @@ describe('plateau train', () => {
       stopLatencySteps: 0,
     });
     expect(report.dvar).toMatchObject({ window: 20, threshold: 0.15, finalRatio: summary.finalRatio });
+    // The saving against the 400-step cap, and its estimated cost, as in the pipeline's report.
+    expect(report.savings).toMatchObject({ stepsTrained: summary.steps, budgetSteps: 400 });
+    expect(report.savings.savedFraction).toBeGreaterThan(0);
+    expect(report.cost.estimatedUsd).toBeLessThan(report.cost.fullBudgetUsd);
     const samples = await readJsonlSamples(join(out, 'samples.jsonl'));
     const det = samples.filter((s) => s.detLoss !== undefined);
     const index = findCriterionIndex(

@@ -1,6 +1,6 @@
 // The only module that touches onnxruntime-node: sessions from ONNX bytes or a path on the CPU (or CUDA when
 // asked and present), fed and read with the project's own typed tensors so nothing else sees ORT types.
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -76,7 +76,9 @@ export function cudaAvailable(): boolean {
     if (!ort.listSupportedBackends().some((b) => b.name === 'cuda')) return false;
     // The package lists CUDA even in CPU-only installs; the provider library beside the binding is what counts
     // (without this check every session logs a failed dlopen before falling back to the CPU).
-    const packageJson = createRequire(join(process.cwd(), 'package.json')).resolve(
+    // Resolved from the running program's entry file (bin/plateau.js, the trainer's main.ts, jest), whose
+    // node_modules are the ones this process loaded, not from the working directory (plateau runs from anywhere).
+    const packageJson = createRequire(realpathSync(process.argv[1] ?? '')).resolve(
       'onnxruntime-node/package.json',
     );
     const bindingDir = join(dirname(packageJson), 'bin', 'napi-v6', process.platform, process.arch);

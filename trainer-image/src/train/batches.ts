@@ -1,7 +1,7 @@
 // Batches for textual inversion. VAE posteriors are computed once per image and flip; each (image, flip) gets
 // one latent sample × scaling_factor from its own stream (the "latents" cache). Training batches draw image,
-// template, flip, timestep and noise from the training stream; the deterministic evaluation batch (DESIGN.md
-// §5) is built once from the "eval" stream, so evaluating never moves the training randomness.
+// template, flip, timestep and noise from the training stream; the deterministic evaluation batch
+// (docs/dvar.md) is built once from the "eval" stream, so evaluating never moves the training randomness.
 import { type DdpmSchedule, noiseAndTarget } from './ddpm.ts';
 import type { BatchSource } from './objective.ts';
 import { Rng } from './rng.ts';

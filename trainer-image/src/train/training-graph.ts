@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { buildGradientGraph } from '../autodiff/build-gradient-graph.ts';
 import type { GradRegistry } from '../autodiff/registry.ts';
 import { encodeModel, loadModel } from '../onnx/codec.ts';
+import { readTensorBytes } from '../onnx/external-data.ts';
 import { GraphBuilder } from '../onnx/graph-builder.ts';
 import { DataType, defaultOpset, type OnnxGraph, type OnnxModel, type ValueInfo } from '../onnx/model.ts';
 import {
@@ -30,6 +31,7 @@ import {
   spliceEmbeddingRows,
 } from '../onnx/surgery.ts';
 import { decodeValues } from '../onnx/tensor-values.ts';
+import { upcastFp16 } from '../onnx/upcast-fp16.ts';
 import { type DdpmSchedule, minSnrWeight, type PredictionType, parseSchedulerConfig } from './ddpm.ts';
 
 export type TrainableChoice = 'placeholder' | 'conv_in';
@@ -57,6 +59,13 @@ export interface TextualInversionGraphOptions {
    * texture hidden in small noise), and that term otherwise dominates the gradient.
    */
   readonly snrGamma?: number;
+  /**
+   * The latent side (resolution / 8) the `train` graph will be fed, fixed like the batch: every activation then
+   * has a static size (memory estimates) and unbroadcasting needs no run-time axis search. Default: symbolic.
+   */
+  readonly latentSize?: number;
+  /** How backward nodes read frozen weights (GradientGraphOptions.frozenWeights; default 'fold'). */
+  readonly frozenWeights?: 'fold' | 'reference';
   /**
    * The method's rewrite of the UNet (methods/): it turns the method's tensors into graph inputs, which are then
    * trained beside the placeholder rows. The same rewrite serves the validation sampler. Absent: textual inversion.
@@ -184,8 +193,12 @@ interface Components {
 }
 
 function loadComponents(pipelineDir: string): Components {
-  const te = loadModel(join(pipelineDir, 'text_encoder', 'model.onnx'));
-  const unet = loadModel(join(pipelineDir, 'unet', 'model.onnx'));
+  // fp16 exports train in fp32 (onnx/upcast-fp16.ts): one fp32 copy of the weights, folded at session start.
+  const te = upcastFp16(
+    loadModel(join(pipelineDir, 'text_encoder', 'model.onnx')),
+    join(pipelineDir, 'text_encoder'),
+  );
+  const unet = upcastFp16(loadModel(join(pipelineDir, 'unet', 'model.onnx')), join(pipelineDir, 'unet'));
   const schedulerJson: unknown = JSON.parse(
     readFileSync(join(pipelineDir, 'scheduler', 'scheduler_config.json'), 'utf8'),
   );
@@ -297,13 +310,7 @@ function mergedModel(parts: readonly OnnxGraph[], outputs: readonly ValueInfo[],
 function initializerValues(model: OnnxModel, name: string, modelDir: string): Float32Array {
   const t = model.graph.initializers.find((i) => i.name === name);
   if (!t) throw new Error(`initializer '${name}' not found`);
-  let bytes: Uint8Array;
-  if (t.data.kind === 'raw') bytes = t.data.bytes;
-  else if (t.data.kind === 'external') {
-    const count = t.dims.reduce((a, b) => a * b, 1);
-    const file = readFileSync(join(t.data.baseDir ?? modelDir, t.data.location));
-    bytes = file.subarray(t.data.offset, t.data.offset + (t.data.length ?? count * 4));
-  } else throw new Error(`initializer '${name}' is not numeric`);
+  const bytes = readTensorBytes(t, modelDir);
   if (t.dataType !== DataType.FLOAT) throw new Error(`initializer '${name}' is not FLOAT`);
   return Float32Array.from(decodeValues(t.dataType, bytes) as number[]);
 }
@@ -378,12 +385,15 @@ export function buildTextualInversionGraph(
   const forward = mergedModel([te, before, unet, after], [lossInfo], c);
 
   const trainable = wrt === 'placeholder' ? INPUTS.rows : convInName;
-  const differentiated = options.batchSize === undefined ? forward : withBatch(forward, options.batchSize);
+  const batched = options.batchSize === undefined ? forward : withBatch(forward, options.batchSize);
+  const differentiated =
+    options.latentSize === undefined ? batched : withLatentSize(batched, options.latentSize);
   const methodNames = wrt === 'placeholder' ? methodInputs.map((v) => v.name) : [];
   const { model: gradModel, gradients } = buildGradientGraph(differentiated, {
     loss: 'loss',
     wrt: [trainable, ...methodNames],
     ...(options.registry ? { registry: options.registry } : {}),
+    ...(options.frozenWeights ? { frozenWeights: options.frozenWeights } : {}),
   });
   const renames = new Map<string, string>([[gradients[trainable] ?? '', 'gradient']]);
   const methodTrainables: MethodTrainable[] = [];
@@ -470,6 +480,15 @@ function withBatch(model: OnnxModel, batch: number): OnnxModel {
     if (!batched.has(v.name) || v.dims === undefined || typeof first === 'number') return v;
     return { ...v, dims: [batch, ...v.dims.slice(1)] };
   });
+  return { ...model, graph: { ...model.graph, inputs } };
+}
+
+/** The model with the latents' and noise's spatial dims fixed to `side`. */
+function withLatentSize(model: OnnxModel, side: number): OnnxModel {
+  const spatial = new Set<string>([INPUTS.latents, INPUTS.noise]);
+  const inputs = model.graph.inputs.map((v) =>
+    spatial.has(v.name) && v.dims?.length === 4 ? { ...v, dims: [v.dims[0], v.dims[1], side, side] } : v,
+  );
   return { ...model, graph: { ...model.graph, inputs } };
 }
 

@@ -120,10 +120,21 @@ test('a criterion stop: report.json completed, loss.svg written, SUCCEEDED, even
     pipelineSeconds: 120,
     attempts: 2,
   });
-  // 80 GPU-seconds at 3.6 USD/h = 0.08 USD; the full 1000-step budget at the same speed = 0.8 USD.
+  // 100 of 1000 steps in 80 GPU-seconds; the samples' pace is 0.5 s/step, so the 900 untrained steps would have
+  // taken 450 s more: 530 s for the full budget. At 3.6 USD/h: 0.08 USD paid instead of 0.53 USD.
+  expect(report.savings).toMatchObject({
+    stepsTrained: 100,
+    budgetSteps: 1000,
+    stepsSaved: 900,
+    gpuSeconds: 80,
+  });
+  expect(report.savings?.secondsPerStep).toBeCloseTo(0.5);
+  expect(report.savings?.fullBudgetGpuSeconds).toBeCloseTo(530);
+  expect(report.savings?.savedFraction).toBeCloseTo(1 - 80 / 530);
   expect(report.cost.estimatedUsd).toBeCloseTo(0.08);
-  expect(report.cost.fullBudgetUsd).toBeCloseTo(0.8);
-  expect(report.cost.savedFraction).toBeCloseTo(0.9);
+  expect(report.cost.fullBudgetUsd).toBeCloseTo(0.53);
+  expect(report.cost.savedFraction).toBeCloseTo(1 - 80 / 530);
+  expect(report.cost.note).toMatch(/^estimate/);
   expect(report.dvar.finalRatio).toBeGreaterThan(0);
   expect(report.artifacts.samples).toEqual(['jobs/j/output/samples/0.png']);
 

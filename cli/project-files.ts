@@ -1,0 +1,17 @@
+// The project's own files (the embedded default model, the bundled example, the trainer entry), found from the
+// package's folder rather than the working directory, so `plateau` works from anywhere; outputs stay under cwd.
+import { join } from 'node:path';
+import type { CliIo } from './command.ts';
+
+/** The embedded base model `run`, `train`, `submit` and `up` use when no --model is given. */
+export const DEFAULT_MODEL = 'plateau-world-32';
+
+/** The package folder: what bin/plateau.js passed, else the working directory (tests run from the repository root). */
+export function projectRoot(io: Pick<CliIo, 'root'>): string {
+  return io.root ?? process.cwd();
+}
+
+/** The embedded default model's folder inside the package. */
+export function defaultModelDir(root: string): string {
+  return join(root, 'models', DEFAULT_MODEL);
+}
