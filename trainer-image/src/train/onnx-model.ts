@@ -131,6 +131,12 @@ export async function loadOnnxModel(
         data: params.subarray(slot.offset, slot.offset + slot.size),
       };
     }
+    // Detach twins read the same view as their trainable: no copy, the autodiff just never differentiates them.
+    for (const c of graph.constantFeeds) {
+      const fed = trainables[c.feedFrom];
+      if (!fed) throw new Error(`constant input '${c.name}': no trainable '${c.feedFrom}' to feed it from`);
+      trainables[c.name] = fed;
+    }
     return {
       ...trainables,
       [inputs.inputIds]: {

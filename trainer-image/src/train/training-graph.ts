@@ -77,10 +77,24 @@ export interface TextualInversionGraphOptions {
  * A rewrite of the UNet graph that adds trainable FLOAT inputs (their names are kept unprefixed). `modelPath` is
  * the UNet's model.onnx, for what the IR does not carry (a dynamo export's module names in node metadata).
  */
-export type UnetSurgery = (
-  unet: OnnxGraph,
-  source: { readonly modelPath: string },
-) => { readonly graph: OnnxGraph; readonly inputs: readonly ValueInfo[] };
+export type UnetSurgery = (unet: OnnxGraph, source: { readonly modelPath: string }) => UnetSurgeryResult;
+
+export interface UnetSurgeryResult {
+  readonly graph: OnnxGraph;
+  /** The trainable inputs the rewrite added. */
+  readonly inputs: readonly ValueInfo[];
+  /**
+   * Inputs the autodiff must treat as constants though they carry a trainable's values (Custom Diffusion's
+   * position-0 detach twins): each is fed the very buffer of `feedFrom` and never differentiated.
+   */
+  readonly constants?: readonly ConstantFeed[];
+}
+
+/** A graph input fed with the values of the trainable input `feedFrom` (same shape, same buffer). */
+export interface ConstantFeed {
+  readonly name: string;
+  readonly feedFrom: string;
+}
 
 /** A method tensor of the training graph: its input name, shape and the `train` output with its gradient. */
 export interface MethodTrainable {
@@ -126,6 +140,8 @@ export interface TextualInversionGraph {
   readonly trainableInitial: Float32Array | undefined;
   /** The method's tensors trained beside the placeholder rows (none for textual inversion). */
   readonly methodTrainables: readonly MethodTrainable[];
+  /** Inputs of `train` and `forward` to feed with a method tensor's values, never differentiated. */
+  readonly constantFeeds: readonly ConstantFeed[];
   readonly placeholderIds: readonly number[];
   /** The frozen token table's initializer in `train` and `forward` (the placeholder rows extend it). */
   readonly tokenTable: string;
@@ -330,6 +346,12 @@ export function buildTextualInversionGraph(
   });
   const surgery = options.unetSurgery?.(unetGraph, { modelPath: join(pipelineDir, 'unet', 'model.onnx') });
   const methodInputs = surgery?.inputs ?? [];
+  const constantFeeds = surgery?.constants ?? [];
+  for (const c of constantFeeds) {
+    if (!methodInputs.some((v) => v.name === c.feedFrom)) {
+      throw new Error(`constant input '${c.name}' is fed from '${c.feedFrom}', which is no method tensor`);
+    }
+  }
   for (const input of methodInputs) {
     if (input.dataType !== DataType.FLOAT || !input.dims?.every((d) => typeof d === 'number')) {
       throw new Error(`method tensor '${input.name}' must be a FLOAT input with a fixed shape`);
@@ -351,7 +373,7 @@ export function buildTextualInversionGraph(
     [timestep.name]: INPUTS.timesteps,
     [ehs.name]: 'encoder_hidden_states',
     [unetOut.name]: pred,
-    ...Object.fromEntries(methodInputs.map((v) => [v.name, v.name])),
+    ...Object.fromEntries([...methodInputs, ...constantFeeds].map((v) => [v.name, v.name])),
   });
   const inputs: ValueInfo[] = [
     { name: INPUTS.latents, dataType: sample.dataType, dims: sample.dims },
@@ -433,6 +455,7 @@ export function buildTextualInversionGraph(
     trainableInitial:
       wrt === 'conv_in' ? initializerValues(c.unet, convIn.weight, join(pipelineDir, 'unet')) : undefined,
     methodTrainables,
+    constantFeeds: wrt === 'placeholder' ? constantFeeds : [],
     placeholderIds: Array.from({ length: nVectors }, (_, i) => spliced.vocabSize + i),
     tokenTable: `te/${spliced.tableName}`,
     vocabSize: spliced.vocabSize,
