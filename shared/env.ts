@@ -25,6 +25,8 @@ export const ENV = {
   MODEL_CACHE_DIR: 'PLATEAU_MODEL_CACHE_DIR',
   /** Execution provider preference for the trainer: 'cuda' | 'cpu' | 'auto' (default auto). */
   EXECUTION_PROVIDER: 'PLATEAU_EXECUTION_PROVIDER',
+  /** GPU memory (bytes) every instance type of the compute environment has: the trainer refuses jobs that exceed it. */
+  GPU_MEMORY_BYTES: 'PLATEAU_GPU_MEMORY_BYTES',
 } as const;
 
 export type EnvKey = keyof typeof ENV;

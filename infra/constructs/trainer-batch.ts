@@ -7,6 +7,7 @@ import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { ENV } from '../../shared/env.ts';
+import { guaranteedGpuMemory } from '../../shared/gpu-instances.ts';
 import { acknowledgeOnPrincipal, type BindingTarget } from './binding.ts';
 
 /**
@@ -90,7 +91,10 @@ export class TrainerBatch extends Construct {
   constructor(scope: Construct, id: string, props: TrainerBatchProps) {
     super(scope, id);
     const spot = props.spot ?? true;
-    const instanceTypes = (props.instanceTypes ?? ['g5.xlarge']).map((name) => new ec2.InstanceType(name));
+    const instanceTypeNames = props.instanceTypes ?? ['g5.xlarge'];
+    const instanceTypes = instanceTypeNames.map((name) => new ec2.InstanceType(name));
+    // The trainer refuses, before its first step, a job whose step would not fit the smallest GPU it may get.
+    const gpuMemory = guaranteedGpuMemory(instanceTypeNames);
     this.computeEnvironment = new batch.ManagedEc2EcsComputeEnvironment(this, 'Compute', {
       vpc: props.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
@@ -115,7 +119,10 @@ export class TrainerBatch extends Construct {
         memory: Size.mebibytes(props.memoryMiB ?? 14336),
         gpu: 1,
         jobRole: props.environment.role,
-        environment: props.environment.environment,
+        environment: {
+          ...props.environment.environment,
+          ...(gpuMemory === undefined ? {} : { [ENV.GPU_MEMORY_BYTES]: String(gpuMemory) }),
+        },
       }),
       retryAttempts: props.retryAttempts ?? 5,
       retryStrategies: [

@@ -190,6 +190,8 @@ describe('batch', () => {
           Match.objectLike({ Name: ENV.BUCKET }),
           Match.objectLike({ Name: ENV.TABLE }),
           { Name: ENV.MODEL_CACHE_DIR, Value: '/var/cache/plateau/models' },
+          // g5.xlarge's A10G (shared/gpu-instances.ts): the trainer refuses jobs that would not fit it.
+          { Name: ENV.GPU_MEMORY_BYTES, Value: String(22 * 2 ** 30) },
         ]),
         Image: Match.objectLike({ 'Fn::Sub': Match.stringLikeRegexp('cdk-hnb659fds-container-assets') }),
         JobRoleArn: Match.anyValue(),

@@ -24,6 +24,12 @@ const DEFAULT_SAMPLE_TTL_DAYS = 30;
 async function main(): Promise<number> {
   const env = readEnv(['BUCKET', 'TABLE', 'JOB_ID']);
   const device = process.env[ENV.EXECUTION_PROVIDER] ?? 'auto';
+  // Only a GPU run has a GPU memory to respect; the CPU fallback (and the embedded runner) has none.
+  const gpuMemoryText = process.env[ENV.GPU_MEMORY_BYTES];
+  const gpuMemoryBytes = device !== 'cpu' && gpuMemoryText ? Number(gpuMemoryText) : undefined;
+  if (gpuMemoryBytes !== undefined && !(gpuMemoryBytes > 0)) {
+    throw new Error(`${ENV.GPU_MEMORY_BYTES} must be a positive number of bytes (got ${gpuMemoryText})`);
+  }
   if (device !== 'auto' && device !== 'cuda' && device !== 'cpu') {
     throw new Error(`${ENV.EXECUTION_PROVIDER} must be auto, cuda or cpu (got ${device})`);
   }
@@ -48,7 +54,8 @@ async function main(): Promise<number> {
       store: new S3ArtifactStore(objects, jobKeys(env.JOB_ID).root),
       sink: new DynamoDbSampleSink(documents, env.TABLE, env.JOB_ID, { ttlDays }),
       stopSignal: new DynamoDbStopSignal(documents, env.TABLE, env.JOB_ID),
-      loadModel: (request) => loadOnnxModel(request, { device }),
+      loadModel: (request) =>
+        loadOnnxModel(request, { device, ...(gpuMemoryBytes === undefined ? {} : { gpuMemoryBytes }) }),
       modelCacheDir: process.env[ENV.MODEL_CACHE_DIR] ?? DEFAULT_MODEL_CACHE,
       workDir,
       renderSamples: renderOnnxSamples,

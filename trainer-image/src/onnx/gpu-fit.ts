@@ -1,24 +1,11 @@
 // Which GPU a training step fits: the estimate (weights + peak activations) plus a fixed allowance for the CUDA
 // context and cuBLAS/cuDNN workspaces, against the GPU memory of the instance types Batch may run it on.
+import { TRAINING_GPUS, type TrainingGpu } from '../../../shared/gpu-instances.ts';
 import type { MemoryEstimate } from './memory-estimate.ts';
 
-export interface TrainingGpu {
-  readonly instance: string;
-  readonly gpu: string;
-  /** Usable GPU memory in bytes (the nominal size less what the driver reserves). */
-  readonly memoryBytes: number;
-}
+export { TRAINING_GPUS, type TrainingGpu };
 
 const GiB = 2 ** 30;
-
-/** Single-GPU instance types, smallest memory first (nominal 16/24/48/80 GB, ~0.5 GiB reserved by the driver). */
-export const TRAINING_GPUS: readonly TrainingGpu[] = [
-  { instance: 'g4dn.xlarge', gpu: 'T4 16 GB', memoryBytes: 14.5 * GiB },
-  { instance: 'g5.xlarge', gpu: 'A10G 24 GB', memoryBytes: 22 * GiB },
-  { instance: 'g6.xlarge', gpu: 'L4 24 GB', memoryBytes: 22 * GiB },
-  { instance: 'g6e.xlarge', gpu: 'L40S 48 GB', memoryBytes: 44.5 * GiB },
-  { instance: 'p4de.24xlarge (1 of 8)', gpu: 'A100 80 GB', memoryBytes: 79 * GiB },
-];
 
 /** CUDA context and cuBLAS/cuDNN workspaces: a flat allowance. */
 export const GPU_OVERHEAD_BYTES = 1.5 * GiB;
@@ -37,4 +24,22 @@ export function memoryEstimateFits(estimate: MemoryEstimate): {
     estimate.weightBytes + ACTIVATION_FACTOR * estimate.peakActivationBytes + GPU_OVERHEAD_BYTES;
   const fitting = TRAINING_GPUS.filter((g) => g.memoryBytes >= requiredBytes);
   return { requiredBytes, fitting, smallest: fitting[0] };
+}
+
+/**
+ * Throws, before training, when a step needs more GPU memory than the instance offers, naming both figures and
+ * the smallest instance type that fits (or saying none does).
+ */
+export function assertFitsGpu(estimate: MemoryEstimate, gpuMemoryBytes: number, what: string): void {
+  const { requiredBytes, smallest } = memoryEstimateFits(estimate);
+  if (requiredBytes <= gpuMemoryBytes) return;
+  const gib = (b: number) => `${(b / GiB).toFixed(1)} GiB`;
+  const advice = smallest
+    ? `run it on ${smallest.instance} (${smallest.gpu}) or larger, or lower the batch size or resolution`
+    : 'no single GPU in the table fits it: lower the batch size or resolution';
+  throw new Error(
+    `${what} needs about ${gib(requiredBytes)} of GPU memory (weights ${gib(estimate.weightBytes)}, ` +
+      `activations ${gib(ACTIVATION_FACTOR * estimate.peakActivationBytes)}, CUDA ${gib(GPU_OVERHEAD_BYTES)}) ` +
+      `but this instance's GPU has ${gib(gpuMemoryBytes)}: ${advice}`,
+  );
 }

@@ -5,7 +5,9 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { readTensorBytes } from '../onnx/external-data.ts';
-import { DataType, type OnnxModel, type OnnxTensor } from '../onnx/model.ts';
+import { assertFitsGpu } from '../onnx/gpu-fit.ts';
+import { estimateMemory } from '../onnx/memory-estimate.ts';
+import { DataType, defaultOpset, type OnnxModel, type OnnxTensor } from '../onnx/model.ts';
 import { Session, sessionOptionsFor, type TypedTensor } from '../runtime/session.ts';
 import type { TrainBatch } from './batches.ts';
 import type { ModelRequest, TrainingModel } from './personalize.ts';
@@ -16,6 +18,7 @@ import {
   openSharedObjective,
   type SharedObjective,
 } from './shared-session-objective.ts';
+import { CLIP_MAX_LENGTH } from './tokenizer.ts';
 import { buildTextualInversionGraph, sessionSource, type TextualInversionGraph } from './training-graph.ts';
 import { openVaeEncoder } from './vae-encoder.ts';
 
@@ -27,6 +30,11 @@ export interface OnnxModelOptions {
    * on for pipelines whose UNet and text encoder pass LOW_MEMORY_BYTES (full-size SD).
    */
   readonly lowMemory?: boolean;
+  /**
+   * The GPU memory of the instance this runs on (the job definition says it, from shared/gpu-instances.ts):
+   * when set, `assertFits` refuses a job whose step would not fit, before the first step.
+   */
+  readonly gpuMemoryBytes?: number;
 }
 
 /** Row `id` of a FLOAT [V, D] embedding table stored inline or in an external-data file. */
@@ -184,6 +192,26 @@ export async function loadOnnxModel(
     methodTensors: graph.methodTrainables.map((t) => ({ name: t.name, dims: t.dims })),
     encodeVae: vae.encode,
     objective,
+    ...(options.gpuMemoryBytes === undefined
+      ? {}
+      : {
+          assertFits(latentShape: readonly [number, number, number]) {
+            const batch = request.batchSize ?? 1;
+            const latentDims = [batch, ...latentShape];
+            const estimate = estimateMemory(graph.train.graph, defaultOpset(graph.train), {
+              [graph.inputs.inputIds]: [batch, CLIP_MAX_LENGTH],
+              [graph.inputs.latents]: latentDims,
+              [graph.inputs.noise]: latentDims,
+              [graph.inputs.timesteps]: [batch],
+              [graph.inputs.rows]: [request.nVectors, graph.hiddenSize],
+            });
+            assertFitsGpu(
+              estimate,
+              options.gpuMemoryBytes ?? 0,
+              `this job's training step (batch ${batch}, ${latentShape[1]}×${latentShape[2]} latents)`,
+            );
+          },
+        }),
     async release() {
       await Promise.all([release(), vae.release()]);
     },

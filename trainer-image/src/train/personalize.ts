@@ -93,6 +93,11 @@ export interface TrainingModel {
   readonly hiddenSize: number;
   /** The trainable rows' starting values, [nVectors × D] (the initializer token's embedding, repeated). */
   readonly initialRows: Float32Array;
+  /**
+   * Throws when a training step at this latent size would not fit the GPU the job runs on (absent: not checked,
+   * e.g. on the CPU). Called once the images' latent size is known, before the first step.
+   */
+  readonly assertFits?: (latentShape: readonly [number, number, number]) => void;
   /** The method's tensors (graph inputs the surgery added), in packing order after the rows. */
   readonly methodTensors?: readonly { readonly name: string; readonly dims: readonly number[] }[];
   readonly encodeVae: VaeEncode;
@@ -309,6 +314,7 @@ export async function runPersonalization(settings: RunSettings, deps: RunDeps): 
       seed: settings.seed,
       scalingFactor: await scalingFactor(deps.pipelineDir),
     });
+    model.assertFits?.(cache.latentShape);
     const priorSetup =
       prior && classIds && deps.classImages
         ? {
