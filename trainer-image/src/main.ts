@@ -45,6 +45,7 @@ async function main(): Promise<number> {
     const result = await runTrainingJob({
       jobId: env.JOB_ID,
       objects,
+      jobs,
       store: new S3ArtifactStore(objects, jobKeys(env.JOB_ID).root),
       sink: new DynamoDbSampleSink(documents, env.TABLE, env.JOB_ID, { ttlDays }),
       stopSignal: new DynamoDbStopSignal(documents, env.TABLE, env.JOB_ID),
