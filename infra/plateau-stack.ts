@@ -11,6 +11,7 @@ import { JobBucket } from './constructs/job-bucket.ts';
 import { JobTable } from './constructs/job-table.ts';
 import { MonitorStateMachine } from './constructs/monitor-state-machine.ts';
 import { PipelineFunction } from './constructs/pipeline-function.ts';
+import { SubmissionReconciler } from './constructs/submission-reconciler.ts';
 import { TrainerBatch, TrainerEnvironment } from './constructs/trainer-batch.ts';
 import { trainerImage } from './constructs/trainer-image.ts';
 import { WebhookSecret } from './constructs/webhook-secret.ts';
@@ -128,6 +129,7 @@ export class PlateauStack extends Stack {
     this.monitor.bind(submitJob.fn);
     submitJob.fn.addEnvironment(ENV.SAMPLE_TTL_DAYS, sampleTtlDays);
     this.bucket.notifyManifestUploads(submitJob.fn);
+    new SubmissionReconciler(this, 'SubmissionReconciler', { submitJob: submitJob.fn });
 
     this.table.bind(evaluateStop.fn, 'RW');
     this.trainer.bindObserve(evaluateStop.fn);

@@ -100,6 +100,14 @@ export interface JobStore {
   ): Promise<JobRecord | undefined>;
 }
 
+/**
+ * Jobs whose submission may never have completed (the reconciler's input): QUEUED records still missing their
+ * Batch job id or monitor execution.
+ */
+export interface UnsettledJobs {
+  listUnsettled(): Promise<JobRecord[]>;
+}
+
 /** Extra atomic conditions a JobStore update supports (kept small so every store implements them exactly). */
 export type JobCondition =
   | { readonly kind: 'absent'; readonly field: 'batchJobId' | 'executionArn' | 'stopReason' }

@@ -109,7 +109,7 @@ export async function submitJob(rawKey: string, deps: SubmitJobDeps): Promise<Su
 }
 
 /** Takes an existing record through the remaining steps (submit, start, record), skipping those done. */
-async function advance(initial: JobRecord, deps: SubmitJobDeps): Promise<SubmitOutcome> {
+export async function advance(initial: JobRecord, deps: SubmitJobDeps): Promise<SubmitOutcome> {
   let record = initial;
   const jobId = record.jobId;
   if (isFinal(record.status) || (record.batchJobId && record.executionArn))
@@ -173,7 +173,7 @@ async function advance(initial: JobRecord, deps: SubmitJobDeps): Promise<SubmitO
   return { outcome: 'duplicate', jobId };
 }
 
-async function fail(jobId: string, reason: string, deps: SubmitJobDeps): Promise<SubmitOutcome> {
+export async function fail(jobId: string, reason: string, deps: SubmitJobDeps): Promise<SubmitOutcome> {
   const now = deps.clock.now().toISOString();
   await deps.jobs.update(jobId, {
     from: sourcesOf('FAILED'),

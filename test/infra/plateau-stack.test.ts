@@ -112,6 +112,18 @@ describe('lambdas', () => {
     template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 5);
   });
 
+  it('run submit-job on a 5-minute schedule too: the reconciler of submissions that died mid-way', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [logicalIdOf(stack.functions.submitJob.fn), 'Arn'] },
+          RetryPolicy: { MaximumRetryAttempts: 0 },
+        }),
+      ],
+    });
+  });
+
   it('get exactly the environment their handlers read', () => {
     const envOf = (f: { fn: { node: { defaultChild?: unknown } } }) => {
       const environment = resources[logicalIdOf(f.fn)]?.Properties.Environment as
