@@ -58,7 +58,20 @@ export async function finalize(state: MonitorState, deps: FinalizeDeps): Promise
   const record = await deps.jobs.get(state.jobId);
   if (!record) throw new Error(`finalize: no job record for ${state.jobId}`);
   let final = record;
-  if (!isFinal(record.status)) final = await settle(record, state, deps);
+  if (!isFinal(record.status))
+    final =
+      state.finalizeError === undefined
+        ? await settle(record, state, deps)
+        : await guardedFinal(
+            record,
+            'FAILED',
+            {
+              finishedAt: deps.clock.now().toISOString(),
+              stopReason: 'failed',
+              error: `finalize failed: ${state.finalizeError}`.slice(0, 4000),
+            },
+            deps,
+          );
   if (final.notifiedAt)
     return { jobId: final.jobId, status: final.status, published: false, reason: final.error };
   return notify(final, deps);

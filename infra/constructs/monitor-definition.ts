@@ -28,6 +28,8 @@ export const MONITOR_STATES = {
   monitorFailed: 'MonitorFailed',
   finalize: 'Finalize',
   done: 'Done',
+  finalizeFallback: 'FinalizeFallback',
+  finalizeAsFailed: 'FinalizeAsFailed',
   finalizeFailed: 'FinalizeFailed',
 } as const;
 
@@ -164,7 +166,31 @@ export class MonitorDefinition extends Construct {
       causePath: '$.error.Cause',
     });
     const done = new sfn.Succeed(this, S.done);
-    finalize.addCatch(finalizeFailed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+    // finalize failing on every attempt must still end the job: the same function runs once more in its
+    // last-resort mode ($.finalizeError set: FAILED with the cause, then the completion event), which touches
+    // only the record and the bus. Only if that fails too does the execution end in the Fail state.
+    const finalizeFallback = new sfn.Pass(this, S.finalizeFallback, {
+      parameters: {
+        jobId: sfn.JsonPath.stringAt('$.jobId'),
+        finalizeError: sfn.JsonPath.format(
+          '{}: {}',
+          sfn.JsonPath.stringAt('$.error.Error'),
+          sfn.JsonPath.stringAt('$.error.Cause'),
+        ),
+      },
+    });
+    const finalizeAsFailed = invoke(
+      this,
+      S.finalizeAsFailed,
+      props.functions.finalize,
+      '$.finalized',
+      timeouts.finalize ?? Duration.seconds(300),
+    );
+    addRetries(finalizeAsFailed, 3);
+    finalize.addCatch(finalizeFallback, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+    finalizeFallback.next(finalizeAsFailed);
+    finalizeAsFailed.addCatch(finalizeFailed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+    finalizeAsFailed.next(done);
     monitorFailed.next(finalize);
     finalize.next(done);
 

@@ -256,6 +256,15 @@ describe('monitor state machine', () => {
     expect(states.Decide.Type).toBe('Choice');
     expect(JSON.stringify(states.Decide.Choices)).toContain('$.decision.action');
     expect(states.MonitorFailed.Next).toBe('Finalize');
+    // finalize failing every retry runs it once more in its last-resort mode before the Fail state.
+    expect(states.Finalize.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'FinalizeFallback' },
+    ]);
+    expect(states.FinalizeFallback).toMatchObject({ Type: 'Pass', Next: 'FinalizeAsFailed' });
+    expect(states.FinalizeAsFailed).toMatchObject({ Type: 'Task', Next: 'Done' });
+    expect(states.FinalizeAsFailed.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'FinalizeFailed' },
+    ]);
     expect(states.CheckHistory.Choices[0]).toMatchObject({
       Variable: '$.monitor.loops',
       NumericGreaterThanEquals: 1000,
