@@ -46,6 +46,12 @@ export interface PlateauStackProps extends StackProps {
    */
   readonly sampleTtlDays?: number;
   /**
+   * How long a trainer may wait RUNNABLE (no GPU instance for it: quota or Spot capacity) before its job fails
+   * "no capacity".
+   * @default Duration.hours(1)
+   */
+  readonly runnableLimit?: Duration;
+  /**
    * The trainer image; tests pass a registry image so no Docker asset is staged.
    * @default - built from trainer-image/Dockerfile
    */
@@ -132,6 +138,10 @@ export class PlateauStack extends Stack {
     new SubmissionReconciler(this, 'SubmissionReconciler', { submitJob: submitJob.fn });
 
     this.table.bind(evaluateStop.fn, 'RW');
+    evaluateStop.fn.addEnvironment(
+      ENV.RUNNABLE_LIMIT_SECONDS,
+      String((props.runnableLimit ?? Duration.hours(1)).toSeconds()),
+    );
     this.trainer.bindObserve(evaluateStop.fn);
 
     this.table.bind(requestStop.fn, 'RW');

@@ -141,7 +141,11 @@ describe('lambdas', () => {
         ENV.STATE_MACHINE_ARN,
       ]),
     );
-    expect(envOf(evaluateStop)).toContain(ENV.TABLE);
+    expect(envOf(evaluateStop)).toEqual(expect.arrayContaining([ENV.RUNNABLE_LIMIT_SECONDS, ENV.TABLE]));
+    const evaluateEnv = resources[logicalIdOf(evaluateStop.fn)]?.Properties.Environment as {
+      Variables: Record<string, unknown>;
+    };
+    expect(evaluateEnv.Variables[ENV.RUNNABLE_LIMIT_SECONDS]).toBe('3600');
     expect(envOf(requestStop)).toContain(ENV.TABLE);
     expect(envOf(finalize)).toEqual(
       expect.arrayContaining([
