@@ -214,8 +214,10 @@ export class MonitorDefinition extends Construct {
     });
     const restartMonitor = new tasks.StepFunctionsStartExecution(this, S.restartMonitor, {
       stateMachine: props.self,
+      // "." cannot occur in a jobId (shared/keys.ts), so job `cat`'s hand-over `cat.g1` never takes the name
+      // of another job's first execution (with "-", job `cat-g1` would).
       name: sfn.JsonPath.format(
-        '{}-g{}',
+        '{}.g{}',
         sfn.JsonPath.stringAt('$.jobId'),
         sfn.JsonPath.stringAt('$.monitor.generation'),
       ),

@@ -3,6 +3,7 @@
 // to finalize with a failure, and the hand-over to a new execution that bounds the history.
 import { StateMachine } from 'aws-local-stepfunctions';
 import { monitorAsl, MONITOR_STATES as S } from '../../infra/monitor-asl.ts';
+import { isValidJobId } from '../../shared/keys.ts';
 
 type Json = Parameters<StateMachine['run']>[0];
 type Decision = {
@@ -106,7 +107,8 @@ describe('monitor ASL under aws-local-stepfunctions', () => {
     expect(first.calls.finalize).toHaveLength(0);
     expect(first.calls.restart).toHaveLength(1);
     const restart = first.calls.restart[0] as { Name: string; Input: Record<string, unknown> };
-    expect(restart.Name).toBe('long-g1');
+    expect(restart.Name).toBe('long.g1');
+    expect(isValidJobId(restart.Name)).toBe(false); // no job's own execution can have this name
     expect(restart.Input).toMatchObject({ jobId: 'long', monitor: { generation: 1, loops: 0 } });
     expect(output.restarted).toBeDefined();
 
