@@ -27,7 +27,7 @@ const Token = z
 /** Training settings; the defaults are the method's own (methods.ts). */
 function trainingFor(method: MethodName) {
   const d = METHOD_DEFAULTS[method];
-  return z.object({
+  return z.strictObject({
     learningRate: z.number().positive().max(1).default(d.learningRate),
     /** Multiply the learning rate by batchSize (diffusers' scale_lr). */
     scaleLr: z.boolean().default(d.scaleLr),
@@ -49,7 +49,7 @@ function trainingFor(method: MethodName) {
 /** DVAR settings; window, threshold and evalEvery default to the method's own. */
 function stopFor(method: MethodName) {
   const d = METHOD_DEFAULTS[method];
-  return z.object({
+  return z.strictObject({
     /** `none` trains to maxSteps (the fixed-budget baseline). */
     criterion: z.enum(['dvar', 'none']).default('dvar'),
     window: z.number().int().min(2).max(100_000).default(d.window),
@@ -59,7 +59,7 @@ function stopFor(method: MethodName) {
   });
 }
 
-const Notify = z.object({
+const Notify = z.strictObject({
   /** Receives the completion event as a signed POST (https only). */
   webhookUrl: z
     .url({ protocol: /^https$/, hostname: z.regexes.domain })
@@ -91,15 +91,17 @@ function common<M extends MethodName>(method: M) {
 
 /** LoRA beside the UNet's projections: rank r, scale alpha / r (alpha defaults to r: scale 1, the paper's). */
 const Lora = z
-  .object({
+  .strictObject({
     rank: z.number().int().min(1).max(256).default(LORA_DEFAULTS.rank),
     alpha: z.number().positive().max(1024).optional(),
     targets: z.enum(['paper', 'attention']).default(LORA_DEFAULTS.targets),
   })
   .transform((lora) => ({ ...lora, alpha: lora.alpha ?? lora.rank }));
 
-const TextualInversionJob = z.object(common('textual-inversion'));
-const DreamBoothLoraJob = z.object({ ...common('dreambooth-lora'), lora: Lora.prefault({}) });
+// Strict at every level: an unknown key (`training.max_steps` for `maxSteps`, say) is refused with its name
+// instead of being dropped while the job trains with the default.
+const TextualInversionJob = z.strictObject(common('textual-inversion'));
+const DreamBoothLoraJob = z.strictObject({ ...common('dreambooth-lora'), lora: Lora.prefault({}) });
 
 /** The methods this version trains (the manifest refuses the others with a clear reason). */
 export const TRAINABLE_METHODS: readonly MethodName[] = ['textual-inversion', 'dreambooth-lora'];
