@@ -1,5 +1,5 @@
 // Command-line options shared by the commands that create a job (`plateau run`, `plateau submit`): parsing with
-// clear usage errors, and the job.json fields they set (method and LoRA settings, token, initializer, learning
+// clear usage errors, and the job.json fields they set (method, LoRA and Custom Diffusion settings, token, initializer, learning
 // rate, min-SNR γ, step cap, DVAR window/threshold).
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { METHODS } from '../shared/methods.ts';
@@ -13,6 +13,9 @@ export const JOB_OPTIONS = {
   rank: { type: 'string' },
   'lora-alpha': { type: 'string' },
   'lora-targets': { type: 'string' },
+  'class-word': { type: 'string' },
+  'class-images': { type: 'string' },
+  'no-prior': { type: 'boolean' },
   'job-id': { type: 'string' },
   'max-steps': { type: 'string' },
   lr: { type: 'string' },
@@ -93,6 +96,19 @@ export function jobFromOptions(values: OptionValues): {
     ...(alpha ? { alpha } : {}),
     ...(targets ? { targets } : {}),
   };
+  const classWord = stringOption(values, 'class-word');
+  const classImagesText = stringOption(values, 'class-images');
+  const classImages = classImagesText === '0' ? 0 : positiveInt('class-images', classImagesText);
+  const noPrior = values['no-prior'] === true;
+  const isCd = method === 'custom-diffusion';
+  if (!isCd && (classWord !== undefined || classImages !== undefined || noPrior)) {
+    throw new UsageError('--class-word, --class-images and --no-prior need --method custom-diffusion');
+  }
+  const customDiffusion = {
+    ...(classWord ? { classWord } : {}),
+    ...(classImages === undefined ? {} : { classImages }),
+    ...(noPrior ? { priorPreservation: false } : {}),
+  };
   const training = {
     ...(learningRate ? { learningRate } : {}),
     ...(snrGamma ? { snrGamma } : {}),
@@ -104,6 +120,7 @@ export function jobFromOptions(values: OptionValues): {
       ...(method ? { method } : {}),
       token,
       ...(isLora && Object.keys(lora).length > 0 ? { lora } : {}),
+      ...(isCd && Object.keys(customDiffusion).length > 0 ? { customDiffusion } : {}),
       ...(init ? { initializerToken: init } : {}),
       ...(Object.keys(training).length > 0 ? { training } : {}),
       ...(window || threshold

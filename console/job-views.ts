@@ -1,6 +1,7 @@
 // What the console's pages show, read from the stack's own stores: the bucket's job manifests, the job records
 // and loss samples (summed up by shared/job-summary.ts, as `plateau status` does), the report and the outputs.
 // Nothing is kept but a cache of jobs that have ended (final records never change).
+import { dvarParamsOf } from '../shared/dvar.ts';
 import { isFinal, type JobRecord } from '../shared/job-record.ts';
 import { summarize } from '../shared/job-summary.ts';
 import { JOBS_PREFIX, jobIdFromManifestKey, jobKeys, methodOutputNames } from '../shared/keys.ts';
@@ -137,7 +138,7 @@ export class JobViews {
         ? {
             chart: lossChartSpec({
               samples,
-              window: manifest.stop.window,
+              window: dvarParamsOf(manifest.stop).window,
               threshold: manifest.stop.threshold,
               ...(record.criterionStep === undefined ? {} : { criterionStep: record.criterionStep }),
               ...(final && record.lastStep !== undefined ? { lastStep: record.lastStep } : {}),

@@ -27,6 +27,25 @@ export const DVAR_DEFAULTS: Readonly<Record<DvarMethod, DvarDefaults>> = Object.
   }),
 ) as Record<DvarMethod, DvarDefaults>;
 
+/**
+ * A job's window is given in steps (the paper's W); with an evaluation every `evalEvery` steps it holds
+ * round(W / evalEvery) values, never fewer than 2. With evalEvery 1 this is W itself.
+ */
+export function windowInSamples(windowSteps: number, evalEvery: number): number {
+  if (!Number.isInteger(evalEvery) || evalEvery < 1)
+    throw new RangeError(`evalEvery must be ≥ 1, got ${evalEvery}`);
+  return Math.max(2, Math.round(windowSteps / evalEvery));
+}
+
+/** The criterion's parameters over the stored values for a job's stop settings (window in steps). */
+export function dvarParamsOf(stop: {
+  readonly window: number;
+  readonly threshold: number;
+  readonly evalEvery: number;
+}): DvarParams {
+  return { window: windowInSamples(stop.window, stop.evalEvery), threshold: stop.threshold };
+}
+
 /** A NaN or ±Infinity loss: training diverged or the evaluation is broken. Never a reason to stop quietly. */
 export class NonFiniteLossError extends Error {
   override readonly name = 'NonFiniteLossError';

@@ -1,6 +1,6 @@
 // One look at a job: its record and its loss samples summed up (status, last step, DVAR ratio so far, outcome).
 // What `plateau status`/`watch` print and what the web console lists: one reading of the job, no second source.
-import { dvarRatio } from './dvar.ts';
+import { dvarParamsOf, dvarRatio } from './dvar.ts';
 import type { JobRecord, JobStore } from './job-record.ts';
 import { jobKeys } from './keys.ts';
 import type { ObjectStore } from './pipeline-ports.ts';
@@ -36,7 +36,7 @@ export function summarize(record: JobRecord, samples: readonly LossSample[]): Jo
   const history = samples.flatMap((s) => (s.detLoss === undefined ? [] : [s.detLoss]));
   const latest = samples[samples.length - 1];
   const stop = record.manifest?.stop;
-  const ratio = stop?.criterion === 'dvar' ? dvarRatio(history, stop.window) : undefined;
+  const ratio = stop?.criterion === 'dvar' ? dvarRatio(history, dvarParamsOf(stop).window) : undefined;
   const optional = <K extends keyof JobSummary>(key: K, value: JobSummary[K] | undefined) =>
     value === undefined ? {} : { [key]: value };
   return {

@@ -46,6 +46,8 @@ export function jobKeys(jobId: string) {
     root,
     manifest: `${root}${MANIFEST_SUFFIX}`,
     imagesPrefix: `${root}input/images/`,
+    /** Uploaded class images for prior preservation (Custom Diffusion); the trainer generates the rest. */
+    classImagesPrefix: `${root}input/class/`,
     checkpointsPrefix: `${root}${CHECKPOINTS_DIR}`,
     outputPrefix: `${root}output/`,
     report: `${root}output/report.json`,

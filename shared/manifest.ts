@@ -3,7 +3,13 @@
 // methods.ts, so `{"token": "<my-cat>"}` is a complete textual-inversion job.
 import { z } from 'zod';
 import { isSafeName } from './keys.ts';
-import { isMethodName, LORA_DEFAULTS, METHOD_DEFAULTS, type MethodName } from './methods.ts';
+import {
+  CUSTOM_DIFFUSION_DEFAULTS,
+  isMethodName,
+  LORA_DEFAULTS,
+  METHOD_DEFAULTS,
+  type MethodName,
+} from './methods.ts';
 
 /** The base model used when the manifest names none: `models/<DEFAULT_BASE_MODEL>/` in the bucket. */
 export const DEFAULT_BASE_MODEL = 'default';
@@ -98,15 +104,38 @@ const Lora = z
   })
   .transform((lora) => ({ ...lora, alpha: lora.alpha ?? lora.rank }));
 
+/** Custom Diffusion's own settings: captions' class word, prior preservation, gradient clip (METHODS.md). */
+const CustomDiffusion = z.strictObject({
+  /** "a photo of a <token> <classWord>"; also the class prompt of generated class images. */
+  classWord: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[\p{L}\p{N} '-]+$/u, 'classWord: letters, digits, spaces, apostrophes and hyphens only')
+    .default(CUSTOM_DIFFUSION_DEFAULTS.classWord),
+  classImages: z.number().int().min(0).max(1000).default(CUSTOM_DIFFUSION_DEFAULTS.classImages),
+  priorPreservation: z.boolean().default(CUSTOM_DIFFUSION_DEFAULTS.priorPreservation),
+  priorLossWeight: z.number().min(0).max(100).default(CUSTOM_DIFFUSION_DEFAULTS.priorLossWeight),
+  maxGradNorm: z.number().positive().max(1e6).default(CUSTOM_DIFFUSION_DEFAULTS.maxGradNorm),
+});
+
 // Strict at every level: an unknown key (`training.max_steps` for `maxSteps`, say) is refused with its name
 // instead of being dropped while the job trains with the default.
 const TextualInversionJob = z.strictObject(common('textual-inversion'));
 const DreamBoothLoraJob = z.strictObject({ ...common('dreambooth-lora'), lora: Lora.prefault({}) });
+const CustomDiffusionJob = z.strictObject({
+  ...common('custom-diffusion'),
+  customDiffusion: CustomDiffusion.prefault({}),
+});
 
 /** The methods this version trains (the manifest refuses the others with a clear reason). */
-export const TRAINABLE_METHODS: readonly MethodName[] = ['textual-inversion', 'dreambooth-lora'];
+export const TRAINABLE_METHODS: readonly MethodName[] = [
+  'textual-inversion',
+  'dreambooth-lora',
+  'custom-diffusion',
+];
 
-const Methods = z.discriminatedUnion('method', [TextualInversionJob, DreamBoothLoraJob]);
+const Methods = z.discriminatedUnion('method', [TextualInversionJob, DreamBoothLoraJob, CustomDiffusionJob]);
 
 /** A job without `method` is textual inversion (the first manifests had no such field). */
 export const JobManifest = z.preprocess((value) => {
@@ -120,6 +149,8 @@ export type JobManifestInput = z.input<typeof Methods>;
 export type TextualInversionJob = z.infer<typeof TextualInversionJob>;
 export type DreamBoothLoraJob = z.infer<typeof DreamBoothLoraJob>;
 export type LoraSettings = DreamBoothLoraJob['lora'];
+export type CustomDiffusionJob = z.infer<typeof CustomDiffusionJob>;
+export type CustomDiffusionSettings = CustomDiffusionJob['customDiffusion'];
 
 /** Parses manifest bytes; throws an Error whose message lists every problem, for the job's failure reason. */
 export function parseManifest(bytes: Uint8Array): JobManifest {

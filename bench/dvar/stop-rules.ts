@@ -2,7 +2,7 @@
 // deterministic losses (one per step) subsampled every k steps go through findCriterionIndex — the same code
 // the trainer and the monitor run — so the stop step is exactly the in-process one. Sample-based (the paper's
 // CLIP-s analogue): a quality score every `every` steps, stop after `patience` checks without improvement.
-import { type DvarParams, findCriterionIndex } from '../../shared/dvar.ts';
+import { type DvarParams, findCriterionIndex, windowInSamples } from '../../shared/dvar.ts';
 
 export interface DvarReplay {
   /** The step at which the criterion first held (it is trained too), or null if never within the record. */
@@ -35,10 +35,7 @@ export function replayDvar(
   return { criterionStep: step, steps: step + 1, evaluations: index + 1 };
 }
 
-/** A window of `windowSteps` steps sampled every k steps holds round(W/k) values (never fewer than 2). */
-export function windowInSamples(windowSteps: number, evalEvery: number): number {
-  return Math.max(2, Math.round(windowSteps / evalEvery));
-}
+export { windowInSamples } from '../../shared/dvar.ts';
 
 export interface PatienceStop {
   /** Index into the scores at which the rule stopped (the last check made), or null: it ran to the cap. */

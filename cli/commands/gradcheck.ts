@@ -21,6 +21,7 @@ import {
 } from '../../trainer-image/src/train/training-graph.ts';
 import { type Command, UsageError } from '../command.ts';
 import { positiveInt } from '../job-options.ts';
+import { runCdGradcheck } from './gradcheck-cd.ts';
 import { runLoraGradcheck } from './gradcheck-lora.ts';
 
 export interface GradcheckResult {
@@ -224,7 +225,7 @@ export async function runGradcheck(
 
 interface GradcheckArgs {
   readonly dir: string;
-  readonly method: 'textual-inversion' | 'dreambooth-lora';
+  readonly method: 'textual-inversion' | 'dreambooth-lora' | 'custom-diffusion';
   readonly wrt: TrainableChoice;
   readonly json: boolean;
   readonly runs: number | undefined;
@@ -244,10 +245,11 @@ function parseArgs(args: readonly string[]): GradcheckArgs {
     if (a === '--json') json = true;
     else if (flag === 'method') {
       const v = value();
-      if (v === 'custom-diffusion')
-        throw new UsageError('--method custom-diffusion is not available in this version yet');
-      if (v !== 'textual-inversion' && v !== 'dreambooth-lora')
-        throw new UsageError(`--method must be textual-inversion or dreambooth-lora (got '${v}')`);
+      if (v !== 'textual-inversion' && v !== 'dreambooth-lora' && v !== 'custom-diffusion') {
+        throw new UsageError(
+          `--method must be textual-inversion, dreambooth-lora or custom-diffusion (got '${v}')`,
+        );
+      }
       method = v;
     } else if (flag === 'wrt') {
       const v = value();
@@ -274,9 +276,10 @@ export const gradcheckCommand: Command = {
   summary:
     "Check the autodiff training graph's loss and gradients against a pipeline's golden PyTorch tensors",
   usage:
-    'plateau gradcheck <pipelineDir> [--method textual-inversion|dreambooth-lora] [--wrt placeholder|conv_in] ' +
+    'plateau gradcheck <pipelineDir> [--method textual-inversion|dreambooth-lora|custom-diffusion] [--wrt placeholder|conv_in] ' +
     '[--runs N] [--threads N] [--json]\n' +
-    '  --method      dreambooth-lora checks LoRA A/B and the token row against golden-lora.safetensors\n' +
+    '  --method      dreambooth-lora checks LoRA A/B and the token row against golden-lora.safetensors;\n' +
+    '                custom-diffusion the attn2 K/V weights (plain and detached at token 0) against golden-cd\n' +
     '  --runs N      timed runs per graph, the median reported (default 5)\n' +
     "  --threads N   onnxruntime intra-op threads (default: onnxruntime's choice; 1 is steadier on a busy machine)",
   async run(args, io) {
@@ -288,7 +291,9 @@ export const gradcheckCommand: Command = {
     const result =
       method === 'dreambooth-lora'
         ? await runLoraGradcheck(dir, timing)
-        : await runGradcheck(dir, { wrt, ...timing });
+        : method === 'custom-diffusion'
+          ? await runCdGradcheck(dir, timing)
+          : await runGradcheck(dir, { wrt, ...timing });
     if (json) io.out.write(`${JSON.stringify(result)}\n`);
     else {
       const lines = Object.entries(result).map(([k, v]) => `${k.padEnd(36)} ${v}`);

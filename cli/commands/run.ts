@@ -62,7 +62,7 @@ export const runCommand: Command = {
   name: 'run',
   summary: 'Personalize a model on this machine through the embedded pipeline; outputs go to ./out/<jobId>/',
   usage:
-    `plateau run --images <dir> --token "<tok>" [--method textual-inversion|dreambooth-lora] [--rank R] [--lora-targets paper|attention] [--init <word>] [--model <dir>] [--job-id <id>] [--out <dir>] [--lr x] [--snr-gamma g] [--max-steps N] [--window W] [--threshold A] [--gpu-hour-price usd] [--json] [--verbose] [--console]\n` +
+    `plateau run --images <dir> --token "<tok>" [--method textual-inversion|dreambooth-lora|custom-diffusion] [--rank R] [--lora-targets paper|attention] [--class-word w] [--class-images N] [--no-prior] [--init <word>] [--model <dir>] [--job-id <id>] [--out <dir>] [--lr x] [--snr-gamma g] [--max-steps N] [--window W] [--threshold A] [--gpu-hour-price usd] [--json] [--verbose] [--console]\n` +
     `  --model: a diffusers ONNX pipeline folder (default: the embedded models/${DEFAULT_MODEL})\n` +
     "  --gpu-hour-price: USD per GPU-hour for the cost estimate in report.json (default: the cloud stack's g5.xlarge price)",
   async run(args, io) {

@@ -77,7 +77,7 @@ export const submitCommand: Command = {
   name: 'submit',
   summary: 'Upload a job (images, then job.json) to a stack (plateau up or deployed) and print its id',
   usage:
-    `plateau submit --images <dir> --token "<tok>" [--method textual-inversion|dreambooth-lora] [--rank R] [--lora-targets paper|attention] [--init <word>] [--model <name>] [--job-id <id>] [--lr x] [--snr-gamma g] [--max-steps N] [--window W] [--threshold A] ${STACK_USAGE} [--json]\n` +
+    `plateau submit --images <dir> --token "<tok>" [--method textual-inversion|dreambooth-lora|custom-diffusion] [--rank R] [--lora-targets paper|attention] [--class-word w] [--class-images N] [--no-prior] [--init <word>] [--model <name>] [--job-id <id>] [--lr x] [--snr-gamma g] [--max-steps N] [--window W] [--threshold A] ${STACK_USAGE} [--json]\n` +
     `  --model: a model name under models/ in the bucket (default: ${DEFAULT_MODEL}, uploaded from this package if absent)`,
   async run(args, io) {
     const options = parseSubmitOptions(args);

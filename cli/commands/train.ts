@@ -5,22 +5,33 @@
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DvarTracker } from '../../shared/dvar.ts';
+import { DvarTracker, dvarParamsOf } from '../../shared/dvar.ts';
 import { FileStopSignal } from '../../shared/local/file-stop-signal.ts';
 import { FolderArtifactStore } from '../../shared/local/folder-artifact-store.ts';
 import { JsonlSampleSink, readJsonlSamples } from '../../shared/local/jsonl-sample-sink.ts';
 import { renderLossChart } from '../../shared/loss-chart.ts';
 import { JobManifest, type JobManifestInput } from '../../shared/manifest.ts';
-import { LORA_DEFAULTS, METHOD_DEFAULTS, METHODS, type MethodName } from '../../shared/methods.ts';
+import {
+  CUSTOM_DIFFUSION_DEFAULTS,
+  LORA_DEFAULTS,
+  METHOD_DEFAULTS,
+  METHODS,
+  type MethodName,
+} from '../../shared/methods.ts';
 import { computeSavings, DEFAULT_GPU_HOUR_PRICE_USD, gpuCostUsd } from '../../shared/savings.ts';
 import type { PixelImage } from '../../trainer-image/src/train/batches.ts';
 import { CHECKPOINT_PREFIX } from '../../trainer-image/src/train/checkpoint.ts';
+import type { GenerateImages } from '../../trainer-image/src/train/class-images.ts';
 import { loadTrainingImages } from '../../trainer-image/src/train/images.ts';
 import { modelResolution } from '../../trainer-image/src/train/model-resolution.ts';
 import { loadOnnxModel } from '../../trainer-image/src/train/onnx-model.ts';
 import { LOOP_DEFAULTS, type RunDeps } from '../../trainer-image/src/train/personalize.ts';
 import { runJob } from '../../trainer-image/src/train/run-job.ts';
-import { type RenderSamples, renderOnnxSamples } from '../../trainer-image/src/train/sampler.ts';
+import {
+  generateOnnxImages,
+  type RenderSamples,
+  renderOnnxSamples,
+} from '../../trainer-image/src/train/sampler.ts';
 import type { StepProgress } from '../../trainer-image/src/train/train-loop.ts';
 import { type Command, UsageError } from '../command.ts';
 import { DEFAULT_MODEL, defaultModelDir, projectRoot } from '../project-files.ts';
@@ -36,7 +47,8 @@ const METHOD_HELP = METHODS.map((m) => {
 
 const USAGE =
   'plateau train --images <dir> --token "<tok>" [--init <word>] [--model <pipelineDir>] [--out <dir>] ' +
-  '[--method textual-inversion|dreambooth-lora] [--rank R] [--lora-alpha a] [--lora-targets paper|attention] ' +
+  '[--method textual-inversion|dreambooth-lora|custom-diffusion] [--rank R] [--lora-alpha a] ' +
+  '[--lora-targets paper|attention] [--class-word w] [--class-images N] [--no-prior] ' +
   '[--max-steps N] [--window W] [--threshold a] [--eval-every k] [--seed s] [--resume] [--no-dvar] ' +
   '[--batch-size B] [--lr x] [--snr-gamma g] [--resolution px] [--templates object|style] [--checkpoint-every N] ' +
   '[--progress-every N] [--samples N] [--sample-steps N] [--guidance g] [--json]\n' +
@@ -44,7 +56,10 @@ const USAGE =
   '  Defaults per method (unset flags):\n' +
   `${METHOD_HELP}\n` +
   `    LoRA: rank ${LORA_DEFAULTS.rank}, alpha = rank, targets ${LORA_DEFAULTS.targets} (attn1/attn2 q,k,v,out + ff.net.0.proj; 'attention': the 8 attention projections)\n` +
-  '  Outputs under --out (default out/train): output/<token>.safetensors (+ <token>-lora.safetensors for LoRA),\n' +
+  `    Custom Diffusion: captions "a photo of a <token> <class word>" (class word '${CUSTOM_DIFFUSION_DEFAULTS.classWord}'), ` +
+  `grad-norm clip ${CUSTOM_DIFFUSION_DEFAULTS.maxGradNorm}, no K/V gradient at token 0\n` +
+  '  Outputs under --out (default out/train): output/<token>.safetensors (+ <token>-lora.safetensors for LoRA;\n' +
+  '  pytorch_custom_diffusion_weights.safetensors and <token>-cd-delta.safetensors for Custom Diffusion),\n' +
   '  output/report.json,\n' +
   '  output/loss.svg, output/samples/ (N validation images with the token, DDIM + guidance, and\n' +
   '  contact-sheet.png; --samples 0 skips them), samples.jsonl (one line per step), checkpoints/.\n' +
@@ -92,6 +107,7 @@ const TTY_REDRAW_MS = 100;
 export function createTrainCommand(
   loadModel: RunDeps['loadModel'] = loadOnnxModel,
   renderSamples: RenderSamples = renderOnnxSamples,
+  generateImages: GenerateImages = generateOnnxImages,
 ): Command {
   return {
     name: 'train',
@@ -195,7 +211,7 @@ export function createTrainCommand(
           stopSignal: new FileStopSignal(join(out, 'STOP')),
           store,
           resume: values.resume === true,
-          ...(dvar ? { criterion: () => new DvarTracker({ window, threshold }) } : {}),
+          ...(dvar ? { criterion: () => new DvarTracker(dvarParamsOf(manifest.stop)) } : {}),
           outputFacts: {
             criterion: dvar ? 'dvar' : 'none',
             window,
@@ -228,6 +244,7 @@ export function createTrainCommand(
             showProgress(p);
           },
           renderSamples,
+          generateImages,
           sampleCount,
           sampleSettings,
           log: (line) => io.err.write(`plateau train: ${line}\n`),
@@ -274,7 +291,10 @@ export function createTrainCommand(
           trainSeconds,
           stepsPerSecond: trainSeconds > 0 ? trainedHere / trainSeconds : null,
           resumedFrom: result.resumedFrom,
+          // Prior preservation's class images drawn with the base model before training (not in trainSeconds).
+          ...(result.classImages ? { classImagesSeconds: result.classImages.seconds } : {}),
         },
+        ...(result.classImages ? { classImages: result.classImages } : {}),
         artifacts: {
           embedding: result.outputKey,
           outputs: result.outputKeys,
@@ -295,7 +315,7 @@ export function createTrainCommand(
       const encoder = new TextEncoder();
       const chart = await renderLossChart({
         samples,
-        window,
+        window: dvarParamsOf(manifest.stop).window,
         threshold,
         ...(result.criterionStep === null ? {} : { criterionStep: result.criterionStep }),
         title: `${settings.token}: ${result.stopReason} after ${result.steps} steps`,
@@ -356,6 +376,10 @@ export function manifestFromFlags(values: Flags): JobManifest {
   if (!isLora && (values.rank ?? values['lora-alpha'] ?? values['lora-targets']) !== undefined) {
     throw new UsageError('--rank, --lora-alpha and --lora-targets need --method dreambooth-lora');
   }
+  const isCd = method === 'custom-diffusion';
+  if (!isCd && (values['class-word'] ?? values['class-images'] ?? values['no-prior']) !== undefined) {
+    throw new UsageError('--class-word, --class-images and --no-prior need --method custom-diffusion');
+  }
   const input = {
     method,
     token: values.token,
@@ -377,6 +401,15 @@ export function manifestFromFlags(values: Flags): JobManifest {
     ...(isLora
       ? { lora: defined({ rank: num('rank'), alpha: num('lora-alpha'), targets: values['lora-targets'] }) }
       : {}),
+    ...(isCd
+      ? {
+          customDiffusion: defined({
+            classWord: values['class-word'],
+            classImages: num('class-images'),
+            priorPreservation: values['no-prior'] ? false : undefined,
+          }),
+        }
+      : {}),
   } as JobManifestInput;
   const parsed = JobManifest.safeParse(input);
   if (!parsed.success) {
@@ -394,6 +427,8 @@ export function manifestFromFlags(values: Flags): JobManifest {
       'lora.rank': '--rank',
       'lora.alpha': '--lora-alpha',
       'lora.targets': '--lora-targets',
+      'customDiffusion.classWord': '--class-word',
+      'customDiffusion.classImages': '--class-images',
     };
     const problems = parsed.error.issues.map((issue) => {
       const path = issue.path.join('.');
@@ -418,6 +453,9 @@ function parse(args: readonly string[]) {
       rank: { type: 'string' },
       'lora-alpha': { type: 'string' },
       'lora-targets': { type: 'string' },
+      'class-word': { type: 'string' },
+      'class-images': { type: 'string' },
+      'no-prior': { type: 'boolean' },
       resolution: { type: 'string' },
       out: { type: 'string' },
       'max-steps': { type: 'string' },

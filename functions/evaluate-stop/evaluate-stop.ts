@@ -1,7 +1,7 @@
 // evaluate-stop: the monitor's decision. Reads the job record, the Batch job and the loss samples, runs DVAR
 // with the manifest's window and threshold, and returns continue (with an adaptive wait), stop (with the
 // criterion step), finished (the trainer exited) or failed.
-import { findCriterionIndex, NonFiniteLossError } from '../../shared/dvar.ts';
+import { dvarParamsOf, findCriterionIndex, NonFiniteLossError } from '../../shared/dvar.ts';
 import { isFinal, type JobRecord, type JobStore, requestCriterionStop } from '../../shared/job-record.ts';
 import { MonitorDecision, MonitorState } from '../../shared/monitor-contract.ts';
 import type { BatchJobInfo, BatchJobs, Clock } from '../../shared/pipeline-ports.ts';
@@ -206,7 +206,7 @@ function criterionVerdict(samples: readonly LossSample[], record: JobRecord): Mo
   const history = detLossHistory(samples);
   let index: number | null;
   try {
-    index = findCriterionIndex(history.values, manifest.stop);
+    index = findCriterionIndex(history.values, dvarParamsOf(manifest.stop));
   } catch (error) {
     if (error instanceof NonFiniteLossError) {
       return MonitorDecision.parse({ action: 'failed', waitSeconds: 1, reason: error.message });
@@ -255,7 +255,7 @@ export function chooseWait(
   let wait: number;
   if (stop?.criterion === 'dvar') {
     const history = detLossHistory(samples);
-    const ahead = valuesUntilPossibleHold(history.values, stop);
+    const ahead = valuesUntilPossibleHold(history.values, dvarParamsOf(stop));
     const lastValueStep = history.steps[history.steps.length - 1] ?? -stop.evalEvery;
     const earliest = lastValueStep + ahead * stop.evalEvery;
     const elapsed = nowMs === undefined ? 0 : Math.max(0, (nowMs - last.wallTimeMs) / 1000);

@@ -1,7 +1,7 @@
 // finalize: the end of every job. Checks the artifacts, completes report.json and writes loss.svg, sets the
 // final status (SUCCEEDED, CANCELLED or FAILED with a reason), then publishes the completion event and the
 // optional webhook. Safe to repeat: the status update is guarded and the event goes out once it is recorded.
-import { dvarRatio } from '../../shared/dvar.ts';
+import { dvarParamsOf, dvarRatio } from '../../shared/dvar.ts';
 import { JOB_FINISHED_DETAIL_TYPE, type JobFinishedDetail } from '../../shared/events.ts';
 import {
   isFinal,
@@ -151,7 +151,7 @@ async function settle(record: JobRecord, state: MonitorState, deps: FinalizeDeps
     stopLatencySteps: latency,
     stopLatencyFraction: latency !== null && criterionStep ? latency / criterionStep : null,
     maxSteps: manifest.training.maxSteps,
-    dvar: { ...manifest.stop, finalRatio: dvarRatio(history, manifest.stop.window) ?? null },
+    dvar: { ...manifest.stop, finalRatio: dvarRatio(history, dvarParamsOf(manifest.stop).window) ?? null },
     timings: {
       createdAt: record.createdAt,
       trainerStartedAt: firstStart === undefined ? null : new Date(firstStart).toISOString(),
@@ -183,7 +183,7 @@ async function settle(record: JobRecord, state: MonitorState, deps: FinalizeDeps
     encoder.encode(
       await renderLossChart({
         samples,
-        window: manifest.stop.window,
+        window: dvarParamsOf(manifest.stop).window,
         threshold: manifest.stop.threshold,
         criterionStep,
         lastStep,

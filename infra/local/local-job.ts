@@ -2,7 +2,7 @@
 // (which triggers submit-job); watch the job record and its samples; download the outputs when it ends.
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { dvarRatio } from '../../shared/dvar.ts';
+import { dvarParamsOf, dvarRatio } from '../../shared/dvar.ts';
 import { isFinal, type JobRecord } from '../../shared/job-record.ts';
 import { jobKeys, MODELS_PREFIX } from '../../shared/keys.ts';
 import type { EmbeddedPipeline } from './embedded-pipeline.ts';
@@ -68,8 +68,8 @@ export async function watchLocalJob(
       const samples = await pipeline.stores.samples.read(jobId);
       const history = samples.flatMap((s) => (s.detLoss === undefined ? [] : [s.detLoss]));
       const latest = samples[samples.length - 1];
-      const window = record.manifest?.stop.window;
-      const ratio = window === undefined ? undefined : dvarRatio(history, window);
+      const stop = record.manifest?.stop;
+      const ratio = stop === undefined ? undefined : dvarRatio(history, dvarParamsOf(stop).window);
       const progress: LocalJobProgress = {
         status: record.status,
         ...(latest ? { step: latest.step } : {}),

@@ -15,7 +15,7 @@ import { summarizeError } from '../../shared/failure-summary.ts';
 import { markTrainerStarted, recordTrainerError } from '../../shared/job-record.ts';
 import { jobKeys } from '../../shared/keys.ts';
 import { loadOnnxModel } from './train/onnx-model.ts';
-import { renderOnnxSamples } from './train/sampler.ts';
+import { generateOnnxImages, renderOnnxSamples } from './train/sampler.ts';
 import { runTrainingJob } from './train/training-job.ts';
 
 const DEFAULT_MODEL_CACHE = '/var/cache/plateau/models';
@@ -53,6 +53,7 @@ async function main(): Promise<number> {
       modelCacheDir: process.env[ENV.MODEL_CACHE_DIR] ?? DEFAULT_MODEL_CACHE,
       workDir,
       renderSamples: renderOnnxSamples,
+      generateImages: generateOnnxImages,
       onCheckpoint: async (step) => {
         await jobs.update(env.JOB_ID, {
           from: ['QUEUED', 'RUNNING', 'STOPPING'],

@@ -101,6 +101,54 @@ describe('embedded pipeline with the real trainer', () => {
     expect(report.artifacts.outputs).toHaveLength(2);
   }, 240_000);
 
+  it('runs a Custom Diffusion job to SUCCEEDED with the diffusers and delta files, listed in the report', async () => {
+    await upload('real-cd', {
+      method: 'custom-diffusion',
+      training: { maxSteps: 40, batchSize: 1 },
+      stop: { window: 15, evalBatchSize: 2 },
+      customDiffusion: { classWord: 'toy', priorPreservation: false },
+    });
+    const record = await finished('real-cd');
+    expect(record.status).toBe('SUCCEEDED');
+    const keys = jobKeys('real-cd');
+    const files = [
+      `${keys.outputPrefix}pytorch_custom_diffusion_weights.safetensors`,
+      `${keys.outputPrefix}<toy>-cd-delta.safetensors`,
+    ];
+    expect(record.artifacts).toEqual(expect.arrayContaining([keys.embedding('<toy>'), ...files]));
+    // tiny-sd: 6 transformer blocks × attn2 to_k / to_v, full matrices in each file.
+    for (const key of files) {
+      expect(readSafetensors((await pipeline.stores.objects.get(key))!).tensors.size).toBe(12);
+    }
+    const report = JSON.parse(new TextDecoder().decode((await pipeline.stores.objects.get(keys.report))!));
+    expect(report.method).toBe('custom-diffusion');
+    expect(report.artifacts.outputs).toHaveLength(3);
+  }, 240_000);
+
+  it('Custom Diffusion with prior preservation: uploaded class images first, the rest generated and cached', async () => {
+    // The class image goes up before the manifest: a manifest starts the job.
+    const keys = jobKeys('real-cd-prior');
+    const png = await sharp({
+      create: { width: 40, height: 40, channels: 3, background: { r: 10, g: 200, b: 90 } },
+    })
+      .png()
+      .toBuffer();
+    await pipeline.stores.objects.put(`${keys.classImagesPrefix}mine.png`, png);
+    await upload('real-cd-prior', {
+      method: 'custom-diffusion',
+      training: { maxSteps: 20, batchSize: 1 },
+      stop: { criterion: 'none', evalBatchSize: 2 },
+      customDiffusion: { classWord: 'toy', classImages: 3 },
+    });
+    const record = await finished('real-cd-prior');
+    expect(record.status).toBe('SUCCEEDED');
+    const token = readSafetensors((await pipeline.stores.objects.get(keys.embedding('<toy>')))!);
+    expect(token.metadata['plateau.class_images_generated']).toBe('2');
+    expect(token.metadata['plateau.prior_class_images']).toBe('3');
+    const cached = await pipeline.stores.objects.list(`${keys.root}class-images/`);
+    expect(cached).toHaveLength(2);
+  }, 240_000);
+
   it('resumes after a reclaim with the same embedding as an uninterrupted run and no duplicate samples', async () => {
     const manifest = {
       training: { maxSteps: 130, batchSize: 1 },

@@ -1,8 +1,7 @@
 /** @jest-environment ./test/onnx/support/onnx-environment.cjs */
 // LoRA surgery run in onnxruntime on the three fixtures: with golden-lora's A and B the adapted UNet equals the UNet
-// whose weights are merged (W + scale·B·A), and its autodiff gradients match PyTorch's float64 lora64.* goldens.
-// Also: no base weight is copied, names are deterministic, a scale other than 1, and fp16 graphs.
-import { buildGradientGraph } from '../../../trainer-image/src/autodiff/build-gradient-graph.ts';
+// whose weights are merged (W + scale·B·A). Also: no base weight is copied, names are deterministic, a scale other
+// than 1, and fp16 graphs.
 import {
   findProjections,
   LORA_TARGETS,
@@ -21,13 +20,10 @@ import { readFloat32 } from '../../../trainer-image/src/onnx/weight-values.ts';
 import { Session, type TypedTensor } from '../../../trainer-image/src/runtime/session.ts';
 import {
   float32Feed,
-  float64Of,
   forwardFeeds,
   type GoldenUnet,
   loadGoldenUnet,
   relErr,
-  stepFeeds,
-  withMseLoss,
 } from '../support/unet-golden.ts';
 
 const FIXTURES = ['tiny-sd', 'tiny-sd-dynamo', 'tiny-sd15topo'] as const;
@@ -110,32 +106,8 @@ describe('addLoraAdapters', () => {
     300_000,
   );
 
-  it.each(FIXTURES)(
-    '%s: loss and A/B gradients within 1e-4 of PyTorch float64 (lora64.*)',
-    async (fixture) => {
-      const g = loadGoldenUnet(fixture);
-      const projections = findProjections(g.model.graph, LORA_TARGETS.attention, {
-        nodeMetadata: g.nodeMetadata,
-      });
-      const lora = addLoraAdapters(g.model.graph, projections, { rank: 4, scale: 1 });
-      const wrt = lora.inputs.map((v) => v.name);
-      const grad = buildGradientGraph({ ...g.model, graph: withMseLoss(lora.graph) }, { loss: 'loss', wrt });
-      const result = await run(grad.model, { ...stepFeeds(g), ...loraFeeds(g, projections) });
-      expect(relErr(result.loss?.data as Float32Array, float64Of(g.lora, 'lora64.loss'))).toBeLessThan(1e-4);
-      let worst = 0;
-      for (const a of lora.adapters) {
-        for (const [input, key] of [
-          [a.a, `lora64.grad.A.${a.module}`],
-          [a.b, `lora64.grad.B.${a.module}`],
-        ] as const) {
-          const out = grad.gradients[input] ?? '';
-          worst = Math.max(worst, relErr(result[out]?.data as Float32Array, float64Of(g.lora, key)));
-        }
-      }
-      expect(worst).toBeLessThan(1e-4);
-    },
-    600_000,
-  );
+  // The loss and A/B gradients against PyTorch's float64 goldens (lora64.*) are checked on the whole training graph
+  // (text encoder + UNet + loss) by `plateau gradcheck --method dreambooth-lora`: test/onnx/train/lora-run.test.ts.
 
   it('copies no base weight, adds only adapter nodes with deterministic names, and declares A/B inputs', () => {
     const g = loadGoldenUnet('tiny-sd');

@@ -26,6 +26,26 @@ describe('job options', () => {
     });
   });
 
+  it('carries --method custom-diffusion with --class-word, --class-images and --no-prior', () => {
+    const { manifest } = job(
+      '--method',
+      'custom-diffusion',
+      '--class-word',
+      'cat statue',
+      '--class-images',
+      '0',
+      '--no-prior',
+    );
+    expect(JobManifest.parse(manifest)).toMatchObject({
+      method: 'custom-diffusion',
+      training: { learningRate: 1e-5, maxSteps: 500 },
+      stop: { window: 180, threshold: 0.15 },
+      customDiffusion: { classWord: 'cat statue', classImages: 0, priorPreservation: false },
+    });
+    expect(() => job('--class-word', 'cat')).toThrow(/need --method custom-diffusion/);
+    expect(() => job('--method', 'custom-diffusion', '--class-images', '-1')).toThrow(/--class-images/);
+  });
+
   it('refuses unknown methods, LoRA flags without LoRA, and bad targets', () => {
     expect(() => job('--method', 'lora')).toThrow(UsageError);
     expect(() => job('--rank', '4')).toThrow(/need --method dreambooth-lora/);

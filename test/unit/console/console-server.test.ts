@@ -156,7 +156,7 @@ describe('new jobs', () => {
 
   it.each([
     ['an invalid manifest', { token: 'has space', baseModel: 'tiny' }, /invalid job.json: token/],
-    ['a method not trained yet', { method: 'custom-diffusion', token: '<c>' }, /not available/],
+    ['an unknown method', { method: 'dreambooth', token: '<c>' }, /invalid job.json: method/],
     ['a missing base model', { token: '<cat>', baseModel: 'nope' }, /no base model 'nope'/],
     ['a job without images', { token: '<cat>', baseModel: 'tiny' }, /upload the images first/],
   ])('refuses %s', async (_label, manifest, error) => {

@@ -1,11 +1,14 @@
 // DVAR against a naive two-pass reference: seeded random histories, a decaying-then-flat loss, constant
-// and non-finite losses, the strict threshold and the earliest possible stop (after W+1 values).
+// and non-finite losses, the strict threshold and the earliest possible stop (after W+1 values); the window in
+// steps whatever the evaluation cadence.
 import {
   DVAR_DEFAULTS,
   DvarTracker,
+  dvarParamsOf,
   dvarRatio,
   findCriterionIndex,
   NonFiniteLossError,
+  windowInSamples,
 } from '../../../shared/dvar.ts';
 import { mulberry32 as rng } from '../../support/mulberry32.ts';
 
@@ -169,5 +172,18 @@ describe('findCriterionIndex and dvarRatio', () => {
     expect(findCriterionIndex([1, 2, 3], { window: 310, threshold: 0.15 })).toBeNull();
     expect(dvarRatio([1, 2, 3], 310)).toBeUndefined();
     expect(dvarRatio([], 2)).toBeUndefined();
+  });
+});
+
+describe('the window is in steps whatever evalEvery is', () => {
+  it('holds round(W / evalEvery) values, at least 2', () => {
+    expect(windowInSamples(310, 1)).toBe(310);
+    expect(windowInSamples(310, 8)).toBe(39);
+    expect(windowInSamples(20, 16)).toBe(2);
+    expect(() => windowInSamples(10, 0)).toThrow(RangeError);
+    expect(dvarParamsOf({ window: 440, threshold: 0.4, evalEvery: 4 })).toEqual({
+      window: 110,
+      threshold: 0.4,
+    });
   });
 });

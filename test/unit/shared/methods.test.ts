@@ -5,7 +5,12 @@ import { join } from 'node:path';
 import { trainCommand } from '../../../cli/commands/train.ts';
 import { DVAR_DEFAULTS } from '../../../shared/dvar.ts';
 import { JobManifest, parseManifest, TRAINABLE_METHODS } from '../../../shared/manifest.ts';
-import { LORA_DEFAULTS, METHOD_DEFAULTS, METHODS } from '../../../shared/methods.ts';
+import {
+  CUSTOM_DIFFUSION_DEFAULTS,
+  LORA_DEFAULTS,
+  METHOD_DEFAULTS,
+  METHODS,
+} from '../../../shared/methods.ts';
 import { runDefaults } from '../../../trainer-image/src/train/personalize.ts';
 import { packageRoot } from '../../support/fixtures.ts';
 
@@ -77,10 +82,26 @@ describe('the manifest per method', () => {
     expect(lora).toMatchObject({ lora: { rank: 8, alpha: 8, targets: 'paper' } });
   });
 
-  it('refuses a method that is not available and bad LoRA values, with reasons', () => {
-    expect(() => parseManifest(bytes({ method: 'custom-diffusion', token: '<x>' }))).toThrow(
-      /custom-diffusion is not available/,
-    );
+  it('gives Custom Diffusion its own fields with the paper defaults', () => {
+    const cd = parseManifest(bytes({ method: 'custom-diffusion', token: '<x>' }));
+    expect(cd).toMatchObject({
+      method: 'custom-diffusion',
+      initializerToken: 'ktn',
+      customDiffusion: CUSTOM_DIFFUSION_DEFAULTS,
+    });
+    expect(
+      parseManifest(
+        bytes({ method: 'custom-diffusion', token: '<x>', customDiffusion: { classWord: 'cat statue' } }),
+      ),
+    ).toMatchObject({ customDiffusion: { classWord: 'cat statue', classImages: 200 } });
+    expect(() =>
+      parseManifest(
+        bytes({ method: 'custom-diffusion', token: '<x>', customDiffusion: { classWord: 'a/b' } }),
+      ),
+    ).toThrow(/customDiffusion.classWord/);
+  });
+
+  it('refuses an unknown method and bad LoRA values, with reasons', () => {
     expect(() => parseManifest(bytes({ method: 'dreambooth', token: '<x>' }))).toThrow(/method/);
     expect(() =>
       parseManifest(bytes({ method: 'dreambooth-lora', token: '<x>', lora: { targets: 'all' } })),

@@ -132,4 +132,27 @@ describe('training batches', () => {
       expect(cached.some((c) => c.every((x, i) => x === latent[i]))).toBe(true);
     }
   });
+
+  it('with a prior: batchSize class items after the instance ones; the eval batch is unchanged', async () => {
+    const s = await setup();
+    const classCache = await buildLatentCache([images[2]!, images[0]!], encode, {
+      seed: 59,
+      scalingFactor: 0.5,
+      stream: 'class-latents',
+    });
+    const withPrior: BatchSetup = { ...s, prior: { cache: classCache, promptIds: [100, 7, 7, 102] } };
+    const plain = sampleTrainBatch(s, Rng.forStream(59, 'train'));
+    const batch = sampleTrainBatch(withPrior, Rng.forStream(59, 'train'));
+    expect(batch.size).toBe(4);
+    expect(batch.inputIds.slice(8)).toEqual([100, 7, 7, 102, 100, 7, 7, 102]);
+    // The instance half is drawn exactly as without a prior (same images, templates and flips).
+    expect(batch.latents.slice(0, 24)).toEqual(plain.latents);
+    expect(batch.inputIds.slice(0, 8)).toEqual(plain.inputIds);
+    const cached = classCache.latents.flatMap((pair) => [...pair]);
+    for (let b = 2; b < 4; b++) {
+      const latent = batch.latents.slice(b * 12, b * 12 + 12);
+      expect(cached.some((c) => c.every((x, i) => x === latent[i]))).toBe(true);
+    }
+    expect(buildEvalBatch(withPrior)).toEqual(buildEvalBatch(s));
+  });
 });

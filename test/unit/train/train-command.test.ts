@@ -97,6 +97,22 @@ describe('plateau train', () => {
     expect(lora.stop).toMatchObject({ window: 440, threshold: 0.4 });
     if (lora.method !== 'dreambooth-lora') throw new Error('not a LoRA job');
     expect(lora.lora).toEqual({ rank: 8, alpha: 8, targets: 'paper' });
+    const cd = manifestFromFlags({
+      token: '<t>',
+      method: 'custom-diffusion',
+      'class-word': 'teapot',
+      'no-prior': true,
+    });
+    if (cd.method !== 'custom-diffusion') throw new Error('not a Custom Diffusion job');
+    expect(cd.customDiffusion).toMatchObject({
+      classWord: 'teapot',
+      priorPreservation: false,
+      classImages: 200,
+    });
+    expect(cd.stop).toMatchObject({ window: 180, threshold: 0.15 });
+    expect(() => manifestFromFlags({ token: '<t>', 'no-prior': true })).toThrow(
+      /need --method custom-diffusion/,
+    );
     const ti = manifestFromFlags({ token: '<t>', window: '50', 'no-dvar': true });
     expect(ti).toMatchObject({ method: 'textual-inversion', initializerToken: 'object' });
     expect(ti.stop).toMatchObject({ window: 50, threshold: 0.15, criterion: 'none' });

@@ -102,6 +102,44 @@ describe('runTrainingLoop', () => {
     ]);
   });
 
+  it('clips the gradient before AdamW only when maxGradNorm is given', async () => {
+    const seen: Float32Array[] = [];
+    const recording: LossAndGradient<Batch> = {
+      loss: quadratic.loss,
+      async lossAndGradient(rows, c) {
+        const out = await quadratic.lossAndGradient(rows, c);
+        return { ...out, gradient: out.gradient.map((g) => g * 100) };
+      },
+    };
+    const run = async (extra: Partial<TrainLoopOptions>) =>
+      runTrainingLoop(
+        start(),
+        { ...options, maxSteps: 3, ...extra },
+        {
+          objective: {
+            ...recording,
+            async lossAndGradient(rows, c) {
+              const out = await recording.lossAndGradient(rows, c);
+              seen.push(out.gradient);
+              return out;
+            },
+          },
+          batches,
+          sink: new MemorySink(),
+          stopSignal: never,
+          store: new MemoryStore(),
+        },
+      );
+    const plain = await run({});
+    const loose = await run({ maxGradNorm: 1e9 });
+    expect(loose.params).toEqual(plain.params);
+    seen.length = 0;
+    const clipped = await run({ maxGradNorm: 0.5 });
+    // The loop clips the very gradient the objective returned, in place, before the update.
+    for (const g of seen) expect(Math.hypot(...g)).toBeLessThanOrEqual(0.5 + 1e-6);
+    expect(clipped.params).not.toEqual(plain.params);
+  });
+
   it('evaluates only every evalEvery steps, one loss call (forward pass) per evaluation', async () => {
     const sink = new MemorySink();
     const evaluated: Batch[] = [];

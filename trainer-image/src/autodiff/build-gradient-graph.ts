@@ -32,6 +32,13 @@ export interface GradientGraphOptions {
    * output inside a merged graph; they cost nothing extra, the backward pass computes them anyway.
    */
   readonly intermediateGradients?: readonly string[];
+  /**
+   * How backward nodes use frozen weights (GradContext.frozenWeights): 'fold' (default) lets rules transpose or
+   * flip them, which onnxruntime folds into new constants at session start (fast kernels, a second copy of every
+   * weight); 'reference' makes rules read the weights as stored (Gemm transB, ConvTranspose), so a full-size
+   * UNet's 3.4 GB exist once.
+   */
+  readonly frozenWeights?: 'fold' | 'reference';
 }
 
 export interface GradientGraph {
@@ -514,6 +521,7 @@ export function buildGradientGraph(model: OnnxModel, options: GradientGraphOptio
       rank: (name) => dimsOf(name, node).length,
       dims: (name) => dimsOf(name, node),
       constValue: (name) => constValueOf(name),
+      frozenWeights: options.frozenWeights ?? 'fold',
       emit: (opType, nodeInputs, attrs, outputs) => {
         const outs = emitNode(prefix, opType, nodeInputs, 1, attrs, outputs);
         for (const o of outs) produced.add(o);

@@ -84,6 +84,11 @@ export interface GradContext {
   dataType(name: string): OnnxDataType;
   rank(name: string): number;
   dims(name: string): readonly Dim[];
+  /**
+   * Optional: 'reference' when backward nodes must read frozen weights as stored instead of a transposed or
+   * flipped copy that onnxruntime would fold into a second constant (GradientGraphOptions.frozenWeights).
+   */
+  readonly frozenWeights?: 'fold' | 'reference';
   /** The value of a forward tensor when it is a constant (initializer or Constant node), else undefined. */
   constValue(name: string): ConstTensor | undefined;
 

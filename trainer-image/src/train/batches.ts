@@ -58,10 +58,11 @@ export function samplePosterior(posterior: Posterior, rng: Rng, scalingFactor: n
 export async function buildLatentCache(
   images: readonly PixelImage[],
   encode: VaeEncode,
-  options: { readonly seed: number; readonly scalingFactor: number },
+  options: { readonly seed: number; readonly scalingFactor: number; readonly stream?: string },
 ): Promise<LatentCache> {
   if (images.length === 0) throw new Error('no training images');
-  const rng = Rng.forStream(options.seed, 'latents');
+  // Class images draw their latents from their own stream, so the instance latents are the same with or without.
+  const rng = Rng.forStream(options.seed, options.stream ?? 'latents');
   const posteriors: [Posterior, Posterior][] = [];
   const latents: [Float32Array, Float32Array][] = [];
   let latentShape: [number, number, number] | undefined;
@@ -124,11 +125,17 @@ export interface BatchSetup {
   readonly batchSize: number;
   readonly evalBatchSize: number;
   readonly seed: number;
+  /**
+   * Prior preservation (Custom Diffusion, DreamBooth): every training batch gains `batchSize` class items (a random
+   * class image, flip, timestep and noise each) after the instance items, captioned with the class prompt. The
+   * evaluation batch stays instance-only.
+   */
+  readonly prior?: { readonly cache: LatentCache; readonly promptIds: readonly number[] };
 }
 
 function assemble(
   setup: BatchSetup,
-  items: readonly { template: number; latents: Float32Array }[],
+  items: readonly { ids: readonly number[]; latents: Float32Array }[],
   timesteps: readonly number[],
   noise: Float32Array,
 ): TrainBatch {
@@ -141,7 +148,7 @@ function assemble(
   const sequenceLength = setup.promptIds[0]!.length;
   return {
     size: items.length,
-    inputIds: items.flatMap((item) => setup.promptIds[item.template]!),
+    inputIds: items.flatMap((item) => item.ids),
     sequenceLength,
     latentShape: setup.cache.latentShape,
     latents,
@@ -166,7 +173,7 @@ export function buildEvalBatch(setup: BatchSetup): TrainBatch {
   const flips = Array.from({ length: size }, () => rng.nextFloat() < 0.5);
   const timesteps = rng.permutation(schedule.numTrainTimesteps).slice(0, size);
   const items = flips.map((flip, i) => ({
-    template: i % setup.promptIds.length,
+    ids: setup.promptIds[i % setup.promptIds.length]!,
     latents: samplePosterior(cache.posteriors[i % cache.images]![flip ? 1 : 0], rng, cache.scalingFactor),
   }));
   const noise = rng.normal(size * items[0]!.latents.length);
@@ -180,10 +187,19 @@ export function sampleTrainBatch(setup: BatchSetup, rng: Rng): TrainBatch {
     const image = rng.nextInt(cache.images);
     const template = rng.nextInt(setup.promptIds.length);
     const flip = rng.nextFloat() < 0.5;
-    return { template, latents: cache.latents[image]![flip ? 1 : 0] };
+    return { ids: setup.promptIds[template]!, latents: cache.latents[image]![flip ? 1 : 0] };
   });
+  // Class items are drawn after the instance items (and only with a prior), so a run without one is unchanged.
+  const prior = setup.prior;
+  if (prior) {
+    for (let b = 0; b < batchSize; b++) {
+      const image = rng.nextInt(prior.cache.images);
+      const flip = rng.nextFloat() < 0.5;
+      items.push({ ids: prior.promptIds, latents: prior.cache.latents[image]![flip ? 1 : 0] });
+    }
+  }
   const timesteps = items.map(() => rng.nextInt(schedule.numTrainTimesteps));
-  const noise = rng.normal(batchSize * items[0]!.latents.length);
+  const noise = rng.normal(items.length * items[0]!.latents.length);
   return assemble(setup, items, timesteps, noise);
 }
 
@@ -191,6 +207,13 @@ export function batchSource(setup: BatchSetup): BatchSource<TrainBatch> {
   if (setup.promptIds.length === 0) throw new Error('no prompt templates');
   if (!Number.isInteger(setup.batchSize) || setup.batchSize < 1) {
     throw new Error(`batchSize must be a positive integer, got ${setup.batchSize}`);
+  }
+  const prior = setup.prior;
+  if (prior && prior.cache.latentShape.join() !== setup.cache.latentShape.join()) {
+    throw new Error('class images encode to latents of another shape than the instance images');
+  }
+  if (prior && prior.promptIds.length !== setup.promptIds[0]!.length) {
+    throw new Error('the class prompt and the captions tokenize to different lengths');
   }
   return { train: (rng) => sampleTrainBatch(setup, rng), eval: buildEvalBatch(setup) };
 }

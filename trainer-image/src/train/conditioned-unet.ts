@@ -135,6 +135,12 @@ export async function openConditionedUnet(
       if (!tensor) throw new Error(`sampler: no trained values for the UNet input '${added.name}'`);
       methodFeeds[added.name] = { dataType: DataType.FLOAT, dims: tensor.dims, data: tensor.data };
     }
+    // Constant twins (Custom Diffusion's detach) take their trainable's values; sampling has no gradient anyway.
+    for (const c of rewritten.constants ?? []) {
+      const fed = methodFeeds[c.feedFrom];
+      if (!fed) throw new Error(`sampler: no trained values for '${c.feedFrom}' (feeds '${c.name}')`);
+      methodFeeds[c.name] = fed;
+    }
     unet = await sessionFor(unetModel, rewritten.graph, unetDir, sessionOptions);
   } else {
     unet = await Session.create(unetPath, sessionOptions);

@@ -2,18 +2,31 @@
 // placeholder rows and the method's tensors) and its loss-only twin from training-graph.ts in two sessions — the
 // deterministic evaluation is one forward pass of the eval batch, nothing more — plus the VAE encoder, and the
 // initializer token's embedding row as the start. Trainables arrive packed and are fed as zero-copy views.
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { DataType, type OnnxTensor } from '../onnx/model.ts';
+import { readTensorBytes } from '../onnx/external-data.ts';
+import { DataType, type OnnxModel, type OnnxTensor } from '../onnx/model.ts';
 import { Session, sessionOptionsFor, type TypedTensor } from '../runtime/session.ts';
 import type { TrainBatch } from './batches.ts';
 import type { ModelRequest, TrainingModel } from './personalize.ts';
-import { buildTextualInversionGraph, sessionSource } from './training-graph.ts';
+import {
+  denoiserBytes,
+  LOW_MEMORY_BYTES,
+  lowMemorySessionOptions,
+  openSharedObjective,
+  type SharedObjective,
+} from './shared-session-objective.ts';
+import { buildTextualInversionGraph, sessionSource, type TextualInversionGraph } from './training-graph.ts';
 import { openVaeEncoder } from './vae-encoder.ts';
 
 export interface OnnxModelOptions {
   readonly device?: 'auto' | 'cuda' | 'cpu';
   readonly intraOpThreads?: number;
+  /**
+   * One session for training and evaluation with the weights opened once (shared-session-objective.ts). Default:
+   * on for pipelines whose UNet and text encoder pass LOW_MEMORY_BYTES (full-size SD).
+   */
+  readonly lowMemory?: boolean;
 }
 
 /** Row `id` of a FLOAT [V, D] embedding table stored inline or in an external-data file. */
@@ -25,16 +38,7 @@ function tableRow(table: OnnxTensor, id: number, modelDir: string): Float32Array
     );
   }
   if (id < 0 || id >= rows) throw new Error(`token id ${id} is outside the embedding table (${rows} rows)`);
-  const start = id * width * 4;
-  let bytes: Uint8Array;
-  if (table.data.kind === 'raw') {
-    bytes = table.data.bytes.subarray(start, start + width * 4);
-  } else if (table.data.kind === 'external') {
-    const file = readFileSync(join(table.data.baseDir ?? modelDir, table.data.location));
-    bytes = file.subarray(table.data.offset + start, table.data.offset + start + width * 4);
-  } else {
-    throw new Error(`token embedding '${table.name}' holds no numbers`);
-  }
+  const bytes = readTensorBytes(table, modelDir, id * width * 4, width * 4);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return Float32Array.from({ length: width }, (_, i) => view.getFloat32(i * 4, true));
 }
@@ -53,10 +57,17 @@ export async function loadOnnxModel(
 ): Promise<TrainingModel> {
   // Training steps always run at batchSize and the forward graph only evaluates the fixed DVAR batch, so both
   // batches are static when the request says so (session creation is then seconds instead of tens of seconds).
+  const lowMemory = options.lowMemory ?? denoiserBytes(request.pipelineDir) >= LOW_MEMORY_BYTES;
+  // Low memory: one static batch serves both when the eval batch is a multiple of it, else the batch is symbolic.
+  const sharedBatch =
+    request.batchSize !== undefined && (request.evalBatchSize ?? request.batchSize) % request.batchSize === 0;
   const graph = buildTextualInversionGraph(request.pipelineDir, {
     nVectors: request.nVectors,
-    ...(request.batchSize === undefined ? {} : { batchSize: request.batchSize }),
-    ...(request.evalBatchSize === undefined ? {} : { forwardBatchSize: request.evalBatchSize }),
+    ...(request.batchSize === undefined || (lowMemory && !sharedBatch)
+      ? {}
+      : { batchSize: request.batchSize }),
+    ...(request.evalBatchSize === undefined || lowMemory ? {} : { forwardBatchSize: request.evalBatchSize }),
+    ...(lowMemory ? { frozenWeights: 'reference' as const } : {}),
     ...(request.snrGamma === undefined ? {} : { snrGamma: request.snrGamma }),
     ...(request.unetSurgery ? { unetSurgery: request.unetSurgery } : {}),
   });
@@ -76,7 +87,8 @@ export async function loadOnnxModel(
   const initialRows = new Float32Array(request.nVectors * graph.hiddenSize);
   for (let v = 0; v < request.nVectors; v++) initialRows.set(initializerRow, v * graph.hiddenSize);
 
-  const sessionOptions = sessionOptionsFor(options);
+  const chosen = sessionOptionsFor(options);
+  const sessionOptions = lowMemory ? lowMemorySessionOptions(chosen) : chosen;
   const open = async (model: typeof graph.train): Promise<Session> => {
     const source = sessionSource(model, graph.modelDir);
     try {
@@ -86,9 +98,7 @@ export async function loadOnnxModel(
       if (typeof source === 'string') rmSync(source, { force: true });
     }
   };
-  const train = await open(graph.train);
-  const forward = await open(graph.forward);
-  const vae = await openVaeEncoder(request.pipelineDir, sessionOptions);
+  const vae = await openVaeEncoder(request.pipelineDir, chosen);
 
   const { inputs, inputDataTypes: types } = graph;
   // Packing order: the rows, then the method's tensors as the graph lists them.
@@ -121,6 +131,12 @@ export async function loadOnnxModel(
         data: params.subarray(slot.offset, slot.offset + slot.size),
       };
     }
+    // Detach twins read the same view as their trainable: no copy, the autodiff just never differentiates them.
+    for (const c of graph.constantFeeds) {
+      const fed = trainables[c.feedFrom];
+      if (!fed) throw new Error(`constant input '${c.name}': no trainable '${c.feedFrom}' to feed it from`);
+      trainables[c.name] = fed;
+    }
     return {
       ...trainables,
       [inputs.inputIds]: {
@@ -137,17 +153,59 @@ export async function loadOnnxModel(
       },
     };
   };
-  const scalar = (tensor: TypedTensor | undefined): number => {
-    const value = tensor?.data[0];
-    if (typeof value !== 'number') throw new Error('the training graph returned no float loss');
-    return value;
+  const pack = (out: Readonly<Record<string, TypedTensor>>): Float32Array => {
+    const gradient = new Float32Array(packedSize);
+    for (const slot of slots) {
+      const part = out[slot.gradient]?.data;
+      if (!(part instanceof Float32Array) || part.length !== slot.size) {
+        throw new Error(
+          `the training graph returned no float gradient of ${slot.size} values for ${slot.name}`,
+        );
+      }
+      gradient.set(part, slot.offset);
+    }
+    return gradient;
   };
+  const { objective, release } = lowMemory
+    ? await openSharedObjective({
+        train: graph.train,
+        loss: graph.loss,
+        gradients: gradientNames,
+        chunk: sharedBatch ? request.batchSize : undefined,
+        open,
+        feeds,
+        pack,
+      })
+    : await openTwoSessions(graph, open, feeds, gradientNames, pack);
 
   return {
     hiddenSize: graph.hiddenSize,
     initialRows,
     methodTensors: graph.methodTrainables.map((t) => ({ name: t.name, dims: t.dims })),
     encodeVae: vae.encode,
+    objective,
+    async release() {
+      await Promise.all([release(), vae.release()]);
+    },
+  };
+}
+
+/** The default objective: the training graph and its loss-only twin in two sessions (each opens the weights). */
+async function openTwoSessions(
+  graph: TextualInversionGraph,
+  open: (model: OnnxModel) => Promise<Session>,
+  feeds: (params: Float32Array, batch: TrainBatch) => Record<string, TypedTensor>,
+  gradientNames: readonly string[],
+  pack: (out: Readonly<Record<string, TypedTensor>>) => Float32Array,
+): Promise<SharedObjective> {
+  const train = await open(graph.train);
+  const forward = await open(graph.forward);
+  const scalar = (tensor: TypedTensor | undefined): number => {
+    const value = tensor?.data[0];
+    if (typeof value !== 'number') throw new Error('the training graph returned no float loss');
+    return value;
+  };
+  return {
     objective: {
       async loss(params, batch) {
         const out = await forward.run(feeds(params, batch), [graph.loss]);
@@ -155,21 +213,11 @@ export async function loadOnnxModel(
       },
       async lossAndGradient(params, batch) {
         const out = await train.run(feeds(params, batch), [graph.loss, ...gradientNames]);
-        const gradient = new Float32Array(packedSize);
-        for (const slot of slots) {
-          const part = out[slot.gradient]?.data;
-          if (!(part instanceof Float32Array) || part.length !== slot.size) {
-            throw new Error(
-              `the training graph returned no float gradient of ${slot.size} values for ${slot.name}`,
-            );
-          }
-          gradient.set(part, slot.offset);
-        }
-        return { loss: scalar(out[graph.loss]), gradient };
+        return { loss: scalar(out[graph.loss]), gradient: pack(out) };
       },
     },
-    async release() {
-      await Promise.all([train.release(), forward.release(), vae.release()]);
+    release: async () => {
+      await Promise.all([train.release(), forward.release()]);
     },
   };
 }

@@ -124,6 +124,11 @@ export interface RunDeps {
   readonly openSink: (fromStep: number) => Promise<SampleSink>;
   readonly stopSignal: StopSignal;
   readonly store: ArtifactStore;
+  /**
+   * Class images for the method's prior preservation (uploaded and generated, prepared by the caller). Absent or
+   * empty: the run trains on the instance images only, whatever the method asks.
+   */
+  readonly classImages?: readonly PixelImage[];
   /** Continue from the latest checkpoint in `store` when there is one. */
   readonly resume: boolean;
   /** The in-process criterion (standalone); absent when the monitor decides. */
@@ -211,6 +216,21 @@ function fingerprintOf(settings: RunSettings, images: number, methodPrint: Finge
   };
 }
 
+/**
+ * The prior-preservation loss with weight 1: L_instance + L_prior, each the mean over its half of the batch, is
+ * twice the graph's mean over the whole batch. ×2 is exact in float32, and it matters: the gradient clip sees it.
+ */
+function priorObjective(objective: LossAndGradient<TrainBatch>): LossAndGradient<TrainBatch> {
+  return {
+    loss: (params, batch) => objective.loss(params, batch),
+    async lossAndGradient(params, batch) {
+      const { loss, gradient } = await objective.lossAndGradient(params, batch);
+      for (let i = 0; i < gradient.length; i++) gradient[i] = gradient[i]! * 2;
+      return { loss: loss * 2, gradient };
+    },
+  };
+}
+
 export async function runPersonalization(settings: RunSettings, deps: RunDeps): Promise<RunResult> {
   if (settings.nVectors !== 1) {
     // Several vectors need several placeholder tokens in every prompt (diffusers' <tok>_1 …); not built yet.
@@ -222,19 +242,31 @@ export async function runPersonalization(settings: RunSettings, deps: RunDeps): 
   const vocabSize = tokenizer.vocabSize;
   const initializerId = await tokenizer.initializerId(settings.initializerToken);
   const placeholderId = await tokenizer.addPlaceholderToken(settings.token);
-  const promptIds = await Promise.all(
-    templatesFor(settings.templates).map((template) =>
-      tokenizer.encode(fillTemplate(template, settings.token)),
-    ),
-  );
+  // A method with its own caption (Custom Diffusion: "a photo of a <tok> <class>") uses it for every image.
+  const captions = method.caption
+    ? [method.caption(settings.token)]
+    : templatesFor(settings.templates).map((template) => fillTemplate(template, settings.token));
+  const promptIds = await Promise.all(captions.map((caption) => tokenizer.encode(caption)));
   if (!promptIds.every((ids) => ids.includes(placeholderId))) {
     throw new Error(`the placeholder ${settings.token} was lost when tokenizing the prompts (truncated?)`);
   }
   const schedule = parseSchedulerConfig(
     await readJson(join(deps.pipelineDir, 'scheduler', 'scheduler_config.json')),
   );
-  const lr = effectiveLearningRate(settings);
-  const fingerprint = fingerprintOf(settings, deps.images.length, method.fingerprint);
+  // Prior preservation: the class prompt's ids, and the batch doubled (instance items, then as many class items).
+  const prior = method.prior && (deps.classImages?.length ?? 0) > 0 ? method.prior : undefined;
+  if (prior && prior.weight !== 1) {
+    // Equal halves make the paper's L_instance + L_prior twice the graph's batch mean; other weights need
+    // per-item loss weights in the graph, not built yet.
+    throw new Error(`prior loss weight ${prior.weight} is not supported yet (only 1)`);
+  }
+  const classIds = prior ? await tokenizer.encode(prior.prompt) : undefined;
+  // The paper's code doubles the learning rate with prior preservation (Custom Diffusion: 1e-5 × 2 × 2 = 4e-5).
+  const lr = effectiveLearningRate(settings) * (prior ? 2 : 1);
+  const fingerprint = fingerprintOf(settings, deps.images.length, {
+    ...method.fingerprint,
+    ...(prior ? { 'prior.images': deps.classImages?.length ?? 0, 'prior.weight': prior.weight } : {}),
+  });
 
   const saved = deps.resume ? await loadLatestCheckpoint(deps.store) : undefined;
   const model = await deps.loadModel({
@@ -244,7 +276,7 @@ export async function runPersonalization(settings: RunSettings, deps: RunDeps): 
     vocabSize,
     nVectors: settings.nVectors,
     schedule,
-    batchSize: settings.batchSize,
+    batchSize: settings.batchSize * (prior ? 2 : 1),
     evalBatchSize: settings.evalBatchSize,
     ...(settings.snrGamma === undefined ? {} : { snrGamma: settings.snrGamma }),
     ...(method.unetSurgery ? { unetSurgery: method.unetSurgery } : {}),
@@ -277,6 +309,17 @@ export async function runPersonalization(settings: RunSettings, deps: RunDeps): 
       seed: settings.seed,
       scalingFactor: await scalingFactor(deps.pipelineDir),
     });
+    const priorSetup =
+      prior && classIds && deps.classImages
+        ? {
+            cache: await buildLatentCache(deps.classImages, model.encodeVae, {
+              seed: settings.seed,
+              scalingFactor: await scalingFactor(deps.pipelineDir),
+              stream: 'class-latents',
+            }),
+            promptIds: classIds,
+          }
+        : undefined;
     const batches = batchSource({
       cache,
       schedule,
@@ -284,6 +327,7 @@ export async function runPersonalization(settings: RunSettings, deps: RunDeps): 
       batchSize: settings.batchSize,
       evalBatchSize: settings.evalBatchSize,
       seed: settings.seed,
+      ...(priorSetup ? { prior: priorSetup } : {}),
     });
     const start: TrainState = saved ?? initialState(initial, settings.seed, fingerprint);
     if (start.params.length !== layout.size) {
@@ -296,6 +340,7 @@ export async function runPersonalization(settings: RunSettings, deps: RunDeps): 
       {
         lr,
         lrRanges: learningRateRanges(layout, lr, settings.groupLearningRates),
+        ...(method.maxGradNorm === undefined ? {} : { maxGradNorm: method.maxGradNorm }),
         adam: ADAMW_DEFAULTS,
         seed: settings.seed,
         maxSteps: settings.maxSteps,
@@ -306,7 +351,7 @@ export async function runPersonalization(settings: RunSettings, deps: RunDeps): 
         fingerprint,
       },
       {
-        objective: model.objective,
+        objective: prior ? priorObjective(model.objective) : model.objective,
         batches,
         sink,
         stopSignal: deps.stopSignal,
@@ -336,6 +381,7 @@ export async function runPersonalization(settings: RunSettings, deps: RunDeps): 
       seed: settings.seed,
       eval_batch_size: settings.evalBatchSize,
       eval_every: settings.evalEvery,
+      ...(prior ? { prior_class_images: deps.classImages?.length ?? 0 } : {}),
       ...deps.outputFacts,
     };
     const file = encodeEmbeddingFile({

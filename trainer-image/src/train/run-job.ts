@@ -4,6 +4,7 @@
 // model, same seeds); callers only bring the model files, images and ports.
 import type { JobManifest } from '../../../shared/manifest.ts';
 import type { PixelImage } from './batches.ts';
+import { type GenerateImages, prepareClassImages } from './class-images.ts';
 import { type MethodConfig, methodFor } from './methods/index.ts';
 import {
   LOOP_DEFAULTS,
@@ -28,6 +29,8 @@ export function methodConfigOf(manifest: JobManifest): MethodConfig {
       return { name: 'textual-inversion' };
     case 'dreambooth-lora':
       return { name: 'dreambooth-lora', ...manifest.lora };
+    case 'custom-diffusion':
+      return { name: 'custom-diffusion', ...manifest.customDiffusion };
   }
 }
 
@@ -60,12 +63,20 @@ export interface JobRunDeps extends Omit<RunDeps, 'pipelineDir' | 'images'> {
   readonly sampleCount?: number;
   readonly sampleSettings?: Omit<SampleSettings, 'seed'>;
   readonly log?: (line: string) => void;
+  /** Draws class images with the base model (prior preservation); absent = uploaded class images only. */
+  readonly generateImages?: GenerateImages;
 }
 
 export interface JobRunResult extends RunResult {
   /** Validation files written, relative to the job's prefix (output/samples/…). */
   readonly sampleKeys: readonly string[];
   readonly samplesError: string | null;
+  /** Prior preservation's class images: how many, how many generated in this run, and their time. */
+  readonly classImages: {
+    readonly count: number;
+    readonly generated: number;
+    readonly seconds: number;
+  } | null;
 }
 
 /** prompts.json with each image's "before" twin (initializer word, base model, same seed) named beside it. */
@@ -83,16 +94,26 @@ export async function runJob(
     readonly manifest: JobManifest;
     readonly pipelineDir: string;
     readonly images: readonly PixelImage[];
+    /** Uploaded class images (jobs/<jobId>/input/class/), for prior preservation. */
+    readonly classImages?: readonly PixelImage[];
   },
   cadence: LoopCadence,
   deps: JobRunDeps,
 ): Promise<JobRunResult> {
   const { manifest } = job;
   const settings = runSettingsOf(manifest, cadence);
+  const classes = await classImagesOf(job, settings, deps);
   const result = await runPersonalization(settings, {
     ...deps,
     pipelineDir: job.pipelineDir,
     images: job.images,
+    ...(classes ? { classImages: classes.images } : {}),
+    outputFacts: {
+      ...deps.outputFacts,
+      ...(classes
+        ? { class_images_generated: classes.generated, class_images_seconds: classes.seconds }
+        : {}),
+    },
   });
   const sampleKeys: string[] = [];
   let samplesError: string | null = null;
@@ -142,5 +163,47 @@ export async function runJob(
       deps.log?.(`validation samples failed: ${samplesError}`);
     }
   }
-  return { ...result, sampleKeys, samplesError };
+  return {
+    ...result,
+    sampleKeys,
+    samplesError,
+    classImages: classes
+      ? { count: classes.images.length, generated: classes.generated, seconds: classes.seconds }
+      : null,
+  };
+}
+
+/** The method's class images (uploaded, cached or generated now); undefined when it preserves no prior. */
+async function classImagesOf(
+  job: {
+    readonly pipelineDir: string;
+    readonly images: readonly PixelImage[];
+    readonly classImages?: readonly PixelImage[];
+  },
+  settings: RunSettings,
+  deps: JobRunDeps,
+) {
+  const prior = methodFor(settings.method ?? { name: 'textual-inversion' }).prior;
+  if (!prior) return undefined;
+  const uploaded = job.classImages ?? [];
+  const generate = deps.generateImages;
+  if (!generate && uploaded.length < prior.images) {
+    throw new Error(
+      `prior preservation wants ${prior.images} class images; ${uploaded.length} were given and this runner ` +
+        'cannot generate the rest',
+    );
+  }
+  const resolution = job.images[0]?.height ?? 0;
+  deps.log?.(
+    `class images: ${uploaded.length} uploaded, ${Math.max(0, prior.images - uploaded.length)} from the base model ("${prior.prompt}")`,
+  );
+  return prepareClassImages(
+    { prompt: prior.prompt, count: prior.images, seed: settings.seed, resolution, uploaded },
+    {
+      store: deps.store,
+      generate: async (prompt, count, seed) =>
+        generate ? generate(job.pipelineDir, prompt, count, seed) : [],
+      onProgress: (done, total) => deps.log?.(`class images: ${done}/${total}`),
+    },
+  );
 }

@@ -138,10 +138,13 @@ function configNumber(path: string, key: string): number | undefined {
   return typeof value === 'number' ? value : undefined;
 }
 
-/** Opens the pipeline's conditioned UNet (learned rows and method tensors applied) and VAE decoder for sampling. */
+/**
+ * Opens the pipeline's conditioned UNet (learned rows and method tensors applied; the base model without
+ * `learned`, e.g. for class images) and VAE decoder for sampling.
+ */
 export async function openValidationSampler(
   pipelineDir: string,
-  learned: LearnedToken,
+  learned: LearnedToken | undefined,
   options: SamplerOptions = {},
 ): Promise<ValidationSampler> {
   const sessionOptions = sessionOptionsFor(options);
@@ -298,3 +301,21 @@ export const renderOnnxSamples: RenderSamples = async (pipelineDir, learned, pro
     await sampler.release();
   }
 };
+
+/** Class images from the base model (no learned token): `count` draws of `prompt` from one seed. */
+export async function generateOnnxImages(
+  pipelineDir: string,
+  prompt: string,
+  count: number,
+  seed: number,
+): Promise<RgbImage[]> {
+  const sampler = await openValidationSampler(pipelineDir, undefined);
+  try {
+    return await sampler.sample(
+      Array.from({ length: count }, () => prompt),
+      { seed },
+    );
+  } finally {
+    await sampler.release();
+  }
+}

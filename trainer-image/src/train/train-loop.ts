@@ -5,6 +5,7 @@
 import type { ArtifactStore, LossSample, SampleSink, StopSignal } from '../../../shared/ports.ts';
 import { type AdamWConfig, adamwStep, initAdamW, type LearningRateRange } from './adamw.ts';
 import { assertSameFingerprint, type Fingerprint, saveCheckpoint, type TrainState } from './checkpoint.ts';
+import { clipGradNorm } from './grad-clip.ts';
 import type { BatchSource, LossAndGradient, StopCriterion } from './objective.ts';
 import { Rng } from './rng.ts';
 
@@ -13,6 +14,8 @@ export interface TrainLoopOptions {
   readonly lr: number;
   /** A learning rate per range of the packed parameters (parameter groups); absent = `lr` everywhere. */
   readonly lrRanges?: readonly LearningRateRange[];
+  /** Clip the gradient of all trainables together to this L2 norm before AdamW (absent: no clipping). */
+  readonly maxGradNorm?: number;
   readonly adam: Omit<AdamWConfig, 'lr'>;
   readonly seed: number;
   readonly maxSteps: number;
@@ -160,6 +163,7 @@ export async function runTrainingLoop<Batch>(
     const batch = deps.batches.train(rng);
     const { loss, gradient } = await deps.objective.lossAndGradient(state.params, batch);
     assertFinite(loss, 'the training loss', step);
+    if (options.maxGradNorm !== undefined) clipGradNorm(gradient, options.maxGradNorm);
     adamwStep(state.params, gradient, state.adam, adamConfig, options.lrRanges);
     state.step = step + 1;
 

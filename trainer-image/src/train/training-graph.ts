@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { buildGradientGraph } from '../autodiff/build-gradient-graph.ts';
 import type { GradRegistry } from '../autodiff/registry.ts';
 import { encodeModel, loadModel } from '../onnx/codec.ts';
+import { readTensorBytes } from '../onnx/external-data.ts';
 import { GraphBuilder } from '../onnx/graph-builder.ts';
 import { DataType, defaultOpset, type OnnxGraph, type OnnxModel, type ValueInfo } from '../onnx/model.ts';
 import {
@@ -30,6 +31,7 @@ import {
   spliceEmbeddingRows,
 } from '../onnx/surgery.ts';
 import { decodeValues } from '../onnx/tensor-values.ts';
+import { upcastFp16 } from '../onnx/upcast-fp16.ts';
 import { type DdpmSchedule, minSnrWeight, type PredictionType, parseSchedulerConfig } from './ddpm.ts';
 
 export type TrainableChoice = 'placeholder' | 'conv_in';
@@ -58,6 +60,13 @@ export interface TextualInversionGraphOptions {
    */
   readonly snrGamma?: number;
   /**
+   * The latent side (resolution / 8) the `train` graph will be fed, fixed like the batch: every activation then
+   * has a static size (memory estimates) and unbroadcasting needs no run-time axis search. Default: symbolic.
+   */
+  readonly latentSize?: number;
+  /** How backward nodes read frozen weights (GradientGraphOptions.frozenWeights; default 'fold'). */
+  readonly frozenWeights?: 'fold' | 'reference';
+  /**
    * The method's rewrite of the UNet (methods/): it turns the method's tensors into graph inputs, which are then
    * trained beside the placeholder rows. The same rewrite serves the validation sampler. Absent: textual inversion.
    */
@@ -68,10 +77,24 @@ export interface TextualInversionGraphOptions {
  * A rewrite of the UNet graph that adds trainable FLOAT inputs (their names are kept unprefixed). `modelPath` is
  * the UNet's model.onnx, for what the IR does not carry (a dynamo export's module names in node metadata).
  */
-export type UnetSurgery = (
-  unet: OnnxGraph,
-  source: { readonly modelPath: string },
-) => { readonly graph: OnnxGraph; readonly inputs: readonly ValueInfo[] };
+export type UnetSurgery = (unet: OnnxGraph, source: { readonly modelPath: string }) => UnetSurgeryResult;
+
+export interface UnetSurgeryResult {
+  readonly graph: OnnxGraph;
+  /** The trainable inputs the rewrite added. */
+  readonly inputs: readonly ValueInfo[];
+  /**
+   * Inputs the autodiff must treat as constants though they carry a trainable's values (Custom Diffusion's
+   * position-0 detach twins): each is fed the very buffer of `feedFrom` and never differentiated.
+   */
+  readonly constants?: readonly ConstantFeed[];
+}
+
+/** A graph input fed with the values of the trainable input `feedFrom` (same shape, same buffer). */
+export interface ConstantFeed {
+  readonly name: string;
+  readonly feedFrom: string;
+}
 
 /** A method tensor of the training graph: its input name, shape and the `train` output with its gradient. */
 export interface MethodTrainable {
@@ -117,6 +140,8 @@ export interface TextualInversionGraph {
   readonly trainableInitial: Float32Array | undefined;
   /** The method's tensors trained beside the placeholder rows (none for textual inversion). */
   readonly methodTrainables: readonly MethodTrainable[];
+  /** Inputs of `train` and `forward` to feed with a method tensor's values, never differentiated. */
+  readonly constantFeeds: readonly ConstantFeed[];
   readonly placeholderIds: readonly number[];
   /** The frozen token table's initializer in `train` and `forward` (the placeholder rows extend it). */
   readonly tokenTable: string;
@@ -168,8 +193,12 @@ interface Components {
 }
 
 function loadComponents(pipelineDir: string): Components {
-  const te = loadModel(join(pipelineDir, 'text_encoder', 'model.onnx'));
-  const unet = loadModel(join(pipelineDir, 'unet', 'model.onnx'));
+  // fp16 exports train in fp32 (onnx/upcast-fp16.ts): one fp32 copy of the weights, folded at session start.
+  const te = upcastFp16(
+    loadModel(join(pipelineDir, 'text_encoder', 'model.onnx')),
+    join(pipelineDir, 'text_encoder'),
+  );
+  const unet = upcastFp16(loadModel(join(pipelineDir, 'unet', 'model.onnx')), join(pipelineDir, 'unet'));
   const schedulerJson: unknown = JSON.parse(
     readFileSync(join(pipelineDir, 'scheduler', 'scheduler_config.json'), 'utf8'),
   );
@@ -281,13 +310,7 @@ function mergedModel(parts: readonly OnnxGraph[], outputs: readonly ValueInfo[],
 function initializerValues(model: OnnxModel, name: string, modelDir: string): Float32Array {
   const t = model.graph.initializers.find((i) => i.name === name);
   if (!t) throw new Error(`initializer '${name}' not found`);
-  let bytes: Uint8Array;
-  if (t.data.kind === 'raw') bytes = t.data.bytes;
-  else if (t.data.kind === 'external') {
-    const count = t.dims.reduce((a, b) => a * b, 1);
-    const file = readFileSync(join(t.data.baseDir ?? modelDir, t.data.location));
-    bytes = file.subarray(t.data.offset, t.data.offset + (t.data.length ?? count * 4));
-  } else throw new Error(`initializer '${name}' is not numeric`);
+  const bytes = readTensorBytes(t, modelDir);
   if (t.dataType !== DataType.FLOAT) throw new Error(`initializer '${name}' is not FLOAT`);
   return Float32Array.from(decodeValues(t.dataType, bytes) as number[]);
 }
@@ -323,6 +346,12 @@ export function buildTextualInversionGraph(
   });
   const surgery = options.unetSurgery?.(unetGraph, { modelPath: join(pipelineDir, 'unet', 'model.onnx') });
   const methodInputs = surgery?.inputs ?? [];
+  const constantFeeds = surgery?.constants ?? [];
+  for (const c of constantFeeds) {
+    if (!methodInputs.some((v) => v.name === c.feedFrom)) {
+      throw new Error(`constant input '${c.name}' is fed from '${c.feedFrom}', which is no method tensor`);
+    }
+  }
   for (const input of methodInputs) {
     if (input.dataType !== DataType.FLOAT || !input.dims?.every((d) => typeof d === 'number')) {
       throw new Error(`method tensor '${input.name}' must be a FLOAT input with a fixed shape`);
@@ -344,7 +373,7 @@ export function buildTextualInversionGraph(
     [timestep.name]: INPUTS.timesteps,
     [ehs.name]: 'encoder_hidden_states',
     [unetOut.name]: pred,
-    ...Object.fromEntries(methodInputs.map((v) => [v.name, v.name])),
+    ...Object.fromEntries([...methodInputs, ...constantFeeds].map((v) => [v.name, v.name])),
   });
   const inputs: ValueInfo[] = [
     { name: INPUTS.latents, dataType: sample.dataType, dims: sample.dims },
@@ -356,12 +385,15 @@ export function buildTextualInversionGraph(
   const forward = mergedModel([te, before, unet, after], [lossInfo], c);
 
   const trainable = wrt === 'placeholder' ? INPUTS.rows : convInName;
-  const differentiated = options.batchSize === undefined ? forward : withBatch(forward, options.batchSize);
+  const batched = options.batchSize === undefined ? forward : withBatch(forward, options.batchSize);
+  const differentiated =
+    options.latentSize === undefined ? batched : withLatentSize(batched, options.latentSize);
   const methodNames = wrt === 'placeholder' ? methodInputs.map((v) => v.name) : [];
   const { model: gradModel, gradients } = buildGradientGraph(differentiated, {
     loss: 'loss',
     wrt: [trainable, ...methodNames],
     ...(options.registry ? { registry: options.registry } : {}),
+    ...(options.frozenWeights ? { frozenWeights: options.frozenWeights } : {}),
   });
   const renames = new Map<string, string>([[gradients[trainable] ?? '', 'gradient']]);
   const methodTrainables: MethodTrainable[] = [];
@@ -423,6 +455,7 @@ export function buildTextualInversionGraph(
     trainableInitial:
       wrt === 'conv_in' ? initializerValues(c.unet, convIn.weight, join(pipelineDir, 'unet')) : undefined,
     methodTrainables,
+    constantFeeds: wrt === 'placeholder' ? constantFeeds : [],
     placeholderIds: Array.from({ length: nVectors }, (_, i) => spliced.vocabSize + i),
     tokenTable: `te/${spliced.tableName}`,
     vocabSize: spliced.vocabSize,
@@ -447,6 +480,15 @@ function withBatch(model: OnnxModel, batch: number): OnnxModel {
     if (!batched.has(v.name) || v.dims === undefined || typeof first === 'number') return v;
     return { ...v, dims: [batch, ...v.dims.slice(1)] };
   });
+  return { ...model, graph: { ...model.graph, inputs } };
+}
+
+/** The model with the latents' and noise's spatial dims fixed to `side`. */
+function withLatentSize(model: OnnxModel, side: number): OnnxModel {
+  const spatial = new Set<string>([INPUTS.latents, INPUTS.noise]);
+  const inputs = model.graph.inputs.map((v) =>
+    spatial.has(v.name) && v.dims?.length === 4 ? { ...v, dims: [v.dims[0], v.dims[1], side, side] } : v,
+  );
   return { ...model, graph: { ...model.graph, inputs } };
 }
 

@@ -10,6 +10,7 @@ import { imageNameFromKey, jobKeys, modelPrefix } from '../../../shared/keys.ts'
 import type { JobManifest } from '../../../shared/manifest.ts';
 import { ObjectChangedError, type ObjectStore } from '../../../shared/pipeline-ports.ts';
 import type { ArtifactStore, SampleSink, StopSignal } from '../../../shared/ports.ts';
+import type { GenerateImages } from './class-images.ts';
 import { loadTrainingImages } from './images.ts';
 import { modelResolution } from './model-resolution.ts';
 import type { RunDeps } from './personalize.ts';
@@ -35,6 +36,8 @@ export interface TrainingJobDeps {
   readonly log?: (line: string) => void;
   /** Validation images of the learned token, written under output/samples/ after the embedding. */
   readonly renderSamples?: RenderSamples;
+  /** Class images from the base model for prior preservation, where the job uploaded fewer than it wants. */
+  readonly generateImages?: GenerateImages;
 }
 
 /** Objects above this size are fetched in ranged parts, so a multi-GB UNet never sits in memory whole. */
@@ -151,9 +154,24 @@ export async function runTrainingJob(deps: TrainingJobDeps): Promise<JobRunResul
     width: image.resolution,
   }));
   log(`job ${deps.jobId}: ${images.length} image(s) at ${resolution}px on ${manifest.baseModel}`);
+  // Uploaded class images (prior preservation) where the job has any; the trainer generates the rest.
+  const classDir = join(deps.workDir, 'class');
+  const classFiles =
+    manifest.method === 'custom-diffusion' && manifest.customDiffusion.priorPreservation
+      ? await syncPrefix(deps.objects, keys.classImagesPrefix, classDir)
+      : 0;
+  const classImages =
+    classFiles > 0
+      ? (await loadTrainingImages(classDir, resolution)).map((image) => ({
+          data: image.pixels,
+          channels: 3,
+          height: image.resolution,
+          width: image.resolution,
+        }))
+      : [];
 
   const result = await runJob(
-    { manifest, pipelineDir, images },
+    { manifest, pipelineDir, images, classImages },
     // The monitor decides from the samples and the trainer obeys the stop flag at a flush. The DynamoDB sink
     // writes behind, so a flush is cheap: flush (and read the flag) twice a second, which keeps the stop
     // latency ≤ 2% of the criterion step in bench/monitor-latency.ts (27/27 runs at --flush-interval 0.5).
@@ -185,6 +203,7 @@ export async function runTrainingJob(deps: TrainingJobDeps): Promise<JobRunResul
           }
         : {}),
       ...(deps.renderSamples ? { renderSamples: deps.renderSamples } : {}),
+      ...(deps.generateImages ? { generateImages: deps.generateImages } : {}),
       log: (line) => log(`job ${deps.jobId}: ${line}`),
     },
   );

@@ -1,8 +1,9 @@
 // The pipeline's VAE encoder as a VaeEncode function: one image [1, 3, H, W] in, latent_parameters
 // [1, 2C, h, w] (mean ‖ logvar) out, on an onnxruntime session (input and output names read from the model).
 import { join } from 'node:path';
-import { Session, type SessionOptions } from '../runtime/session.ts';
+import type { Session, SessionOptions } from '../runtime/session.ts';
 import type { VaeEncode } from './batches.ts';
+import { openUpcast } from './upcast-session.ts';
 
 export interface VaeEncoder {
   readonly encode: VaeEncode;
@@ -13,7 +14,7 @@ export async function openVaeEncoder(pipelineDir: string, options: SessionOption
   const path = join(pipelineDir, 'vae_encoder', 'model.onnx');
   let session: Session;
   try {
-    session = await Session.create(path, options);
+    session = await openUpcast(path, pipelineDir, options);
   } catch (error) {
     throw new Error(
       `${path}: cannot load the VAE encoder (${error instanceof Error ? error.message : String(error)})`,

@@ -83,14 +83,15 @@ test('stop with the step at which DVAR first held', async () => {
   });
 });
 
-test('the criterion step is the step of the history value, with evalEvery > 1', async () => {
+test('the criterion step is the step of the history value, with evalEvery > 1 (the window in steps)', async () => {
   const samples = decaying(200).map((s) => (s.step % 3 === 0 ? s : { ...s, detLoss: undefined }));
   const history = samples.filter((s) => s.detLoss !== undefined);
+  // A 30-step window evaluated every 3 steps holds 10 values.
   const index = findCriterionIndex(
     history.map((s) => s.detLoss!),
     { window: 10, threshold: 0.15 },
   );
-  const { deps } = await setup(record({}, { stop: { window: 10, threshold: 0.15, evalEvery: 3 } }), samples);
+  const { deps } = await setup(record({}, { stop: { window: 30, threshold: 0.15, evalEvery: 3 } }), samples);
   const decision = await evaluateStop({ jobId: 'j', stopRequested: false }, deps);
   expect(decision.criterionStep).toBe(history[index!]!.step);
   expect(decision.criterionStep! % 3).toBe(0);

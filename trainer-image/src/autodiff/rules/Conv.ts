@@ -87,7 +87,8 @@ function flippedConv(g: GradContext, geo: ConvGeometry, dy: string): boolean {
 function inputGrad(g: GradContext, geo: ConvGeometry, dy: string): void {
   const x = g.i(0);
   const { sp, strides, dilations, pads, group, kernel } = geo;
-  if (flippedConv(g, geo, dy)) return;
+  // The flipped weight is a transposed copy onnxruntime folds at session start; 'reference' keeps W as stored.
+  if (g.frozenWeights !== 'reference' && flippedConv(g, geo, dy)) return;
   const base = {
     strides: attr.ints(strides),
     dilations: attr.ints(dilations),

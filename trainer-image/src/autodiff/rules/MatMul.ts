@@ -6,6 +6,9 @@
 // CPU GEMM tiles the output in panels several columns wide, so a [T, 2] output wastes most of each pass and
 // re-reads the scores, while its [2, T] transpose streams them once (bench/gradcheck/op-profile.ts: about 3× on
 // the tiny-sd15topo attention). The products and sums are the same; only the loop order differs.
+// With frozenWeights 'reference', dA for a 2-D B (a Linear weight [K, N]) is one Gemm with transB = 1 on dY
+// flattened to [M, N], reshaped back to A's shape: the weight is read as stored, so onnxruntime folds no
+// transposed copy of it at session start (with Conv.ts, at SD size nearly a second copy of the UNet).
 import type { Dim, GradContext, GradRule } from '../grad-rule.ts';
 import { requireGo, squeeze, transposeLast2, unsqueeze } from './helpers.ts';
 
@@ -81,7 +84,22 @@ export const matMulGrad: GradRule = {
     const batchB = g.dims(b).slice(0, -2);
     const sameBatch = ra === rb && batchA.every((d, i) => d !== undefined && d === batchB[i]);
     const rank = g.rank(go);
-    if (g.needs(0)) {
+    const cols = g.dims(b)[1];
+    if (
+      g.needs(0) &&
+      g.frozenWeights === 'reference' &&
+      rb === 2 &&
+      typeof cols === 'number' &&
+      !narrow(g, a)
+    ) {
+      // dA = dY·Bᵀ with B as stored: Gemm(dY as [M, N], B, transB) → [M, K], then A's shape.
+      if (rank === 2) g.emit('Gemm', [go, b], { transB: { type: 'int', value: 1 } }, [g.gi(0)]);
+      else {
+        const flat = g.emit('Reshape', [go, g.int64s([-1, cols])]);
+        const product2d = g.emit('Gemm', [flat, b], { transB: { type: 'int', value: 1 } });
+        g.emit('Reshape', [product2d, g.emit('Shape', [a])], {}, [g.gi(0)]);
+      }
+    } else if (g.needs(0)) {
       // dA = dY·Bᵀ, or (B·dYᵀ)ᵀ when dA is narrow.
       const operands = narrow(g, a)
         ? { leftT: transposeLast2(g, go, rank), rightT: b }

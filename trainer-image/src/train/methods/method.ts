@@ -38,6 +38,12 @@ export interface TrainingMethod {
   readonly unetSurgery?: UnetSurgery;
   /** Settings of the method that change the run's numbers (kept in checkpoints, compared on resume). */
   readonly fingerprint: Fingerprint;
+  /** Clip the gradient of all trained tensors together to this L2 norm before AdamW; absent = no clipping. */
+  readonly maxGradNorm?: number;
+  /** The one caption of every training image, in place of the job's templates; absent = the templates. */
+  readonly caption?: (token: string) => string;
+  /** Prior preservation: class images captioned `prompt` join every batch (loss weight `weight`); absent = none. */
+  readonly prior?: { readonly prompt: string; readonly images: number; readonly weight: number };
   /** Starting values of one method tensor; random draws come from `rng` (the run's "init" stream). */
   initial(tensor: { readonly name: string; readonly dims: readonly number[] }, rng: Rng): Float32Array;
   /** The method's own output files (the token file is written for every method). */
