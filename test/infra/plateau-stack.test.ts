@@ -255,8 +255,16 @@ describe('monitor state machine', () => {
       expect.arrayContaining(['Lambda.ServiceException', 'States.TaskFailed']),
     );
     expect(states.EvaluateStop.Catch).toEqual([
-      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'MonitorFailed' },
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'MonitorError' },
     ]);
+    // A failed evaluation waits and tries again; only 10 in a row fail the job.
+    expect(states.MonitorError.Next).toBe('TooManyErrors');
+    expect(states.TooManyErrors.Choices[0]).toMatchObject({
+      Variable: '$.monitor.errors',
+      NumericGreaterThanEquals: 10,
+      Next: 'MonitorFailed',
+    });
+    expect(states.RetryLater).toMatchObject({ Result: { action: 'continue', waitSeconds: 30 } });
     expect(states.Decide.Type).toBe('Choice');
     expect(JSON.stringify(states.Decide.Choices)).toContain('$.decision.action');
     expect(states.MonitorFailed.Next).toBe('Finalize');
