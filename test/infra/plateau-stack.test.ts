@@ -214,6 +214,7 @@ describe('batch', () => {
         Attempts: 5,
         EvaluateOnExit: [
           { Action: 'RETRY', OnStatusReason: 'Host EC2*' },
+          { Action: 'RETRY', OnExitCode: '75' },
           { Action: 'EXIT', OnReason: '*' },
         ],
       },
