@@ -125,6 +125,13 @@ export async function evaluateStop(state: MonitorState, deps: EvaluateStopDeps):
       ...carried,
     });
   }
+  if (record.stopReason === 'cancelled' && batch.attempts.length === 0) {
+    // Cancelled before any trainer started: no trainer will ever see the flag, so Batch drops the job here and
+    // finalize ends it CANCELLED without outputs.
+    if (batch.status !== 'FAILED' && batch.status !== 'SUCCEEDED')
+      await deps.batch.terminate(batch.batchJobId, 'plateau: cancelled before the trainer started');
+    return decide({ action: 'finished', waitSeconds: 1, reason: 'cancelled', ...carried });
+  }
   if (batch.status === 'FAILED') {
     const reason = record.error ?? `trainer failed: ${batch.statusReason ?? 'no reason given by Batch'}`;
     return decide({ action: 'failed', waitSeconds: 1, reason, ...carried });

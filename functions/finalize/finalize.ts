@@ -88,6 +88,17 @@ async function settle(record: JobRecord, state: MonitorState, deps: FinalizeDeps
   const criterionStep = record.criterionStep ?? state.decision?.criterionStep;
   const manifest = record.manifest;
   let failure: string | undefined;
+  if (record.stopReason === 'cancelled' && lastStep === undefined && state.decision?.action !== 'failed') {
+    // Cancelled before training began: nothing to report, and nothing may start any more.
+    if (batch && record.batchJobId && BATCH_ACTIVE.has(batch.status))
+      await deps.batch.terminate(record.batchJobId, 'plateau: cancelled').catch(() => undefined);
+    return guardedFinal(
+      record,
+      'CANCELLED',
+      { finishedAt: now.toISOString(), gpuSeconds, error: 'cancelled before the trainer started' },
+      deps,
+    );
+  }
   if (state.decision?.action === 'failed')
     failure = state.decision.reason ?? 'the monitor reported a failure';
   else if (!manifest) failure = record.error ?? 'job has no valid manifest';
