@@ -2,7 +2,7 @@
 // final status (SUCCEEDED, CANCELLED or FAILED with a reason), then publishes the completion event and the
 // optional webhook. Safe to repeat: the status update is guarded and the event goes out once it is recorded.
 import { dvarParamsOf, dvarRatio } from '../../shared/dvar.ts';
-import { JOB_FINISHED_DETAIL_TYPE, type JobFinishedDetail } from '../../shared/events.ts';
+import { JOB_FINISHED_DETAIL_TYPE, type JobFinishedDetail, webhookDeliveryId } from '../../shared/events.ts';
 import {
   isFinal,
   type JobRecord,
@@ -250,11 +250,16 @@ async function notify(record: JobRecord, deps: FinalizeDeps): Promise<FinalizeRe
     if (!deps.webhook) {
       webhook = { delivered: false, error: 'no webhook secret configured; webhooks are never sent unsigned' };
     } else {
-      const body = JSON.stringify({ type: JOB_FINISHED_DETAIL_TYPE, detail });
-      webhook = await deliverWebhook(url, body, await deps.webhook.secret.get(), {
-        http: deps.webhook.http,
-        clock: deps.clock,
-      });
+      // The id is in the signed body and a header, and repeats on a retried finalize: receivers dedupe by it.
+      const id = webhookDeliveryId(detail);
+      const body = JSON.stringify({ type: JOB_FINISHED_DETAIL_TYPE, id, detail });
+      webhook = await deliverWebhook(
+        url,
+        body,
+        await deps.webhook.secret.get(),
+        { http: deps.webhook.http, clock: deps.clock },
+        id,
+      );
     }
   }
   await deps.jobs.update(record.jobId, {
