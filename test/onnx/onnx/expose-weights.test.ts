@@ -65,7 +65,9 @@ describe('exposeWeights', () => {
     300_000,
   );
 
-  it.each(FIXTURES)(
+  // tiny-sd15topo's K/V gradients are checked on the whole training graph by `plateau gradcheck --method
+  // custom-diffusion` (test/onnx/train/cd-run.test.ts); here the two smaller exports check the twin's split.
+  it.each(['tiny-sd', 'tiny-sd-dynamo'] as const)(
     '%s: K/V gradients, plain and detached at position 0, within 1e-4 of cd64.*',
     async (fixture) => {
       const g = loadGoldenUnet(fixture);

@@ -41,7 +41,8 @@ function input(graph: OnnxGraph, name: string, position: number, component: stri
   return found;
 }
 
-function configNumber(path: string, key: string): number | undefined {
+/** A number from a component's config.json, or undefined when the file or the key is missing. */
+export function configNumber(path: string, key: string): number | undefined {
   let config: unknown;
   try {
     config = JSON.parse(readFileSync(path, 'utf8'));

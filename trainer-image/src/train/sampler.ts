@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { z } from 'zod';
 import { DataType } from '../onnx/model.ts';
 import { Session, sessionOptionsFor } from '../runtime/session.ts';
-import { type LearnedToken, openConditionedUnet } from './conditioned-unet.ts';
+import { configNumber, type LearnedToken, openConditionedUnet } from './conditioned-unet.ts';
 import { type DdpmSchedule, parseSchedulerConfig } from './ddpm.ts';
 import { Rng } from './rng.ts';
 
@@ -124,18 +124,6 @@ function readJson(path: string): unknown {
   } catch (error) {
     throw new Error(`${path}: ${error instanceof Error ? error.message : String(error)}`);
   }
-}
-
-function configNumber(path: string, key: string): number | undefined {
-  let config: unknown;
-  try {
-    config = JSON.parse(readFileSync(path, 'utf8'));
-  } catch {
-    return undefined;
-  }
-  if (typeof config !== 'object' || config === null || !(key in config)) return undefined;
-  const value: unknown = (config as Record<string, unknown>)[key];
-  return typeof value === 'number' ? value : undefined;
 }
 
 /**
