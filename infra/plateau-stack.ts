@@ -11,6 +11,7 @@ import { JobBucket } from './constructs/job-bucket.ts';
 import { JobTable } from './constructs/job-table.ts';
 import { MonitorStateMachine } from './constructs/monitor-state-machine.ts';
 import { PipelineFunction } from './constructs/pipeline-function.ts';
+import { SubmissionReconciler } from './constructs/submission-reconciler.ts';
 import { TrainerBatch, TrainerEnvironment } from './constructs/trainer-batch.ts';
 import { trainerImage } from './constructs/trainer-image.ts';
 import { WebhookSecret } from './constructs/webhook-secret.ts';
@@ -44,6 +45,12 @@ export interface PlateauStackProps extends StackProps {
    * @default 30
    */
   readonly sampleTtlDays?: number;
+  /**
+   * How long a trainer may wait RUNNABLE (no GPU instance for it: quota or Spot capacity) before its job fails
+   * "no capacity".
+   * @default Duration.hours(1)
+   */
+  readonly runnableLimit?: Duration;
   /**
    * The trainer image; tests pass a registry image so no Docker asset is staged.
    * @default - built from trainer-image/Dockerfile
@@ -128,8 +135,13 @@ export class PlateauStack extends Stack {
     this.monitor.bind(submitJob.fn);
     submitJob.fn.addEnvironment(ENV.SAMPLE_TTL_DAYS, sampleTtlDays);
     this.bucket.notifyManifestUploads(submitJob.fn);
+    new SubmissionReconciler(this, 'SubmissionReconciler', { submitJob: submitJob.fn });
 
     this.table.bind(evaluateStop.fn, 'RW');
+    evaluateStop.fn.addEnvironment(
+      ENV.RUNNABLE_LIMIT_SECONDS,
+      String((props.runnableLimit ?? Duration.hours(1)).toSeconds()),
+    );
     this.trainer.bindObserve(evaluateStop.fn);
 
     this.table.bind(requestStop.fn, 'RW');

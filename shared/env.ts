@@ -23,6 +23,8 @@ export const ENV = {
   JOB_ID: 'PLATEAU_JOB_ID',
   /** Local folder where the trainer caches base models downloaded from S3. */
   MODEL_CACHE_DIR: 'PLATEAU_MODEL_CACHE_DIR',
+  /** Seconds a Batch job may wait RUNNABLE (no instance to place it on) before the job fails "no capacity". */
+  RUNNABLE_LIMIT_SECONDS: 'PLATEAU_RUNNABLE_LIMIT_SECONDS',
   /** Execution provider preference for the trainer: 'cuda' | 'cpu' | 'auto' (default auto). */
   EXECUTION_PROVIDER: 'PLATEAU_EXECUTION_PROVIDER',
   /** GPU memory (bytes) every instance type of the compute environment has: the trainer refuses jobs that exceed it. */

@@ -69,5 +69,15 @@ export type JobFinishedDetail = z.infer<typeof JobFinishedDetail>;
 
 /** Header carrying `sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">` on webhook deliveries. */
 export const WEBHOOK_SIGNATURE_HEADER = 'x-plateau-signature';
+/**
+ * Header carrying the delivery id, also the body's `id`: the same for every delivery of one job's outcome
+ * (a retried finalize resends with it), so a receiver drops repeats by it.
+ */
+export const WEBHOOK_DELIVERY_HEADER = 'x-plateau-delivery';
+
+/** The delivery id of a job's completion: its id and the moment it became final. */
+export function webhookDeliveryId(detail: Pick<JobFinishedDetail, 'jobId' | 'finishedAt'>): string {
+  return `${detail.jobId}@${detail.finishedAt}`;
+}
 /** Header carrying the unix-seconds timestamp that is part of the signed string (replay protection). */
 export const WEBHOOK_TIMESTAMP_HEADER = 'x-plateau-timestamp';

@@ -2,6 +2,7 @@
 // machine below is enforced by JobStore's conditional updates, so out-of-order or replayed events cannot move
 // a job backwards or out of a final state.
 import { z } from 'zod';
+import { JobInputs } from './job-inputs.ts';
 import { JobManifest } from './manifest.ts';
 
 export const JOB_STATUSES = ['QUEUED', 'RUNNING', 'STOPPING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
@@ -44,6 +45,8 @@ export const JobRecord = z.object({
   updatedAt: IsoTime,
   /** The validated manifest with every default filled in; absent when the manifest itself was invalid. */
   manifest: JobManifest.optional(),
+  /** The images validated at submit (key, size, ETag): what the trainer trains, on every attempt. */
+  inputs: JobInputs.optional(),
   /** AWS Batch job id, recorded once SubmitJob returned. */
   batchJobId: z.string().optional(),
   /** Step Functions execution ARN of the monitor. */
@@ -95,6 +98,14 @@ export interface JobStore {
       readonly when?: JobCondition;
     },
   ): Promise<JobRecord | undefined>;
+}
+
+/**
+ * Jobs whose submission may never have completed (the reconciler's input): QUEUED records still missing their
+ * Batch job id or monitor execution.
+ */
+export interface UnsettledJobs {
+  listUnsettled(): Promise<JobRecord[]>;
 }
 
 /** Extra atomic conditions a JobStore update supports (kept small so every store implements them exactly). */

@@ -33,7 +33,7 @@ const Token = z
 /** Training settings; the defaults are the method's own (methods.ts). */
 function trainingFor(method: MethodName) {
   const d = METHOD_DEFAULTS[method];
-  return z.object({
+  return z.strictObject({
     learningRate: z.number().positive().max(1).default(d.learningRate),
     /** Multiply the learning rate by batchSize (diffusers' scale_lr). */
     scaleLr: z.boolean().default(d.scaleLr),
@@ -55,7 +55,7 @@ function trainingFor(method: MethodName) {
 /** DVAR settings; window, threshold and evalEvery default to the method's own. */
 function stopFor(method: MethodName) {
   const d = METHOD_DEFAULTS[method];
-  return z.object({
+  return z.strictObject({
     /** `none` trains to maxSteps (the fixed-budget baseline). */
     criterion: z.enum(['dvar', 'none']).default('dvar'),
     window: z.number().int().min(2).max(100_000).default(d.window),
@@ -65,7 +65,7 @@ function stopFor(method: MethodName) {
   });
 }
 
-const Notify = z.object({
+const Notify = z.strictObject({
   /** Receives the completion event as a signed POST (https only). */
   webhookUrl: z
     .url({ protocol: /^https$/, hostname: z.regexes.domain })
@@ -97,7 +97,7 @@ function common<M extends MethodName>(method: M) {
 
 /** LoRA beside the UNet's projections: rank r, scale alpha / r (alpha defaults to r: scale 1, the paper's). */
 const Lora = z
-  .object({
+  .strictObject({
     rank: z.number().int().min(1).max(256).default(LORA_DEFAULTS.rank),
     alpha: z.number().positive().max(1024).optional(),
     targets: z.enum(['paper', 'attention']).default(LORA_DEFAULTS.targets),
@@ -105,7 +105,7 @@ const Lora = z
   .transform((lora) => ({ ...lora, alpha: lora.alpha ?? lora.rank }));
 
 /** Custom Diffusion's own settings: captions' class word, prior preservation, gradient clip (METHODS.md). */
-const CustomDiffusion = z.object({
+const CustomDiffusion = z.strictObject({
   /** "a photo of a <token> <classWord>"; also the class prompt of generated class images. */
   classWord: z
     .string()
@@ -119,9 +119,11 @@ const CustomDiffusion = z.object({
   maxGradNorm: z.number().positive().max(1e6).default(CUSTOM_DIFFUSION_DEFAULTS.maxGradNorm),
 });
 
-const TextualInversionJob = z.object(common('textual-inversion'));
-const DreamBoothLoraJob = z.object({ ...common('dreambooth-lora'), lora: Lora.prefault({}) });
-const CustomDiffusionJob = z.object({
+// Strict at every level: an unknown key (`training.max_steps` for `maxSteps`, say) is refused with its name
+// instead of being dropped while the job trains with the default.
+const TextualInversionJob = z.strictObject(common('textual-inversion'));
+const DreamBoothLoraJob = z.strictObject({ ...common('dreambooth-lora'), lora: Lora.prefault({}) });
+const CustomDiffusionJob = z.strictObject({
   ...common('custom-diffusion'),
   customDiffusion: CustomDiffusion.prefault({}),
 });

@@ -7,6 +7,11 @@ export const MonitorState = z.object({
   jobId: z.string(),
   /** Set once request-stop has run, so evaluate-stop then only waits for the trainer to exit. */
   stopRequested: z.boolean().default(false),
+  /**
+   * Set by the monitor when finalize failed on every attempt: finalize then only ends the job FAILED with
+   * this reason and publishes the completion event (its last resort, so no job stays non-final).
+   */
+  finalizeError: z.string().optional(),
   /** The last decision (absent on the first evaluation). */
   decision: z
     .object({

@@ -6,15 +6,34 @@
 export interface ObjectInfo {
   readonly key: string;
   readonly size: number;
+  /** The object's ETag as S3 returns it (quoted); changes whenever the object is replaced. */
+  readonly etag?: string;
+}
+
+/** A read pinned to an ETag found the object replaced or gone: the caller's inputs changed under it. */
+export class ObjectChangedError extends Error {
+  readonly key: string;
+  constructor(key: string, detail: string) {
+    super(`${key} ${detail}`);
+    this.key = key;
+    this.name = 'ObjectChangedError';
+  }
 }
 
 /** The bucket, addressed by full keys (shared/keys.ts builds them). */
 export interface ObjectStore {
   /** Every object under the prefix (all pages). */
   list(prefix: string): Promise<ObjectInfo[]>;
-  /** The object's bytes, or only bytes [start, end] inclusive when a range is given; undefined if absent. */
-  get(key: string, range?: { readonly start: number; readonly end: number }): Promise<Uint8Array | undefined>;
-  /** Size of the object, undefined if absent. */
+  /**
+   * The object's bytes, or only bytes [start, end] inclusive when a range is given; undefined if absent. With
+   * `expect`, the bytes must come from the object with that ETag: a replaced one throws ObjectChangedError.
+   */
+  get(
+    key: string,
+    range?: { readonly start: number; readonly end: number },
+    expect?: { readonly etag: string },
+  ): Promise<Uint8Array | undefined>;
+  /** Size (and ETag) of the object, undefined if absent. */
   head(key: string): Promise<ObjectInfo | undefined>;
   /** `tags` become the object's tags (set with the upload, so the object never exists without them). */
   put(

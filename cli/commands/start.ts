@@ -22,7 +22,15 @@ interface ExampleJob {
 }
 
 function readExample(root: string): ExampleJob {
-  const job = JSON.parse(readFileSync(resolve(root, EXAMPLE_DIR, 'job.json'), 'utf8')) as Partial<ExampleJob>;
+  // The example's job.json is a real manifest: the model's learning rate and min-SNR γ sit under `training`.
+  const raw = JSON.parse(readFileSync(resolve(root, EXAMPLE_DIR, 'job.json'), 'utf8')) as Partial<ExampleJob> & {
+    training?: { learningRate?: number; snrGamma?: number };
+  };
+  const job: Partial<ExampleJob> = {
+    ...raw,
+    ...(raw.training?.learningRate === undefined ? {} : { learningRate: raw.training.learningRate }),
+    ...(raw.training?.snrGamma === undefined ? {} : { snrGamma: raw.training.snrGamma }),
+  };
   if (!job.token || !job.initializerToken || !job.baseModel) {
     throw new Error(`${EXAMPLE_DIR}/job.json needs token, initializerToken and baseModel`);
   }

@@ -53,11 +53,46 @@ export const WAIT_POLICY = {
   staleSeconds: 5,
 } as const;
 
+/** How long a Batch job may sit RUNNABLE (Batch finds no instance: quota, Spot capacity) by default. */
+export const DEFAULT_RUNNABLE_LIMIT_SECONDS = 3600;
+
 export interface EvaluateStopDeps {
   readonly jobs: JobStore;
   readonly samples: SampleReader;
   readonly batch: BatchJobs;
   readonly clock: Clock;
+  /**
+   * A job whose Batch job waits RUNNABLE longer than this fails "no capacity" (finalize terminates it).
+   * @default DEFAULT_RUNNABLE_LIMIT_SECONDS
+   */
+  readonly runnableLimitSeconds?: number;
+}
+
+/** Parses the configured limit (the handler's env var); absent means the default. */
+export function parseRunnableLimit(value: string | undefined): number {
+  if (value === undefined || value === '') return DEFAULT_RUNNABLE_LIMIT_SECONDS;
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0)
+    throw new Error(`runnable limit must be > 0 s (got ${value})`);
+  return seconds;
+}
+
+/**
+ * "no capacity" when Batch has kept the job RUNNABLE past the limit: since submit, or since the last attempt
+ * stopped (a Spot reclaim puts the job back in the queue, and that wait counts afresh).
+ */
+function noCapacityReason(
+  record: JobRecord,
+  batch: BatchJobInfo,
+  deps: EvaluateStopDeps,
+): string | undefined {
+  if (batch.status !== 'RUNNABLE') return undefined;
+  const limit = deps.runnableLimitSeconds ?? DEFAULT_RUNNABLE_LIMIT_SECONDS;
+  const lastStop = batch.attempts[batch.attempts.length - 1]?.stoppedAtMs;
+  const sinceMs = lastStop ?? Date.parse(record.createdAt);
+  const waited = (deps.clock.now().getTime() - sinceMs) / 1000;
+  if (waited <= limit) return undefined;
+  return `no capacity: Batch job ${batch.batchJobId} RUNNABLE for ${Math.round(waited)} s (limit ${limit} s)`;
 }
 
 export function parseEvaluateInput(event: unknown): MonitorState {
@@ -90,11 +125,20 @@ export async function evaluateStop(state: MonitorState, deps: EvaluateStopDeps):
       ...carried,
     });
   }
+  if (record.stopReason === 'cancelled' && batch.attempts.length === 0) {
+    // Cancelled before any trainer started: no trainer will ever see the flag, so Batch drops the job here and
+    // finalize ends it CANCELLED without outputs.
+    if (batch.status !== 'FAILED' && batch.status !== 'SUCCEEDED')
+      await deps.batch.terminate(batch.batchJobId, 'plateau: cancelled before the trainer started');
+    return decide({ action: 'finished', waitSeconds: 1, reason: 'cancelled', ...carried });
+  }
   if (batch.status === 'FAILED') {
     const reason = record.error ?? `trainer failed: ${batch.statusReason ?? 'no reason given by Batch'}`;
     return decide({ action: 'failed', waitSeconds: 1, reason, ...carried });
   }
   if (batch.status === 'SUCCEEDED') return decide({ action: 'finished', waitSeconds: 1, ...carried });
+  const noCapacity = noCapacityReason(record, batch, deps);
+  if (noCapacity) return decide({ action: 'failed', waitSeconds: 1, reason: noCapacity, ...carried });
 
   if (batch.status === 'RUNNING' && record.status === 'QUEUED') await markRunning(record, batch, deps);
 

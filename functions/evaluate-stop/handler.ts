@@ -5,9 +5,9 @@ import { AwsBatchJobs } from '../../shared/aws/batch-jobs.ts';
 import { createDocumentClient } from '../../shared/aws/clients.ts';
 import { DynamoDbJobStore } from '../../shared/aws/dynamodb-job-store.ts';
 import { DynamoDbSampleReader } from '../../shared/aws/dynamodb-samples.ts';
-import { readEnv } from '../../shared/env.ts';
+import { ENV, readEnv } from '../../shared/env.ts';
 import { systemClock } from '../../shared/pipeline-ports.ts';
-import { evaluateStop, parseEvaluateInput } from './evaluate-stop.ts';
+import { evaluateStop, parseEvaluateInput, parseRunnableLimit } from './evaluate-stop.ts';
 
 const env = readEnv(['TABLE']);
 const documents = createDocumentClient();
@@ -16,6 +16,7 @@ const deps = {
   samples: new DynamoDbSampleReader(documents, env.TABLE),
   batch: new AwsBatchJobs(new BatchClient({})),
   clock: systemClock,
+  runnableLimitSeconds: parseRunnableLimit(process.env[ENV.RUNNABLE_LIMIT_SECONDS]),
 };
 
 export const handler = async (event: unknown) => evaluateStop(parseEvaluateInput(event), deps);

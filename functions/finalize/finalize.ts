@@ -2,7 +2,7 @@
 // final status (SUCCEEDED, CANCELLED or FAILED with a reason), then publishes the completion event and the
 // optional webhook. Safe to repeat: the status update is guarded and the event goes out once it is recorded.
 import { dvarParamsOf, dvarRatio } from '../../shared/dvar.ts';
-import { JOB_FINISHED_DETAIL_TYPE, type JobFinishedDetail } from '../../shared/events.ts';
+import { JOB_FINISHED_DETAIL_TYPE, type JobFinishedDetail, webhookDeliveryId } from '../../shared/events.ts';
 import {
   isFinal,
   type JobRecord,
@@ -58,7 +58,20 @@ export async function finalize(state: MonitorState, deps: FinalizeDeps): Promise
   const record = await deps.jobs.get(state.jobId);
   if (!record) throw new Error(`finalize: no job record for ${state.jobId}`);
   let final = record;
-  if (!isFinal(record.status)) final = await settle(record, state, deps);
+  if (!isFinal(record.status))
+    final =
+      state.finalizeError === undefined
+        ? await settle(record, state, deps)
+        : await guardedFinal(
+            record,
+            'FAILED',
+            {
+              finishedAt: deps.clock.now().toISOString(),
+              stopReason: 'failed',
+              error: `finalize failed: ${state.finalizeError}`.slice(0, 4000),
+            },
+            deps,
+          );
   if (final.notifiedAt)
     return { jobId: final.jobId, status: final.status, published: false, reason: final.error };
   return notify(final, deps);
@@ -75,6 +88,17 @@ async function settle(record: JobRecord, state: MonitorState, deps: FinalizeDeps
   const criterionStep = record.criterionStep ?? state.decision?.criterionStep;
   const manifest = record.manifest;
   let failure: string | undefined;
+  if (record.stopReason === 'cancelled' && lastStep === undefined && state.decision?.action !== 'failed') {
+    // Cancelled before training began: nothing to report, and nothing may start any more.
+    if (batch && record.batchJobId && BATCH_ACTIVE.has(batch.status))
+      await deps.batch.terminate(record.batchJobId, 'plateau: cancelled').catch(() => undefined);
+    return guardedFinal(
+      record,
+      'CANCELLED',
+      { finishedAt: now.toISOString(), gpuSeconds, error: 'cancelled before the trainer started' },
+      deps,
+    );
+  }
   if (state.decision?.action === 'failed')
     failure = state.decision.reason ?? 'the monitor reported a failure';
   else if (!manifest) failure = record.error ?? 'job has no valid manifest';
@@ -226,11 +250,16 @@ async function notify(record: JobRecord, deps: FinalizeDeps): Promise<FinalizeRe
     if (!deps.webhook) {
       webhook = { delivered: false, error: 'no webhook secret configured; webhooks are never sent unsigned' };
     } else {
-      const body = JSON.stringify({ type: JOB_FINISHED_DETAIL_TYPE, detail });
-      webhook = await deliverWebhook(url, body, await deps.webhook.secret.get(), {
-        http: deps.webhook.http,
-        clock: deps.clock,
-      });
+      // The id is in the signed body and a header, and repeats on a retried finalize: receivers dedupe by it.
+      const id = webhookDeliveryId(detail);
+      const body = JSON.stringify({ type: JOB_FINISHED_DETAIL_TYPE, id, detail });
+      webhook = await deliverWebhook(
+        url,
+        body,
+        await deps.webhook.secret.get(),
+        { http: deps.webhook.http, clock: deps.clock },
+        id,
+      );
     }
   }
   await deps.jobs.update(record.jobId, {

@@ -1,7 +1,11 @@
 // Webhook delivery: POST the completion event, signed with HMAC-SHA256 over "<timestamp>.<body>" (so a
 // receiver can check both origin and freshness), retried with backoff on network errors, 408, 429 and 5xx.
 import { createHmac } from 'node:crypto';
-import { WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER } from '../../shared/events.ts';
+import {
+  WEBHOOK_DELIVERY_HEADER,
+  WEBHOOK_SIGNATURE_HEADER,
+  WEBHOOK_TIMESTAMP_HEADER,
+} from '../../shared/events.ts';
 import type { Clock, HttpPoster } from '../../shared/pipeline-ports.ts';
 
 export const WEBHOOK_RETRY = { attempts: 4, baseDelayMs: 1000 } as const;
@@ -19,6 +23,7 @@ export async function deliverWebhook(
   body: string,
   secret: string,
   deps: { readonly http: HttpPoster; readonly clock: Clock },
+  deliveryId?: string,
 ): Promise<WebhookResult> {
   let error = '';
   for (let attempt = 1; attempt <= WEBHOOK_RETRY.attempts; attempt++) {
@@ -26,6 +31,7 @@ export async function deliverWebhook(
     const timestamp = Math.floor(deps.clock.now().getTime() / 1000);
     const headers = {
       'content-type': 'application/json',
+      ...(deliveryId === undefined ? {} : { [WEBHOOK_DELIVERY_HEADER]: deliveryId }),
       [WEBHOOK_TIMESTAMP_HEADER]: String(timestamp),
       [WEBHOOK_SIGNATURE_HEADER]: signWebhook(secret, timestamp, body),
     };

@@ -1,5 +1,6 @@
-// Lambda entry for submit-job (S3 ObjectCreated on jobs/*/input/job.json): wiring only. Config is read once at
-// cold start (a missing variable fails the init); the logic lives in submit-job.ts.
+// Lambda entry for submit-job (S3 ObjectCreated on jobs/*/input/job.json, and the reconciler's schedule):
+// wiring only. Config is read once at cold start (a missing variable fails the init); the logic lives in
+// submit-job.ts and reconcile.ts.
 import { BatchClient } from '@aws-sdk/client-batch';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -10,14 +11,16 @@ import { S3ObjectStore } from '../../shared/aws/s3-store.ts';
 import { SfnMonitorStarter } from '../../shared/aws/sfn-monitor-starter.ts';
 import { ENV, readEnv } from '../../shared/env.ts';
 import { systemClock } from '../../shared/pipeline-ports.ts';
-import { makeSubmitJobHandler } from './submit-job.ts';
+import { isScheduledEvent, reconcileJobs } from './reconcile.ts';
+import { makeSubmitJobHandler, type SubmitJobDeps } from './submit-job.ts';
 
 const env = readEnv(['BUCKET', 'TABLE', 'JOB_QUEUE', 'JOB_DEFINITION', 'STATE_MACHINE_ARN']);
 const ttlDays = process.env[ENV.SAMPLE_TTL_DAYS];
 
-export const handler = makeSubmitJobHandler({
+const jobs = new DynamoDbJobStore(createDocumentClient(), env.TABLE);
+const deps: SubmitJobDeps = {
   objects: new S3ObjectStore(new S3Client({}), env.BUCKET),
-  jobs: new DynamoDbJobStore(createDocumentClient(), env.TABLE),
+  jobs,
   batch: new AwsBatchJobs(new BatchClient({})),
   monitor: new SfnMonitorStarter(new SFNClient({}), env.STATE_MACHINE_ARN),
   clock: systemClock,
@@ -29,4 +32,8 @@ export const handler = makeSubmitJobHandler({
     trainerEnvironment: ttlDays ? { [ENV.SAMPLE_TTL_DAYS]: ttlDays } : {},
   },
   log: (message, fields) => console.log(JSON.stringify({ message, ...fields })),
-});
+};
+const submit = makeSubmitJobHandler(deps);
+
+export const handler = (event: unknown) =>
+  isScheduledEvent(event) ? reconcileJobs(jobs, deps) : submit(event);

@@ -5,6 +5,7 @@
 import { ENV } from '../../shared/env.ts';
 import { parseUploadEvent } from '../../shared/events.ts';
 import { sniffImageType } from '../../shared/image-type.ts';
+import type { JobInputs, PinnedImage } from '../../shared/job-inputs.ts';
 import { isFinal, type JobRecord, type JobStore, sourcesOf } from '../../shared/job-record.ts';
 import {
   decodeEventKey,
@@ -82,8 +83,8 @@ export async function submitJob(rawKey: string, deps: SubmitJobDeps): Promise<Su
   if (!record) {
     const now = deps.clock.now().toISOString();
     const validated = await validateJob(jobId, deps.objects).then(
-      (manifest) => ({ manifest, error: undefined }),
-      (error: unknown) => ({ manifest: undefined, error: (error as Error).message }),
+      ({ manifest, inputs }) => ({ manifest, inputs, error: undefined }),
+      (error: unknown) => ({ manifest: undefined, inputs: undefined, error: (error as Error).message }),
     );
     const fresh: JobRecord = {
       jobId,
@@ -91,6 +92,7 @@ export async function submitJob(rawKey: string, deps: SubmitJobDeps): Promise<Su
       createdAt: now,
       updatedAt: now,
       manifest: validated.manifest,
+      inputs: validated.inputs,
       stopRequested: false,
       attempts: 0,
       ...(validated.error ? { error: validated.error, finishedAt: now, stopReason: 'failed' as const } : {}),
@@ -107,7 +109,7 @@ export async function submitJob(rawKey: string, deps: SubmitJobDeps): Promise<Su
 }
 
 /** Takes an existing record through the remaining steps (submit, start, record), skipping those done. */
-async function advance(initial: JobRecord, deps: SubmitJobDeps): Promise<SubmitOutcome> {
+export async function advance(initial: JobRecord, deps: SubmitJobDeps): Promise<SubmitOutcome> {
   let record = initial;
   const jobId = record.jobId;
   if (isFinal(record.status) || (record.batchJobId && record.executionArn))
@@ -171,7 +173,7 @@ async function advance(initial: JobRecord, deps: SubmitJobDeps): Promise<SubmitO
   return { outcome: 'duplicate', jobId };
 }
 
-async function fail(jobId: string, reason: string, deps: SubmitJobDeps): Promise<SubmitOutcome> {
+export async function fail(jobId: string, reason: string, deps: SubmitJobDeps): Promise<SubmitOutcome> {
   const now = deps.clock.now().toISOString();
   await deps.jobs.update(jobId, {
     from: sourcesOf('FAILED'),
@@ -181,8 +183,14 @@ async function fail(jobId: string, reason: string, deps: SubmitJobDeps): Promise
   return { outcome: 'failed', jobId, reason };
 }
 
-/** Reads and checks the manifest, the base model and the images; throws an Error whose message is the reason. */
-export async function validateJob(jobId: string, objects: ObjectStore): Promise<JobManifest> {
+/**
+ * Reads and checks the manifest, the base model and the images; throws an Error whose message is the reason.
+ * Returns what the record pins: the parsed manifest and the images with their ETags.
+ */
+export async function validateJob(
+  jobId: string,
+  objects: ObjectStore,
+): Promise<{ manifest: JobManifest; inputs: JobInputs }> {
   const keys = jobKeys(jobId);
   const bytes = await objects.get(keys.manifest);
   if (!bytes) throw new Error(`${keys.manifest} does not exist`);
@@ -191,11 +199,11 @@ export async function validateJob(jobId: string, objects: ObjectStore): Promise<
   if (!(await objects.head(modelIndex))) {
     throw new Error(`base model "${manifest.baseModel}" not found (no ${modelIndex} in the bucket)`);
   }
-  await validateImages(jobId, objects);
-  return manifest;
+  const images = await validateImages(jobId, objects);
+  return { manifest, inputs: { images } };
 }
 
-export async function validateImages(jobId: string, objects: ObjectStore): Promise<void> {
+export async function validateImages(jobId: string, objects: ObjectStore): Promise<PinnedImage[]> {
   const prefix = jobKeys(jobId).imagesPrefix;
   // A zero-byte key ending in "/" is a folder marker some clients create, not an image.
   const listed = (await objects.list(prefix)).filter((o) => !(o.key.endsWith('/') && o.size === 0));
@@ -214,11 +222,15 @@ export async function validateImages(jobId: string, objects: ObjectStore): Promi
   }
   if (total > maxTotalBytes) throw new Error(`images total ${total} bytes; the limit is ${maxTotalBytes}`);
   for (const object of listed) {
-    const head = object.size > 0 ? await objects.get(object.key, { start: 0, end: 31 }) : new Uint8Array();
+    // Pinned to the listed ETag, so the bytes checked belong to the object the record pins.
+    const expect = object.etag === undefined ? undefined : { etag: object.etag };
+    const head =
+      object.size > 0 ? await objects.get(object.key, { start: 0, end: 31 }, expect) : new Uint8Array();
     if (!head || sniffImageType(head) === undefined) {
       throw new Error(
         `image ${object.key.slice(prefix.length)} is not a PNG, JPEG or WebP file (checked by content)`,
       );
     }
   }
+  return listed.map((o) => ({ key: o.key, size: o.size, ...(o.etag === undefined ? {} : { etag: o.etag }) }));
 }

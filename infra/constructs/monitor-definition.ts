@@ -25,9 +25,14 @@ export const MONITOR_STATES = {
   nextGeneration: 'NextGeneration',
   restartMonitor: 'RestartMonitor',
   handedOver: 'HandedOver',
+  monitorError: 'MonitorError',
+  tooManyErrors: 'TooManyErrors',
+  retryLater: 'RetryLater',
   monitorFailed: 'MonitorFailed',
   finalize: 'Finalize',
   done: 'Done',
+  finalizeFallback: 'FinalizeFallback',
+  finalizeAsFailed: 'FinalizeAsFailed',
   finalizeFailed: 'FinalizeFailed',
 } as const;
 
@@ -53,6 +58,17 @@ export interface MonitorDefinitionProps {
    * @default 1000
    */
   readonly maxLoops?: number;
+  /**
+   * Evaluations in a row that may fail (after each task's own retries) before the job is failed; between them
+   * the monitor goes back to its wait, so throttling or a Batch/DynamoDB outage costs time, not the job.
+   * @default 10
+   */
+  readonly maxConsecutiveErrors?: number;
+  /**
+   * The wait after a failed evaluation.
+   * @default 30
+   */
+  readonly errorWaitSeconds?: number;
   /**
    * Per-attempt timeouts of the Lambda tasks (each a little above the function's own timeout).
    * @default evaluate-stop 60 s, request-stop 30 s, finalize 300 s
@@ -164,7 +180,31 @@ export class MonitorDefinition extends Construct {
       causePath: '$.error.Cause',
     });
     const done = new sfn.Succeed(this, S.done);
-    finalize.addCatch(finalizeFailed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+    // finalize failing on every attempt must still end the job: the same function runs once more in its
+    // last-resort mode ($.finalizeError set: FAILED with the cause, then the completion event), which touches
+    // only the record and the bus. Only if that fails too does the execution end in the Fail state.
+    const finalizeFallback = new sfn.Pass(this, S.finalizeFallback, {
+      parameters: {
+        jobId: sfn.JsonPath.stringAt('$.jobId'),
+        finalizeError: sfn.JsonPath.format(
+          '{}: {}',
+          sfn.JsonPath.stringAt('$.error.Error'),
+          sfn.JsonPath.stringAt('$.error.Cause'),
+        ),
+      },
+    });
+    const finalizeAsFailed = invoke(
+      this,
+      S.finalizeAsFailed,
+      props.functions.finalize,
+      '$.finalized',
+      timeouts.finalize ?? Duration.seconds(300),
+    );
+    addRetries(finalizeAsFailed, 3);
+    finalize.addCatch(finalizeFallback, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+    finalizeFallback.next(finalizeAsFailed);
+    finalizeAsFailed.addCatch(finalizeFailed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+    finalizeAsFailed.next(done);
     monitorFailed.next(finalize);
     finalize.next(done);
 
@@ -173,9 +213,11 @@ export class MonitorDefinition extends Construct {
       time: sfn.WaitTime.duration(Duration.seconds(props.initialWaitSeconds ?? 10)),
     });
     const countLoop = new sfn.Pass(this, S.countLoop, {
+      // A successful evaluation resets the count of failed ones in a row.
       parameters: {
         generation: sfn.JsonPath.numberAt('$.monitor.generation'),
         loops: sfn.JsonPath.mathAdd(sfn.JsonPath.numberAt('$.monitor.loops'), 1),
+        errors: 0,
       },
       resultPath: '$.monitor',
     });
@@ -183,13 +225,16 @@ export class MonitorDefinition extends Construct {
       parameters: {
         generation: sfn.JsonPath.mathAdd(sfn.JsonPath.numberAt('$.monitor.generation'), 1),
         loops: 0,
+        errors: 0,
       },
       resultPath: '$.monitor',
     });
     const restartMonitor = new tasks.StepFunctionsStartExecution(this, S.restartMonitor, {
       stateMachine: props.self,
+      // "." cannot occur in a jobId (shared/keys.ts), so job `cat`'s hand-over `cat.g1` never takes the name
+      // of another job's first execution (with "-", job `cat-g1` would).
       name: sfn.JsonPath.format(
-        '{}-g{}',
+        '{}.g{}',
         sfn.JsonPath.stringAt('$.jobId'),
         sfn.JsonPath.stringAt('$.monitor.generation'),
       ),
@@ -205,16 +250,38 @@ export class MonitorDefinition extends Construct {
     });
     const handedOver = new sfn.Succeed(this, S.handedOver);
 
-    evaluateStop.addCatch(monitorFailed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
-    requestStop.addCatch(monitorFailed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+    // A monitor error is not a job failure: after the task's own retries the loop waits and evaluates again;
+    // only maxConsecutiveErrors failures in a row (a lasting outage, a bug) fail the job.
+    const monitorError = new sfn.Pass(this, S.monitorError, {
+      parameters: {
+        generation: sfn.JsonPath.numberAt('$.monitor.generation'),
+        loops: sfn.JsonPath.numberAt('$.monitor.loops'),
+        errors: sfn.JsonPath.mathAdd(sfn.JsonPath.numberAt('$.monitor.errors'), 1),
+      },
+      resultPath: '$.monitor',
+    });
+    const retryLater = new sfn.Pass(this, S.retryLater, {
+      result: sfn.Result.fromObject({ action: 'continue', waitSeconds: props.errorWaitSeconds ?? 30 }),
+      resultPath: '$.decision',
+    });
+    evaluateStop.addCatch(monitorError, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+    requestStop.addCatch(monitorError, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
     restartMonitor.addCatch(monitorFailed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
 
+    const tooManyErrors = new sfn.Choice(this, S.tooManyErrors)
+      .when(
+        sfn.Condition.numberGreaterThanEquals('$.monitor.errors', props.maxConsecutiveErrors ?? 10),
+        monitorFailed,
+      )
+      .otherwise(retryLater);
+    monitorError.next(tooManyErrors);
     const checkHistory = new sfn.Choice(this, S.checkHistory)
       .when(
         sfn.Condition.numberGreaterThanEquals('$.monitor.loops', maxLoops),
         nextGeneration.next(restartMonitor).next(handedOver),
       )
       .otherwise(wait);
+    retryLater.next(checkHistory);
     wait.next(evaluateStop);
     requestStop.next(stopRequested).next(checkHistory);
     const decide = new sfn.Choice(this, S.decide)
@@ -231,11 +298,11 @@ export class MonitorDefinition extends Construct {
 
     // A fresh execution starts at InitialWait; a hand-over (input carries $.monitor) resumes at Wait.
     const begin = new sfn.Pass(this, S.begin, {
-      result: sfn.Result.fromObject({ generation: 0, loops: 0 }),
+      result: sfn.Result.fromObject({ generation: 0, loops: 0, errors: 0 }),
       resultPath: '$.monitor',
     });
     const continueGeneration = new sfn.Pass(this, S.continueGeneration, {
-      parameters: { generation: sfn.JsonPath.numberAt('$.monitor.generation'), loops: 0 },
+      parameters: { generation: sfn.JsonPath.numberAt('$.monitor.generation'), loops: 0, errors: 0 },
       resultPath: '$.monitor',
     });
     const isContinuation = new sfn.Choice(this, S.isContinuation)

@@ -8,6 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { ENV } from '../../shared/env.ts';
 import { guaranteedGpuMemory } from '../../shared/gpu-instances.ts';
+import { TRANSIENT_EXIT_CODE } from '../../shared/transient-error.ts';
 import { acknowledgeOnPrincipal, type BindingTarget } from './binding.ts';
 
 /**
@@ -127,6 +128,11 @@ export class TrainerBatch extends Construct {
       retryAttempts: props.retryAttempts ?? 5,
       retryStrategies: [
         batch.RetryStrategy.of(batch.Action.RETRY, batch.Reason.SPOT_INSTANCE_RECLAIMED),
+        // The trainer's temporary failures (shared/transient-error.ts): retried, resuming from the checkpoint.
+        batch.RetryStrategy.of(
+          batch.Action.RETRY,
+          batch.Reason.custom({ onExitCode: String(TRANSIENT_EXIT_CODE) }),
+        ),
         batch.RetryStrategy.of(batch.Action.EXIT, batch.Reason.custom({ onReason: '*' })),
       ],
       timeout: props.attemptTimeout ?? Duration.hours(12),

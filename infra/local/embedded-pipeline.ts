@@ -10,7 +10,12 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { evaluateStop, parseEvaluateInput } from '../../functions/evaluate-stop/evaluate-stop.ts';
 import { finalize, parseFinalizeInput } from '../../functions/finalize/finalize.ts';
 import { parseRequestStopInput, requestStop } from '../../functions/request-stop/request-stop.ts';
-import { makeSubmitJobHandler, type SubmitOutcome } from '../../functions/submit-job/submit-job.ts';
+import { reconcileJobs } from '../../functions/submit-job/reconcile.ts';
+import {
+  makeSubmitJobHandler,
+  type SubmitJobDeps,
+  type SubmitOutcome,
+} from '../../functions/submit-job/submit-job.ts';
 import { createDocumentClient } from '../../shared/aws/clients.ts';
 import { DynamoDbJobStore } from '../../shared/aws/dynamodb-job-store.ts';
 import { DynamoDbSampleReader } from '../../shared/aws/dynamodb-samples.ts';
@@ -57,6 +62,11 @@ export interface EmbeddedPipelineOptions {
   ) => MonitorTaskHandler;
   /** Extra environment for every trainer process (merged over the job definition's). */
   readonly trainerEnvironment?: Readonly<Record<string, string>>;
+  /**
+   * How often submit-job's reconciler runs (the deployed stack's 5-minute schedule); 0 turns the timer off.
+   * @default 60_000
+   */
+  readonly reconcileEveryMs?: number;
   /** Progress and diagnostics: trainer output, monitor states, submit outcomes. */
   readonly log?: (line: string) => void;
 }
@@ -74,6 +84,8 @@ export interface EmbeddedPipeline {
   };
   /** Outcomes of every submit-job run, in order. */
   readonly submissions: SubmitOutcome[];
+  /** Runs submit-job's reconciler once, as its schedule does (finishes submissions that died mid-way). */
+  reconcile(): Promise<SubmitOutcome[]>;
   /** The environment a client (or the trainer) needs to reach the embedded services. */
   readonly clientEnvironment: Readonly<Record<string, string>>;
   /** Uploads a folder's files under a key prefix (e.g. a base model to models/<name>/), as `aws s3 sync` would. */
@@ -155,7 +167,7 @@ export async function startEmbeddedPipeline(options: EmbeddedPipelineOptions): P
       finalize: wrap('finalize', handlers.finalize),
     },
   });
-  const submitJob = makeSubmitJobHandler({
+  const submitDeps: SubmitJobDeps = {
     objects,
     jobs,
     batch,
@@ -168,7 +180,16 @@ export async function startEmbeddedPipeline(options: EmbeddedPipelineOptions): P
       jobDefinition: LOCAL_JOB_DEFINITION,
     },
     log: (message, fields) => log(`[submit-job] ${message} ${JSON.stringify(fields ?? {})}`),
-  });
+  };
+  const submitJob = makeSubmitJobHandler(submitDeps);
+  const reconcile = () => reconcileJobs(jobs, submitDeps);
+  const reconcileEveryMs = options.reconcileEveryMs ?? 60_000;
+  const reconcileTimer =
+    reconcileEveryMs > 0
+      ? setInterval(() => {
+          reconcile().catch((error: unknown) => log(`[submit-job] reconcile failed: ${String(error)}`));
+        }, reconcileEveryMs).unref()
+      : undefined;
 
   const submissions: SubmitOutcome[] = [];
   const inFlight = new Set<Promise<unknown>>();
@@ -202,6 +223,7 @@ export async function startEmbeddedPipeline(options: EmbeddedPipelineOptions): P
     events,
     stores: { objects, jobs, samples },
     submissions,
+    reconcile,
     clientEnvironment,
     deliver,
     async uploadFolder(dir, prefix) {
@@ -217,6 +239,7 @@ export async function startEmbeddedPipeline(options: EmbeddedPipelineOptions): P
       await monitor.idle();
     },
     async close() {
+      clearInterval(reconcileTimer);
       while (inFlight.size > 0) await Promise.all(inFlight);
       await monitor.close();
       await batch.close();

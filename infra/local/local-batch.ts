@@ -13,6 +13,7 @@ import type {
   BatchStatus,
   BatchSubmitRequest,
 } from '../../shared/pipeline-ports.ts';
+import { TRANSIENT_EXIT_CODE } from '../../shared/transient-error.ts';
 
 /** How much of an attempt's stderr is kept to find the error it died with. */
 const STDERR_TAIL_CHARS = 16_384;
@@ -166,14 +167,16 @@ export class LocalBatchJobs implements BatchJobs {
       attempt.stoppedAtMs = Date.now();
       attempt.exitCode = code ?? 137;
       job.child = undefined;
-      if (job.reclaiming) {
+      // The job definition's retry strategy: a Spot reclaim, or the trainer's temporary-failure exit code.
+      if (job.reclaiming || (code === TRANSIENT_EXIT_CODE && job.terminateReason === undefined)) {
+        const reclaimed = job.reclaiming === true;
         job.reclaiming = false;
         if (job.attempts.length < (this.#options.retryAttempts ?? 5)) {
           job.status = 'RUNNABLE';
           setImmediate(() => this.#startAttempt(job));
           return;
         }
-        return this.#finish(job, 'FAILED', 'Host EC2 (instance i-local) terminated.');
+        if (reclaimed) return this.#finish(job, 'FAILED', 'Host EC2 (instance i-local) terminated.');
       }
       if (job.terminateReason !== undefined) return this.#finish(job, 'FAILED', job.terminateReason);
       if (code === 0) return this.#finish(job, 'SUCCEEDED');

@@ -69,6 +69,7 @@ export class LocalMonitor implements MonitorStarter {
           [S.evaluateStop]: asJson(handlers.evaluateStop),
           [S.requestStop]: asJson(handlers.requestStop),
           [S.finalize]: asJson(handlers.finalize),
+          [S.finalizeAsFailed]: asJson(handlers.finalize),
           [S.restartMonitor]: async (parameters: Json) => {
             const { Name, Input } = parameters as { Name: string; Input: unknown };
             const started = await this.start(Name, Input);
@@ -92,6 +93,7 @@ export class LocalMonitor implements MonitorStarter {
                 [S.evaluateStop]: retryIntervalMs,
                 [S.requestStop]: retryIntervalMs,
                 [S.finalize]: retryIntervalMs,
+                [S.finalizeAsFailed]: retryIntervalMs,
                 [S.restartMonitor]: retryIntervalMs,
               },
             }),

@@ -1,17 +1,24 @@
 // JobStore on DynamoDB: conditional put for creation (duplicate events are no-ops) and guarded updates whose
 // condition encodes the status machine, so concurrent or replayed writers cannot move a job backwards.
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  ScanCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import {
   type JobCondition,
   JobRecord,
   type JobRecordPatch,
   type JobStatus,
   type JobStore,
+  type UnsettledJobs,
 } from '../job-record.ts';
 import { jobPartitionKey, PARTITION_KEY, RECORD_SORT_KEY, SORT_KEY } from '../table-layout.ts';
 import { errorName } from './clients.ts';
 
-export class DynamoDbJobStore implements JobStore {
+export class DynamoDbJobStore implements JobStore, UnsettledJobs {
   readonly #client: DynamoDBDocumentClient;
   readonly #table: string;
   readonly #now: () => Date;
@@ -48,6 +55,35 @@ export class DynamoDbJobStore implements JobStore {
       if (errorName(error) === 'ConditionalCheckFailedException') return false;
       throw error;
     }
+  }
+
+  /**
+   * A filtered Scan over the records: the reconciler runs every few minutes and the table holds one record per
+   * job plus samples that expire, so a secondary index would cost more than it saves at this size.
+   */
+  async listUnsettled(): Promise<JobRecord[]> {
+    const found: JobRecord[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.#client.send(
+        new ScanCommand({
+          TableName: this.#table,
+          FilterExpression:
+            '#sk = :record AND #status = :queued AND (attribute_not_exists(#batch) OR attribute_not_exists(#exec))',
+          ExpressionAttributeNames: {
+            '#sk': SORT_KEY,
+            '#status': 'status',
+            '#batch': 'batchJobId',
+            '#exec': 'executionArn',
+          },
+          ExpressionAttributeValues: { ':record': RECORD_SORT_KEY, ':queued': 'QUEUED' },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of out.Items ?? []) found.push(toRecord(item));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return found;
   }
 
   async update(

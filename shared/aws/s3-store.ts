@@ -8,7 +8,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { CHECKPOINT_TAG, CHECKPOINTS_DIR } from '../keys.ts';
-import type { ObjectInfo, ObjectStore } from '../pipeline-ports.ts';
+import { ObjectChangedError, type ObjectInfo, type ObjectStore } from '../pipeline-ports.ts';
 import type { ArtifactStore } from '../ports.ts';
 import { errorName } from './clients.ts';
 
@@ -36,7 +36,7 @@ export class S3ObjectStore implements ObjectStore {
         new ListObjectsCommand({ Bucket: this.#bucket, Prefix: prefix, Marker: marker }),
       );
       for (const item of out.Contents ?? []) {
-        if (item.Key !== undefined) found.push({ key: item.Key, size: item.Size ?? 0 });
+        if (item.Key !== undefined) found.push({ key: item.Key, size: item.Size ?? 0, etag: item.ETag });
       }
       const last = found[found.length - 1]?.key;
       if (!out.IsTruncated || last === undefined || last === marker) return found;
@@ -44,9 +44,14 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  /**
+   * A pinned read sends If-Match (S3 answers 412 for a replaced object) and also compares the ETag of the bytes
+   * received, because s3rver ignores If-Match; either way the bytes returned are the pinned object's.
+   */
   async get(
     key: string,
     range?: { readonly start: number; readonly end: number },
+    expect?: { readonly etag: string },
   ): Promise<Uint8Array | undefined> {
     try {
       const out = await this.#client.send(
@@ -54,11 +59,20 @@ export class S3ObjectStore implements ObjectStore {
           Bucket: this.#bucket,
           Key: key,
           Range: range ? `bytes=${range.start}-${range.end}` : undefined,
+          IfMatch: expect?.etag,
         }),
       );
+      if (expect && out.ETag !== expect.etag) {
+        await out.Body?.transformToByteArray();
+        throw new ObjectChangedError(key, `was replaced (ETag ${out.ETag ?? 'none'}, pinned ${expect.etag})`);
+      }
       return out.Body ? await out.Body.transformToByteArray() : new Uint8Array();
     } catch (error) {
-      if (NOT_FOUND.has(errorName(error) ?? '')) return undefined;
+      const name = errorName(error) ?? '';
+      if (expect && (name === 'PreconditionFailed' || NOT_FOUND.has(name))) {
+        throw new ObjectChangedError(key, name === 'PreconditionFailed' ? 'was replaced' : 'was deleted');
+      }
+      if (NOT_FOUND.has(name)) return undefined;
       throw error;
     }
   }
@@ -66,7 +80,7 @@ export class S3ObjectStore implements ObjectStore {
   async head(key: string): Promise<ObjectInfo | undefined> {
     try {
       const out = await this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: key }));
-      return { key, size: out.ContentLength ?? 0 };
+      return { key, size: out.ContentLength ?? 0, etag: out.ETag };
     } catch (error) {
       if (NOT_FOUND.has(errorName(error) ?? '')) return undefined;
       throw error;

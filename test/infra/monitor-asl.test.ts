@@ -3,6 +3,7 @@
 // to finalize with a failure, and the hand-over to a new execution that bounds the history.
 import { StateMachine } from 'aws-local-stepfunctions';
 import { monitorAsl, MONITOR_STATES as S } from '../../infra/monitor-asl.ts';
+import { isValidJobId } from '../../shared/keys.ts';
 
 type Json = Parameters<StateMachine['run']>[0];
 type Decision = {
@@ -88,10 +89,22 @@ describe('monitor ASL under aws-local-stepfunctions', () => {
     expect(calls.finalize[0]).toMatchObject({ decision: { action: 'finished' } });
   });
 
+  it('rides out an outage: failed evaluations go back to the wait, and the job still finishes', async () => {
+    // 5 evaluations, each failing its 4 attempts (a 90 s throttling spell, say), then the trainer has exited.
+    const outage = Array.from({ length: 20 }, () => new Error('ThrottlingException: Rate exceeded'));
+    const { calls, handlers } = script([...outage, { action: 'finished', waitSeconds: 1 }]);
+    await run(asl, { jobId: 'job-4' }, handlers);
+    expect(calls.evaluate).toHaveLength(21);
+    expect(calls.requestStop).toHaveLength(0);
+    expect(calls.finalize).toHaveLength(1);
+    expect(calls.finalize[0]).toMatchObject({ decision: { action: 'finished' }, monitor: { errors: 0 } });
+  });
+
   it('turns an evaluate-stop that keeps failing into a failed decision that finalize records', async () => {
     const { calls, handlers } = script([new TypeError('table unreachable')]);
     await run(asl, { jobId: 'job-3' }, handlers);
-    expect(calls.evaluate).toHaveLength(4);
+    // 10 failed evaluations in a row (maxConsecutiveErrors), of 4 attempts each.
+    expect(calls.evaluate).toHaveLength(40);
     expect(calls.finalize).toHaveLength(1);
     expect(calls.finalize[0]).toMatchObject({
       decision: { action: 'failed', waitSeconds: 1, reason: expect.stringContaining('table unreachable') },
@@ -106,7 +119,8 @@ describe('monitor ASL under aws-local-stepfunctions', () => {
     expect(first.calls.finalize).toHaveLength(0);
     expect(first.calls.restart).toHaveLength(1);
     const restart = first.calls.restart[0] as { Name: string; Input: Record<string, unknown> };
-    expect(restart.Name).toBe('long-g1');
+    expect(restart.Name).toBe('long.g1');
+    expect(isValidJobId(restart.Name)).toBe(false); // no job's own execution can have this name
     expect(restart.Input).toMatchObject({ jobId: 'long', monitor: { generation: 1, loops: 0 } });
     expect(output.restarted).toBeDefined();
 

@@ -112,6 +112,18 @@ describe('lambdas', () => {
     template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 5);
   });
 
+  it('run submit-job on a 5-minute schedule too: the reconciler of submissions that died mid-way', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [logicalIdOf(stack.functions.submitJob.fn), 'Arn'] },
+          RetryPolicy: { MaximumRetryAttempts: 0 },
+        }),
+      ],
+    });
+  });
+
   it('get exactly the environment their handlers read', () => {
     const envOf = (f: { fn: { node: { defaultChild?: unknown } } }) => {
       const environment = resources[logicalIdOf(f.fn)]?.Properties.Environment as
@@ -129,7 +141,11 @@ describe('lambdas', () => {
         ENV.STATE_MACHINE_ARN,
       ]),
     );
-    expect(envOf(evaluateStop)).toContain(ENV.TABLE);
+    expect(envOf(evaluateStop)).toEqual(expect.arrayContaining([ENV.RUNNABLE_LIMIT_SECONDS, ENV.TABLE]));
+    const evaluateEnv = resources[logicalIdOf(evaluateStop.fn)]?.Properties.Environment as {
+      Variables: Record<string, unknown>;
+    };
+    expect(evaluateEnv.Variables[ENV.RUNNABLE_LIMIT_SECONDS]).toBe('3600');
     expect(envOf(requestStop)).toContain(ENV.TABLE);
     expect(envOf(finalize)).toEqual(
       expect.arrayContaining([
@@ -200,6 +216,7 @@ describe('batch', () => {
         Attempts: 5,
         EvaluateOnExit: [
           { Action: 'RETRY', OnStatusReason: 'Host EC2*' },
+          { Action: 'RETRY', OnExitCode: '75' },
           { Action: 'EXIT', OnReason: '*' },
         ],
       },
@@ -241,11 +258,28 @@ describe('monitor state machine', () => {
       expect.arrayContaining(['Lambda.ServiceException', 'States.TaskFailed']),
     );
     expect(states.EvaluateStop.Catch).toEqual([
-      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'MonitorFailed' },
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'MonitorError' },
     ]);
+    // A failed evaluation waits and tries again; only 10 in a row fail the job.
+    expect(states.MonitorError.Next).toBe('TooManyErrors');
+    expect(states.TooManyErrors.Choices[0]).toMatchObject({
+      Variable: '$.monitor.errors',
+      NumericGreaterThanEquals: 10,
+      Next: 'MonitorFailed',
+    });
+    expect(states.RetryLater).toMatchObject({ Result: { action: 'continue', waitSeconds: 30 } });
     expect(states.Decide.Type).toBe('Choice');
     expect(JSON.stringify(states.Decide.Choices)).toContain('$.decision.action');
     expect(states.MonitorFailed.Next).toBe('Finalize');
+    // finalize failing every retry runs it once more in its last-resort mode before the Fail state.
+    expect(states.Finalize.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'FinalizeFallback' },
+    ]);
+    expect(states.FinalizeFallback).toMatchObject({ Type: 'Pass', Next: 'FinalizeAsFailed' });
+    expect(states.FinalizeAsFailed).toMatchObject({ Type: 'Task', Next: 'Done' });
+    expect(states.FinalizeAsFailed.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'FinalizeFailed' },
+    ]);
     expect(states.CheckHistory.Choices[0]).toMatchObject({
       Variable: '$.monitor.loops',
       NumericGreaterThanEquals: 1000,

@@ -14,6 +14,7 @@ import { ENV, readEnv } from '../../shared/env.ts';
 import { summarizeError } from '../../shared/failure-summary.ts';
 import { markTrainerStarted, recordTrainerError } from '../../shared/job-record.ts';
 import { jobKeys } from '../../shared/keys.ts';
+import { isTransientError, TRANSIENT_EXIT_CODE } from '../../shared/transient-error.ts';
 import { loadOnnxModel } from './train/onnx-model.ts';
 import { generateOnnxImages, renderOnnxSamples } from './train/sampler.ts';
 import { runTrainingJob } from './train/training-job.ts';
@@ -51,6 +52,7 @@ async function main(): Promise<number> {
     const result = await runTrainingJob({
       jobId: env.JOB_ID,
       objects,
+      jobs,
       store: new S3ArtifactStore(objects, jobKeys(env.JOB_ID).root),
       sink: new DynamoDbSampleSink(documents, env.TABLE, env.JOB_ID, { ttlDays }),
       stopSignal: new DynamoDbStopSignal(documents, env.TABLE, env.JOB_ID),
@@ -93,6 +95,8 @@ main().then(
     // one-line summary.
     const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
     process.stderr.write(`plateau trainer failed:\n${detail}\n`);
-    process.exitCode = 1;
+    // A temporary failure (S3 503, throttled sample writes) exits with the code Batch's retry strategy retries:
+    // the next attempt resumes from the last checkpoint instead of the job failing.
+    process.exitCode = isTransientError(error) ? TRANSIENT_EXIT_CODE : 1;
   },
 );

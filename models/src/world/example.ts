@@ -45,8 +45,7 @@ export async function exampleFiles(baseModel: string, seed = 6): Promise<Example
     token: `<${EXAMPLE_NAME}>`,
     initializerToken: EXAMPLE_CONCEPT.shape,
     baseModel,
-    learningRate: EXAMPLE_LEARNING_RATE,
-    snrGamma: EXAMPLE_SNR_GAMMA,
+    training: { learningRate: EXAMPLE_LEARNING_RATE, snrGamma: EXAMPLE_SNR_GAMMA },
   };
   files.set('job.json', new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`));
   files.set('concept.json', new TextEncoder().encode(`${JSON.stringify(EXAMPLE_CONCEPT, null, 2)}\n`));

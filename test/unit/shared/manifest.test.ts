@@ -56,3 +56,19 @@ test('accepts an https webhook on a domain', () => {
     parseManifest(bytes({ token: 't', notify: { webhookUrl: 'https://hooks.example.com/x?y=1' } })).notify,
   ).toEqual({ webhookUrl: 'https://hooks.example.com/x?y=1' });
 });
+
+test('refuses unknown keys at every level, naming them', () => {
+  expect(() => parseManifest(bytes({ token: 't', training: { max_steps: 100 } }))).toThrow(
+    /invalid job\.json: training: Unrecognized key: "max_steps"/,
+  );
+  expect(() => parseManifest(bytes({ token: 't', stopp: {} }))).toThrow(
+    /\(root\): Unrecognized key: "stopp"/,
+  );
+  expect(() => parseManifest(bytes({ token: 't', stop: { windw: 9 } }))).toThrow(/stop: .*"windw"/);
+  expect(() => parseManifest(bytes({ token: 't', method: 'dreambooth-lora', lora: { rnk: 4 } }))).toThrow(
+    /lora: .*"rnk"/,
+  );
+  // What submit stores (defaults filled in, LoRA alpha resolved) parses again unchanged.
+  const lora = parseManifest(bytes({ token: 't', method: 'dreambooth-lora' }));
+  expect(JobManifest.parse(lora)).toEqual(lora);
+});

@@ -5,6 +5,8 @@ import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import sharp from 'sharp';
+import { JobRecord, type JobStore } from '../../../shared/job-record.ts';
+import { parseManifest } from '../../../shared/manifest.ts';
 import type { ObjectInfo, ObjectStore } from '../../../shared/pipeline-ports.ts';
 import type { ArtifactStore, LossSample, SampleSink } from '../../../shared/ports.ts';
 import { runTrainingJob, syncPrefix } from '../../../trainer-image/src/train/training-job.ts';
@@ -74,6 +76,24 @@ async function bucketWithJob(): Promise<MemoryBucket> {
   return bucket;
 }
 
+/** The record submit would have created: the validated manifest, no pinned image list (the older layout). */
+function acceptedJobs(bucket: MemoryBucket): Pick<JobStore, 'get'> {
+  return {
+    get: async (jobId) => {
+      const bytes = bucket.objects.get(`jobs/${jobId}/input/job.json`);
+      if (!bytes) return undefined;
+      const now = '2026-01-01T00:00:00.000Z';
+      return JobRecord.parse({
+        jobId,
+        status: 'RUNNING',
+        createdAt: now,
+        updatedAt: now,
+        manifest: parseManifest(bytes),
+      });
+    },
+  };
+}
+
 class ListSink implements SampleSink {
   readonly samples: LossSample[] = [];
   async write(sample: LossSample) {
@@ -108,6 +128,7 @@ describe('runTrainingJob', () => {
     const deps = {
       jobId: 'job-1',
       objects: bucket,
+      jobs: acceptedJobs(bucket),
       store: prefixStore(bucket, 'jobs/job-1/'),
       stopSignal: { check: async () => ({ stop: false }) },
       loadModel: standInModel(),
@@ -141,6 +162,7 @@ describe('runTrainingJob', () => {
       runTrainingJob({
         jobId: 'job-1',
         objects: bucket,
+        jobs: acceptedJobs(bucket),
         store: prefixStore(bucket, 'jobs/job-1/'),
         sink: new ListSink(),
         stopSignal: { check: async () => ({ stop: false }) },

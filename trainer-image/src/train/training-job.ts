@@ -1,12 +1,14 @@
-// One pipeline job on the trainer container: read the manifest, sync the base model into the local cache,
-// fetch the images, and run the job's method (run-job.ts, as `plateau train` does) with the pipeline's ports —
+// One pipeline job on the trainer container: read the manifest and image list pinned on the job record at
+// submit, sync the base model into the local cache, fetch exactly those images (by ETag), and run the job's method (run-job.ts, as `plateau train` does) with the pipeline's ports —
 // samples to the sink, the stop flag from the job record, checkpoints and outputs under the job's prefix. It always resumes from the
 // latest checkpoint, so a Spot reclaim costs only the steps since it. The monitor decides when to stop.
 import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
-import { jobKeys, modelPrefix } from '../../../shared/keys.ts';
-import { parseManifest } from '../../../shared/manifest.ts';
-import type { ObjectStore } from '../../../shared/pipeline-ports.ts';
+import { inputsChangedReason, type JobInputs, type PinnedImage } from '../../../shared/job-inputs.ts';
+import type { JobStore } from '../../../shared/job-record.ts';
+import { imageNameFromKey, jobKeys, modelPrefix } from '../../../shared/keys.ts';
+import type { JobManifest } from '../../../shared/manifest.ts';
+import { ObjectChangedError, type ObjectStore } from '../../../shared/pipeline-ports.ts';
 import type { ArtifactStore, SampleSink, StopSignal } from '../../../shared/ports.ts';
 import type { GenerateImages } from './class-images.ts';
 import { loadTrainingImages } from './images.ts';
@@ -19,6 +21,8 @@ export interface TrainingJobDeps {
   readonly jobId: string;
   /** The bucket (full keys). */
   readonly objects: ObjectStore;
+  /** The job records: the manifest and images to train are the ones pinned at submit, not job.json now. */
+  readonly jobs: Pick<JobStore, 'get'>;
   /** The job's prefix (`jobs/<jobId>/`) as an ArtifactStore: checkpoints/ and output/. */
   readonly store: ArtifactStore;
   readonly sink: SampleSink;
@@ -45,11 +49,13 @@ async function download(
   size: number,
   path: string,
   partBytes: number,
+  expect?: { readonly etag: string },
 ): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const temporary = `${path}.partial-${process.pid}`;
+  // Every ranged part is pinned to the same ETag, so a file is never stitched from two versions of an object.
   const fetch = async (range?: { start: number; end: number }) => {
-    const body = await objects.get(key, range);
+    const body = await objects.get(key, range, expect);
     if (!body) throw new Error(`s3 object ${key} disappeared while downloading`);
     return body;
   };
@@ -86,19 +92,60 @@ export async function syncPrefix(
   return listed.length;
 }
 
+/** What submit accepted for the job: the validated manifest and the pinned images (absent on older records). */
+export async function readAcceptedJob(
+  jobs: Pick<JobStore, 'get'>,
+  jobId: string,
+): Promise<{ manifest: JobManifest; inputs?: JobInputs }> {
+  const record = await jobs.get(jobId);
+  if (!record) throw new Error(`job ${jobId} has no job record`);
+  if (!record.manifest) throw new Error(`job ${jobId} has no validated manifest on its record`);
+  return { manifest: record.manifest, ...(record.inputs ? { inputs: record.inputs } : {}) };
+}
+
+/**
+ * Downloads exactly the pinned images into `dir` (extra objects uploaded since are not trained). An image
+ * replaced or deleted since submit fails the job with an "inputs changed" reason naming it.
+ */
+export async function fetchPinnedImages(
+  objects: ObjectStore,
+  jobId: string,
+  images: readonly PinnedImage[],
+  dir: string,
+  partBytes = PART_BYTES,
+): Promise<void> {
+  const root = resolve(dir);
+  for (const image of images) {
+    const name = imageNameFromKey(jobId, image.key);
+    const path = resolve(root, name ?? '');
+    if (name === undefined || !path.startsWith(root + sep))
+      throw new Error(`pinned image key not allowed: ${image.key}`);
+    try {
+      const expect = image.etag === undefined ? undefined : { etag: image.etag };
+      await download(objects, image.key, image.size, path, partBytes, expect);
+    } catch (error) {
+      if (error instanceof ObjectChangedError)
+        throw new Error(inputsChangedReason(`image ${name} ${error.message.slice(error.key.length + 1)}`));
+      if (error instanceof Error && /disappeared|downloaded \d+ bytes/.test(error.message))
+        throw new Error(inputsChangedReason(`image ${name} changed after submit (${error.message})`));
+      throw error;
+    }
+  }
+}
+
 export async function runTrainingJob(deps: TrainingJobDeps): Promise<JobRunResult> {
   const keys = jobKeys(deps.jobId);
   const log = deps.log ?? (() => {});
-  const manifestBytes = await deps.objects.get(keys.manifest);
-  if (!manifestBytes) throw new Error(`${keys.manifest} not found`);
-  const manifest = parseManifest(manifestBytes);
+  const { manifest, inputs } = await readAcceptedJob(deps.jobs, deps.jobId);
 
   const pipelineDir = join(deps.modelCacheDir, manifest.baseModel);
   const files = await syncPrefix(deps.objects, modelPrefix(manifest.baseModel), pipelineDir);
   if (files === 0)
     throw new Error(`base model '${manifest.baseModel}' not found under ${modelPrefix(manifest.baseModel)}`);
   const imagesDir = join(deps.workDir, 'images');
-  await syncPrefix(deps.objects, keys.imagesPrefix, imagesDir);
+  // Records from before inputs were pinned carry no image list: those jobs train what is listed now.
+  if (inputs) await fetchPinnedImages(deps.objects, deps.jobId, inputs.images, imagesDir);
+  else await syncPrefix(deps.objects, keys.imagesPrefix, imagesDir);
   const resolution = manifest.training.resolution ?? (await modelResolution(pipelineDir));
   const images = (await loadTrainingImages(imagesDir, resolution)).map((image) => ({
     data: image.pixels,

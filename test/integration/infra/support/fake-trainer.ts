@@ -1,7 +1,8 @@
 // A stand-in for the trainer process (the only faked part of the embedded-pipeline test): it reads the job
 // like the real trainer (ENV, manifest from S3), streams a plateauing deterministic loss to DynamoDB through
 // the real sample sink, checks the real stop signal at every flush, and writes the embedding on stop. A job whose
-// token is CRASH_TOKEN throws at step CRASH_STEP and records the error the way trainer-image/src/main.ts does.
+// token is CRASH_TOKEN throws at step CRASH_STEP and records the error the way trainer-image/src/main.ts does;
+// a FLAKY_TOKEN job's first attempt fails temporarily (exit TRANSIENT_EXIT_CODE), as main.ts exits then.
 import { S3Client } from '@aws-sdk/client-s3';
 import { createDocumentClient } from '../../../../shared/aws/clients.ts';
 import { DynamoDbJobStore } from '../../../../shared/aws/dynamodb-job-store.ts';
@@ -13,11 +14,14 @@ import { summarizeError } from '../../../../shared/failure-summary.ts';
 import { markTrainerStarted, recordTrainerError } from '../../../../shared/job-record.ts';
 import { jobKeys } from '../../../../shared/keys.ts';
 import { parseManifest } from '../../../../shared/manifest.ts';
+import { isTransientError, TRANSIENT_EXIT_CODE } from '../../../../shared/transient-error.ts';
 
 const FLUSH_EVERY = 5;
 const STEP_MS = Number(process.env.FAKE_TRAINER_STEP_MS ?? 10);
 const CRASH_TOKEN = '<crash>';
 const CRASH_STEP = 30;
+const FLAKY_TOKEN = '<flaky>';
+const FLAKY_STEP = 10;
 
 /** The mid-run failure of a CRASH_TOKEN job (a named function, so the recorded "where" points here). */
 function failMidRun(step: number): never {
@@ -50,8 +54,15 @@ async function train(
   const sink = new DynamoDbSampleSink(documents, env.TABLE, env.JOB_ID, { ttlDays: 1 });
   const stop = new DynamoDbStopSignal(documents, env.TABLE, env.JOB_ID);
   let step = 0;
+  // A FLAKY_TOKEN job's first attempt meets S3 "SlowDown" at step FLAKY_STEP (a marker object records it).
+  const flakyMarker = `${keys.root}checkpoints/flaky-marker`;
+  const flaky = manifest.token === FLAKY_TOKEN && (await objects.head(flakyMarker)) === undefined;
   for (; step < manifest.training.maxSteps; step++) {
     if (manifest.token === CRASH_TOKEN && step === CRASH_STEP) failMidRun(step);
+    if (flaky && step === FLAKY_STEP) {
+      await objects.put(flakyMarker, new Uint8Array());
+      throw Object.assign(new Error('Please reduce your request rate.'), { name: 'SlowDown' });
+    }
     // Decays with time constant 15 steps to a floor: DVAR's ratio falls below 0.15 a few windows in.
     const detLoss = 0.1 + 0.5 * Math.exp(-step / 15) + 1e-4 * Math.sin(step);
     await sink.write({ step, detLoss, trainLoss: detLoss * 1.1, lr: 5e-3, wallTimeMs: Date.now() });
@@ -73,6 +84,6 @@ main().then(
   },
   (error: unknown) => {
     process.stderr.write(`fake trainer: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
+    process.exitCode = isTransientError(error) ? TRANSIENT_EXIT_CODE : 1;
   },
 );

@@ -1,6 +1,8 @@
 // S3ObjectStore and S3ArtifactStore against a real S3 implementation (s3rver, in-process).
+
 import { S3ArtifactStore, S3ObjectStore } from '../../../../shared/aws/s3-store.ts';
 import { CHECKPOINT_TAG, CHECKPOINTS_DIR, jobKeys } from '../../../../shared/keys.ts';
+import { ObjectChangedError } from '../../../../shared/pipeline-ports.ts';
 import { type EmbeddedAws, startEmbeddedAws } from './embedded-aws.ts';
 
 let aws: EmbeddedAws;
@@ -22,16 +24,26 @@ test('put, get, ranged get, head and list round-trip; absent keys read as undefi
   expect(new TextDecoder().decode(await store.get('jobs/a/input/images/one.png', { start: 2, end: 4 }))).toBe(
     '234',
   );
+  // The ETag of a single-part upload is the quoted MD5 of its bytes.
+  const abc = '"900150983cd24fb0d6963f7d28e17f72"';
   expect(await store.head('jobs/a/input/images/two.png')).toEqual({
     key: 'jobs/a/input/images/two.png',
     size: 3,
+    etag: abc,
   });
   expect(await store.get('jobs/a/missing')).toBeUndefined();
   expect(await store.head('jobs/a/missing')).toBeUndefined();
   expect(await store.list('jobs/a/')).toEqual([
-    { key: 'jobs/a/input/images/one.png', size: 10 },
-    { key: 'jobs/a/input/images/two.png', size: 3 },
+    { key: 'jobs/a/input/images/one.png', size: 10, etag: expect.any(String) },
+    { key: 'jobs/a/input/images/two.png', size: 3, etag: abc },
   ]);
+  // A read pinned to an ETag returns that object's bytes, and refuses a replaced or deleted one.
+  expect(await store.get('jobs/a/input/images/two.png', undefined, { etag: abc })).toEqual(bytes('abc'));
+  await store.put('jobs/a/input/images/two.png', bytes('abd'));
+  await expect(store.get('jobs/a/input/images/two.png', { start: 0, end: 1 }, { etag: abc })).rejects.toThrow(
+    ObjectChangedError,
+  );
+  await expect(store.get('jobs/a/missing', undefined, { etag: abc })).rejects.toThrow(/was deleted/);
 });
 
 test('list follows continuation tokens past one page', async () => {

@@ -4,8 +4,10 @@
 import { valuesUntilPossibleHold } from '../../../../functions/evaluate-stop/earliest-hold.ts';
 import {
   chooseWait,
+  DEFAULT_RUNNABLE_LIMIT_SECONDS,
   evaluateStop,
   parseEvaluateInput,
+  parseRunnableLimit,
   WAIT_POLICY,
 } from '../../../../functions/evaluate-stop/evaluate-stop.ts';
 import { findCriterionIndex } from '../../../../shared/dvar.ts';
@@ -328,5 +330,25 @@ describe('chooseWait', () => {
         );
       }
     }
+  });
+});
+
+describe('no capacity', () => {
+  it('counts the RUNNABLE wait from the last stopped attempt after a reclaim, and parses the limit', async () => {
+    const { deps, batch } = await setup(record({ status: 'RUNNING' }), [], 'RUNNABLE');
+    const reclaimedAt = Date.parse('2026-01-01T00:50:00.000Z');
+    batch.set('b', {
+      status: 'RUNNABLE',
+      attempts: [{ startedAtMs: Date.parse(T0), stoppedAtMs: reclaimedAt }],
+    });
+    const state = parseEvaluateInput({ jobId: 'j' });
+    expect((await evaluateStop(state, { ...deps, runnableLimitSeconds: 900 })).action).toBe('continue');
+    expect(await evaluateStop(state, { ...deps, runnableLimitSeconds: 300 })).toMatchObject({
+      action: 'failed',
+      reason: 'no capacity: Batch job b RUNNABLE for 600 s (limit 300 s)',
+    });
+    expect(parseRunnableLimit(undefined)).toBe(DEFAULT_RUNNABLE_LIMIT_SECONDS);
+    expect(parseRunnableLimit('120')).toBe(120);
+    expect(() => parseRunnableLimit('soon')).toThrow(/runnable limit/);
   });
 });

@@ -5,6 +5,7 @@ import { type FinalizeDeps, finalize, gpuSecondsOf } from '../../../../functions
 import { StaticSecretSource } from '../../../../shared/aws/secret-source.ts';
 import {
   JOB_FINISHED_DETAIL_TYPE,
+  WEBHOOK_DELIVERY_HEADER,
   WEBHOOK_SIGNATURE_HEADER,
   WEBHOOK_TIMESTAMP_HEADER,
 } from '../../../../shared/events.ts';
@@ -174,7 +175,11 @@ test('a criterion stop: report.json completed, loss.svg written, SUCCEEDED, even
   const timestamp = call.headers[WEBHOOK_TIMESTAMP_HEADER]!;
   const expected = createHmac('sha256', 's3cret').update(`${timestamp}.${call.body}`).digest('hex');
   expect(call.headers[WEBHOOK_SIGNATURE_HEADER]).toBe(`sha256=${expected}`);
-  expect(JSON.parse(call.body)).toMatchObject({ type: JOB_FINISHED_DETAIL_TYPE, detail: { jobId: 'j' } });
+  const sent = JSON.parse(call.body) as { id: string; detail: { finishedAt: string } };
+  expect(sent).toMatchObject({ type: JOB_FINISHED_DETAIL_TYPE, detail: { jobId: 'j' } });
+  // The delivery id (signed, in the body, and as a header) is what a receiver dedupes a resend by.
+  expect(sent.id).toBe(`j@${sent.detail.finishedAt}`);
+  expect(call.headers[WEBHOOK_DELIVERY_HEADER]).toBe(sent.id);
 });
 
 test('finalize twice publishes once and changes nothing', async () => {
