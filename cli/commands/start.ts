@@ -23,7 +23,9 @@ interface ExampleJob {
 
 function readExample(root: string): ExampleJob {
   // The example's job.json is a real manifest: the model's learning rate and min-SNR γ sit under `training`.
-  const raw = JSON.parse(readFileSync(resolve(root, EXAMPLE_DIR, 'job.json'), 'utf8')) as Partial<ExampleJob> & {
+  const raw = JSON.parse(
+    readFileSync(resolve(root, EXAMPLE_DIR, 'job.json'), 'utf8'),
+  ) as Partial<ExampleJob> & {
     training?: { learningRate?: number; snrGamma?: number };
   };
   const job: Partial<ExampleJob> = {
