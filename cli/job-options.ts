@@ -5,10 +5,8 @@ import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { METHODS } from '../shared/methods.ts';
 import { UsageError } from './command.ts';
 
-export const JOB_OPTIONS = {
-  images: { type: 'string' },
-  token: { type: 'string' },
-  init: { type: 'string' },
+/** The method and its own settings: the same flags for `plateau train`, `run` and `submit`. */
+export const METHOD_OPTIONS = {
   method: { type: 'string' },
   rank: { type: 'string' },
   'lora-alpha': { type: 'string' },
@@ -16,6 +14,13 @@ export const JOB_OPTIONS = {
   'class-word': { type: 'string' },
   'class-images': { type: 'string' },
   'no-prior': { type: 'boolean' },
+} as const satisfies ParseArgsConfig['options'];
+
+export const JOB_OPTIONS = {
+  images: { type: 'string' },
+  token: { type: 'string' },
+  init: { type: 'string' },
+  ...METHOD_OPTIONS,
   'job-id': { type: 'string' },
   'max-steps': { type: 'string' },
   lr: { type: 'string' },

@@ -34,6 +34,7 @@ import {
 } from '../../trainer-image/src/train/sampler.ts';
 import type { StepProgress } from '../../trainer-image/src/train/train-loop.ts';
 import { type Command, UsageError } from '../command.ts';
+import { METHOD_OPTIONS } from '../job-options.ts';
 import { DEFAULT_MODEL, defaultModelDir, projectRoot } from '../project-files.ts';
 
 /** One line per method with its defaults, from the one table of method defaults (shared/methods.ts). */
@@ -449,13 +450,7 @@ function parse(args: readonly string[]) {
       images: { type: 'string' },
       token: { type: 'string' },
       init: { type: 'string' },
-      method: { type: 'string' },
-      rank: { type: 'string' },
-      'lora-alpha': { type: 'string' },
-      'lora-targets': { type: 'string' },
-      'class-word': { type: 'string' },
-      'class-images': { type: 'string' },
-      'no-prior': { type: 'boolean' },
+      ...METHOD_OPTIONS,
       resolution: { type: 'string' },
       out: { type: 'string' },
       'max-steps': { type: 'string' },
