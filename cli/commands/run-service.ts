@@ -4,12 +4,32 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ConsoleServer, startConsole } from '../../console/console-server.ts';
-import { startEmbeddedPipeline } from '../../infra/local/embedded-pipeline.ts';
+import { type EmbeddedPipeline, startEmbeddedPipeline } from '../../infra/local/embedded-pipeline.ts';
 import { downloadOutputs, submitLocalJob, watchLocalJob } from '../../infra/local/local-job.ts';
+import { jobKeys } from '../../shared/keys.ts';
 import { Report } from '../../shared/report.ts';
 import { formatSavings } from '../../shared/savings.ts';
 import type { CliIo } from '../command.ts';
-import type { RunOptions } from './run.ts';
+import { type FolderImage, readImageFolder } from '../image-folder.ts';
+
+export interface RunOptions {
+  /** The package folder: the trainer and the embedded pipeline's own files are found there. */
+  readonly projectRoot: string;
+  readonly imagesDir: string;
+  /** Class images for Custom Diffusion's prior preservation, uploaded to jobs/<jobId>/input/class/. */
+  readonly classDir?: string;
+  readonly modelDir: string;
+  readonly jobId: string;
+  readonly outDir: string;
+  readonly json: boolean;
+  readonly verbose: boolean;
+  /** Serve the web console over the run's stack while the job trains. */
+  readonly console: boolean;
+  /** The job.json to upload. */
+  readonly manifest: Readonly<Record<string, unknown>>;
+  /** USD per GPU-hour for report.json's cost estimate; absent = the deployed stack's default instance price. */
+  readonly gpuHourPriceUsd?: number;
+}
 
 /** Test seams: a stand-in trainer, faster polling and monitor waits. */
 export interface RunOverrides {
@@ -26,12 +46,25 @@ async function readReport(path: string): Promise<Report | undefined> {
   return parsed.success ? parsed.data : undefined;
 }
 
+/** The class images go up before job.json (whose arrival starts the job), where the trainer reads them. */
+async function uploadClassImages(
+  pipeline: EmbeddedPipeline,
+  jobId: string,
+  images: readonly FolderImage[],
+): Promise<void> {
+  const prefix = jobKeys(jobId).classImagesPrefix;
+  for (const image of images)
+    await pipeline.stores.objects.put(`${prefix}${image.name}`, image.bytes, image.contentType);
+}
+
 export async function runLocalJob(
   options: RunOptions,
   io: CliIo,
   overrides: RunOverrides = {},
 ): Promise<number> {
   const started = Date.now();
+  // Checked before anything starts: a stray file in the class folder fails here, not as a FAILED job.
+  const classImages = options.classDir ? await readImageFolder(options.classDir, '--class-dir') : [];
   const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
   const pipeline = await startEmbeddedPipeline({
     projectRoot: options.projectRoot,
@@ -48,6 +81,9 @@ export async function runLocalJob(
       web = await startConsole({ projectRoot: options.projectRoot, stores: pipeline.stores });
       io.err.write(`plateau run: watch the job in the web console: ${web.url}#/jobs/${options.jobId}\n`);
     }
+    await uploadClassImages(pipeline, options.jobId, classImages);
+    if (classImages.length > 0)
+      io.err.write(`plateau run: ${classImages.length} class image(s) uploaded from ${options.classDir}\n`);
     await submitLocalJob(pipeline, {
       jobId: options.jobId,
       imagesDir: options.imagesDir,

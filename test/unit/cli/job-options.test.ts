@@ -49,7 +49,9 @@ describe('job options', () => {
   it('refuses unknown methods, LoRA flags without LoRA, and bad targets', () => {
     expect(() => job('--method', 'lora')).toThrow(UsageError);
     expect(() => job('--rank', '4')).toThrow(/need --method dreambooth-lora/);
-    expect(() => job('--method', 'dreambooth-lora', '--lora-targets', 'ff')).toThrow(/paper or attention/);
+    expect(() => job('--method', 'dreambooth-lora', '--lora-targets', 'ff')).toThrow(
+      /--lora-targets: Invalid option: expected one of "paper"\|"attention" \(got 'ff'\)/,
+    );
     expect(() => job('--method', 'dreambooth-lora', '--rank', '0')).toThrow(/--rank/);
   });
 });
