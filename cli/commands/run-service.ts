@@ -1,6 +1,6 @@
-// `plateau run`'s body: starts the embedded pipeline, submits the job as a user upload, shows progress, and
-// downloads the outputs. Exit 0 when the job SUCCEEDED, 1 otherwise (with the reason). With --console the web
-// console watches the job while it trains (it closes with the run; `plateau up` keeps one open).
+// `plateau run`'s body: starts the embedded pipeline, submits the job as a user upload (class images from
+// --class-dir, then the images and job.json), shows progress, and downloads the outputs. Exit 0 when the job
+// SUCCEEDED, 1 otherwise (with the reason). With --console the web console watches the job while it trains.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ConsoleServer, startConsole } from '../../console/console-server.ts';
