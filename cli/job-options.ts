@@ -1,7 +1,7 @@
 // The job options `plateau train`, `run` and `submit` share: one table from flag to job.json field, one parser
 // that builds the job.json from the flags and validates it with the pipeline's own schema (shared/manifest.ts),
 // so a value gets the same verdict and the same message in every command and in an uploaded job.json.
-import { JobManifest } from '../shared/manifest.ts';
+import { JobManifest, parseManifest } from '../shared/manifest.ts';
 import { isMethodName, METHODS, type MethodName } from '../shared/methods.ts';
 import {
   numberOption,
@@ -101,6 +101,16 @@ export const JOB_USAGE = [
 /** The job.json field path (e.g. `stop.threshold`) → its flag, for error messages. */
 const FLAG_BY_FIELD = new Map(FLAG_NAMES.map((name) => [flagOf(name).field.join('.'), name]));
 
+/** A number flag's value; `--class-images <folder>` is pointed to --class-dir. */
+function numberFlag(values: OptionValues, name: FlagName): number | undefined {
+  try {
+    return numberOption(values, name);
+  } catch (error) {
+    if (name !== 'class-images') throw error;
+    throw new UsageError(`${(error as Error).message}; a folder of class images goes in --class-dir`);
+  }
+}
+
 /**
  * The flags given as a sparse job.json (only what was set: the manifest fills the rest with the method's own
  * defaults). Numbers are parsed here; their limits are left to the schema.
@@ -121,11 +131,7 @@ export function manifestInput(values: OptionValues): Record<string, unknown> {
     const flag = flagOf(name);
     if (values[name] === undefined || values[name] === false) continue;
     const value =
-      flag.kind === 'switch'
-        ? flag.value
-        : flag.kind === 'number'
-          ? numberOption(values, name)
-          : values[name];
+      flag.kind === 'switch' ? flag.value : flag.kind === 'number' ? numberFlag(values, name) : values[name];
     const [section, field] = flag.field;
     if (field === undefined) input[section] = value;
     else input[section] = { ...(input[section] as Record<string, unknown> | undefined), [field]: value };
@@ -133,21 +139,38 @@ export function manifestInput(values: OptionValues): Record<string, unknown> {
   return input;
 }
 
+/** The message for one problem with a field: the flag that set it, or the field's path where no flag did. */
+function problemOf(path: string, message: string, values: OptionValues): string {
+  const flag = FLAG_BY_FIELD.get(path) ?? (path === 'baseModel' ? 'model' : undefined);
+  if (flag === undefined) return `job.json ${path || '(root)'}: ${message}`;
+  const given = values[flag];
+  return `--${flag}: ${message}${typeof given === 'string' ? ` (got '${given}')` : ''}`;
+}
+
 /**
- * Validates a job.json built from flags with the pipeline's schema. A problem is a usage error naming the flag,
- * the schema's own message (what parseManifest says of the same job.json) and the value given.
+ * Validates a job.json built from flags exactly as the pipeline does: the schema, then parseManifest's own rules
+ * (those outside the schema too). A problem is a usage error naming the flag, the pipeline's message for the same
+ * job.json, and the value given.
  */
 export function validateJob(input: Record<string, unknown>, values: OptionValues): JobManifest {
   const parsed = JobManifest.safeParse(input);
-  if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => {
-    const path = issue.path.join('.');
-    const flag = FLAG_BY_FIELD.get(path) ?? (path === 'baseModel' ? 'model' : undefined);
-    if (flag === undefined) return `job.json ${path || '(root)'}: ${issue.message}`;
-    const given = values[flag];
-    return `--${flag}: ${issue.message}${typeof given === 'string' ? ` (got '${given}')` : ''}`;
-  });
-  throw new UsageError(problems.join('; '));
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) =>
+      problemOf(issue.path.join('.'), issue.message, values),
+    );
+    throw new UsageError(problems.join('; '));
+  }
+  try {
+    parseManifest(new TextEncoder().encode(JSON.stringify(input)));
+  } catch (error) {
+    // parseManifest's reasons read `invalid job.json: <field>: <why>`.
+    const reason = (error as Error).message.replace(/^invalid job\.json: /, '');
+    const colon = reason.indexOf(': ');
+    throw new UsageError(
+      colon < 0 ? `job.json: ${reason}` : problemOf(reason.slice(0, colon), reason.slice(colon + 2), values),
+    );
+  }
+  return parsed.data;
 }
 
 /** The job manifest the flags describe, validated (unset flags take the method's defaults). */

@@ -59,7 +59,7 @@ const USAGE =
   `    Custom Diffusion: captions "a photo of a <token> <class word>" (class word '${CUSTOM_DIFFUSION_DEFAULTS.classWord}'), ` +
   `grad-norm clip ${CUSTOM_DIFFUSION_DEFAULTS.maxGradNorm}, no K/V gradient at token 0;\n` +
   `    ${CUSTOM_DIFFUSION_DEFAULTS.classImages} class images for prior preservation: those in --class-dir first, the rest drawn with the base model\n` +
-  '  Every job flag has the limits of the same field in job.json (docs: shared/manifest.ts).\n' +
+  '  Every job flag has the limits of the same field in job.json (docs/contracts.md).\n' +
   '  Outputs under --out (default out/train): output/<token>.safetensors (+ <token>-lora.safetensors for LoRA;\n' +
   '  pytorch_custom_diffusion_weights.safetensors and <token>-cd-delta.safetensors for Custom Diffusion),\n' +
   '  output/report.json,\n' +

@@ -150,6 +150,53 @@ describe('job flags: one verdict in every command and in job.json', () => {
     }
   });
 
+  // Accepted by every command exactly when the pipeline accepts the same job.json, refused with its reason: the CLI
+  // runs parseManifest's own rules too (those outside the schema, such as a DVAR window that cannot hold in time).
+  it.each([
+    [['--window', '20', '--max-steps', '100'], { stop: { window: 20 }, training: { maxSteps: 100 } }],
+    [['--window', '400', '--max-steps', '100'], { stop: { window: 400 }, training: { maxSteps: 100 } }],
+    [
+      ['--window', '20', '--eval-every', '8', '--max-steps', '100'],
+      { stop: { window: 20, evalEvery: 8 }, training: { maxSteps: 100 } },
+    ],
+    [
+      ['--no-dvar', '--window', '400', '--max-steps', '100'],
+      { stop: { criterion: 'none', window: 400 }, training: { maxSteps: 100 } },
+    ],
+    [
+      ['--method', 'custom-diffusion', '--max-steps', '100'],
+      { method: 'custom-diffusion', training: { maxSteps: 100 } },
+    ],
+  ])('%j: the verdict of parseManifest for the same job.json', (flags, json) => {
+    let expected: string | undefined;
+    try {
+      parseManifest(new TextEncoder().encode(JSON.stringify({ token: '<t>', ...json })));
+    } catch (error) {
+      const reason = (error as Error).message.replace(/^invalid job\.json: /, '');
+      expected = reason.slice(reason.indexOf(': ') + 2);
+    }
+    const parsers = [
+      () => parseTrainOptions([...REQUIRED, ...flags], '/pkg'),
+      () => parseRunOptions([...REQUIRED, ...flags]),
+      () => parseSubmitOptions([...REQUIRED, ...flags]),
+    ];
+    for (const parse of parsers) {
+      if (expected === undefined) expect(parse).not.toThrow();
+      else expect(parse).toThrow(expected);
+    }
+  });
+
+  it('points a folder given to --class-images to --class-dir', async () => {
+    const flags = [...REQUIRED, '--method', 'custom-diffusion', '--class-images', './cats'];
+    for (const command of JOB_COMMANDS) {
+      expect(await cli(command, flags)).toEqual({
+        code: 2,
+        message:
+          "--class-images must be a number (got './cats'); a folder of class images goes in --class-dir",
+      });
+    }
+  });
+
   it('the same flags make the same job in every command', () => {
     const flags = [
       ...REQUIRED,
