@@ -1,6 +1,6 @@
 // `plateau run --class-dir`: a Custom Diffusion job on the embedded pipeline with the real trainer and
 // test/fixtures/tiny-sd trains on the class images uploaded from the folder (it generates none); a folder with a
-// stray file is refused before anything starts.
+// stray file is refused before anything starts. (`plateau train --class-dir`: test/onnx/cli/class-dir.test.ts.)
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,10 +42,14 @@ function capture(): CliIo & { readonly text: { out: string; err: string } } {
   };
 }
 
-const args = (jobId: string, classDir: string) => [
+const jobArgs = (classDir: string) => [
   ...['--images', images, '--token', '<toy>', '--init', 'cat', '--model', fixtureDir('tiny-sd')],
   ...['--method', 'custom-diffusion', '--class-word', 'toy', '--class-images', '3', '--class-dir', classDir],
-  ...['--max-steps', '6', '--batch-size', '1', '--no-dvar', '--job-id', jobId, '--out', join(root, 'out')],
+  ...['--max-steps', '6', '--batch-size', '1', '--no-dvar'],
+];
+const args = (jobId: string, classDir: string) => [
+  ...jobArgs(classDir),
+  ...['--job-id', jobId, '--out', join(root, 'out')],
 ];
 
 test('the trainer uses the uploaded class images and generates none', async () => {
