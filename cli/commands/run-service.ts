@@ -5,7 +5,13 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ConsoleServer, startConsole } from '../../console/console-server.ts';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from '../../infra/local/embedded-pipeline.ts';
-import { downloadOutputs, submitLocalJob, watchLocalJob } from '../../infra/local/local-job.ts';
+import {
+  downloadOutputs,
+  type LocalJobProgress,
+  submitLocalJob,
+  watchLocalJob,
+} from '../../infra/local/local-job.ts';
+import type { JobRecord } from '../../shared/job-record.ts';
 import { jobKeys } from '../../shared/keys.ts';
 import { Report } from '../../shared/report.ts';
 import { formatSavings } from '../../shared/savings.ts';
@@ -57,6 +63,42 @@ async function uploadClassImages(
     await pipeline.stores.objects.put(`${prefix}${image.name}`, image.bytes, image.contentType);
 }
 
+/** One progress line: `[12.3s] RUNNING  step 120  det loss 0.1234  DVAR ratio 0.412`. */
+function progressLine(p: LocalJobProgress, elapsed: string): string {
+  const parts = [`[${elapsed}] ${p.status}`];
+  if (p.step !== undefined) parts.push(`step ${p.step}`);
+  if (p.detLoss !== undefined) parts.push(`det loss ${p.detLoss.toPrecision(4)}`);
+  if (p.ratio !== undefined) parts.push(`DVAR ratio ${p.ratio.toFixed(3)}`);
+  if (p.criterionStep !== undefined) parts.push(`criterion held at step ${p.criterionStep}`);
+  return parts.join('  ');
+}
+
+/** How the job ended, the saving and the downloaded files (one JSON line with --json). */
+function printResult(
+  io: CliIo,
+  options: RunOptions,
+  { record, files, report }: { record: JobRecord; files: readonly string[]; report: Report | undefined },
+): void {
+  if (!options.json) {
+    io.out.write(`${record.status}: job ${record.jobId}${record.error ? ` (${record.error})` : ''}\n`);
+    if (report?.savings) io.out.write(`  ${formatSavings(report.savings, report.cost.gpuHourPriceUsd)}\n`);
+    for (const file of files) io.out.write(`  ${file}\n`);
+    return;
+  }
+  const summary = {
+    jobId: record.jobId,
+    status: record.status,
+    ...(record.stopReason ? { stopReason: record.stopReason } : {}),
+    ...(record.criterionStep === undefined ? {} : { criterionStep: record.criterionStep }),
+    ...(record.lastStep === undefined ? {} : { lastStep: record.lastStep }),
+    ...(record.error ? { error: record.error } : {}),
+    ...(report ? { savings: report.savings, cost: report.cost } : {}),
+    outDir: options.outDir,
+    files,
+  };
+  io.out.write(`${JSON.stringify(summary)}\n`);
+}
+
 export async function runLocalJob(
   options: RunOptions,
   io: CliIo,
@@ -94,35 +136,12 @@ export async function runLocalJob(
     const record = await watchLocalJob(
       pipeline,
       options.jobId,
-      (p) => {
-        const parts = [`[${elapsed()}] ${p.status}`];
-        if (p.step !== undefined) parts.push(`step ${p.step}`);
-        if (p.detLoss !== undefined) parts.push(`det loss ${p.detLoss.toPrecision(4)}`);
-        if (p.ratio !== undefined) parts.push(`DVAR ratio ${p.ratio.toFixed(3)}`);
-        if (p.criterionStep !== undefined) parts.push(`criterion held at step ${p.criterionStep}`);
-        io.err.write(`${parts.join('  ')}\n`);
-      },
+      (p) => io.err.write(`${progressLine(p, elapsed())}\n`),
       overrides.pollMs ?? 1000,
     );
     const files = await downloadOutputs(pipeline, options.jobId, options.outDir);
     const report = await readReport(join(options.outDir, 'report.json'));
-    const summary = {
-      jobId: record.jobId,
-      status: record.status,
-      ...(record.stopReason ? { stopReason: record.stopReason } : {}),
-      ...(record.criterionStep === undefined ? {} : { criterionStep: record.criterionStep }),
-      ...(record.lastStep === undefined ? {} : { lastStep: record.lastStep }),
-      ...(record.error ? { error: record.error } : {}),
-      ...(report ? { savings: report.savings, cost: report.cost } : {}),
-      outDir: options.outDir,
-      files,
-    };
-    if (options.json) io.out.write(`${JSON.stringify(summary)}\n`);
-    else {
-      io.out.write(`${record.status}: job ${record.jobId}${record.error ? ` (${record.error})` : ''}\n`);
-      if (report?.savings) io.out.write(`  ${formatSavings(report.savings, report.cost.gpuHourPriceUsd)}\n`);
-      for (const file of files) io.out.write(`  ${file}\n`);
-    }
+    printResult(io, options, { record, files, report });
     return record.status === 'SUCCEEDED' ? 0 : 1;
   } finally {
     await web?.close();
