@@ -41,10 +41,17 @@ export function parseCommandArgs(
     const parsed = parseArgs({ args: [...args], options, strict: true, allowPositionals: positionals });
     return { values: parsed.values as OptionValues, positionals: parsed.positionals };
   } catch (error) {
-    // parseArgs' messages span lines (and may carry the error's code); the usage error is one line.
-    const text = error instanceof Error ? error.message : String(error);
-    throw new UsageError(text.replace(/^\w*Error \[\w+\]: /, '').replace(/\s*\n\s*/g, ' '));
+    throw new UsageError(usageMessage(error instanceof Error ? error.message : String(error)));
   }
+}
+
+/** parseArgs' message as one line; a missing value reads the same whichever way it went missing. */
+function usageMessage(raw: string): string {
+  // Under some hosts (jest's sandbox) node's own errors carry their name and code in the message.
+  const text = raw.replace(/^\w*Error \[\w+\]: /, '');
+  const missing = /^Option '(--[\w-]+)(?: <value>)?' argument (?:missing|is ambiguous)/.exec(text)?.[1];
+  if (missing) return `${missing} needs a value (one that starts with a dash is written ${missing}=-1)`;
+  return text.replace(/\s*\n\s*/g, ' ');
 }
 
 /** parseCommandArgs for commands without positionals: just the values. */
@@ -90,7 +97,9 @@ export function boundedOption(
   if (!ok) {
     const kind = integer ? 'an integer' : 'a number';
     const range = `${above ? '>' : '>='} ${min}${Number.isFinite(max) ? ` and <= ${max}` : ''}`;
-    throw new UsageError(`--${name} must be ${kind} ${range} (got '${stringOption(values, name)}')`);
+    const positive = integer && min === 1 && !above && !Number.isFinite(max);
+    const what = positive ? 'a positive integer' : `${kind} ${range}`;
+    throw new UsageError(`--${name} must be ${what} (got '${stringOption(values, name)}')`);
   }
   return value;
 }
