@@ -1,19 +1,9 @@
-// The job options `plateau train`, `run` and `submit` share: one table from flag to job.json field, one parser
-// that builds the job.json from the flags and validates it with the pipeline's own schema (shared/manifest.ts),
+// The job options `plateau train`, `run` and `submit` share: one table from flag to job.json field, and one parser
+// that builds the job.json from the flags and validates it as the pipeline validates an upload (shared/manifest.ts),
 // so a value gets the same verdict and the same message in every command and in an uploaded job.json.
 import { JobManifest, parseManifest } from '../shared/manifest.ts';
 import { isMethodName, METHODS, type MethodName } from '../shared/methods.ts';
-import {
-  numberOption,
-  type OptionSpec,
-  type OptionValues,
-  parseOptions,
-  stringOption,
-  UsageError,
-} from './command.ts';
-
-export type { OptionValues };
-export { parseOptions, stringOption };
+import { numberOption, type OptionSpec, type OptionValues, stringOption, UsageError } from './command.ts';
 
 interface JobFlag {
   /** Where the value goes in job.json: a top-level field or one inside a section (training, stop, lora…). */

@@ -1,7 +1,7 @@
 // The job options of `plateau run` / `plateau submit`: the method and its LoRA settings reach job.json, and the
 // pipeline's manifest schema reads the result with the method's own defaults; bad values are usage errors.
-import { UsageError } from '../../../cli/command.ts';
-import { JOB_OPTIONS, jobFromOptions, parseOptions } from '../../../cli/job-options.ts';
+import { parseOptions, UsageError } from '../../../cli/command.ts';
+import { JOB_OPTIONS, jobFromOptions } from '../../../cli/job-options.ts';
 import { JobManifest } from '../../../shared/manifest.ts';
 
 const job = (...args: string[]) =>
