@@ -117,6 +117,8 @@ const CustomDiffusion = z.strictObject({
   priorPreservation: z.boolean().default(CUSTOM_DIFFUSION_DEFAULTS.priorPreservation),
   priorLossWeight: z.number().min(0).max(100).default(CUSTOM_DIFFUSION_DEFAULTS.priorLossWeight),
   maxGradNorm: z.number().positive().max(1e6).default(CUSTOM_DIFFUSION_DEFAULTS.maxGradNorm),
+  /** Masked loss with random rescale of the instance images (the Custom Diffusion code's augmentation). */
+  randomRescale: z.boolean().default(true),
 });
 
 // Strict at every level: an unknown key (`training.max_steps` for `maxSteps`, say) is refused with its name

@@ -172,6 +172,8 @@ async function settle(record: JobRecord, state: MonitorState, deps: FinalizeDeps
       gpuSeconds,
       pipelineSeconds: Math.max(0, now.getTime() - Date.parse(record.createdAt)) / 1000,
       attempts: batch?.attempts.length ?? record.attempts,
+      // The trainer's class-image time (its partial report), apart from training.
+      ...classImagesTiming(trainerReport),
     },
     savings,
     cost: {
@@ -287,6 +289,12 @@ export function gpuSecondsOf(batch: BatchJobInfo): number {
     ms = Math.max(0, batch.stoppedAtMs - batch.startedAtMs);
   }
   return ms / 1000;
+}
+
+/** `classImagesSeconds` from the trainer's `classImages.seconds`, when it wrote one. */
+function classImagesTiming(trainerReport: Record<string, unknown>): { classImagesSeconds?: number } {
+  const seconds = (trainerReport.classImages as { seconds?: unknown } | undefined)?.seconds;
+  return typeof seconds === 'number' && seconds >= 0 ? { classImagesSeconds: seconds } : {};
 }
 
 async function readTrainerReport(objects: ObjectStore, key: string): Promise<Record<string, unknown>> {
