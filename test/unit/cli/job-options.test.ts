@@ -42,13 +42,13 @@ describe('job options', () => {
       stop: { window: 180, threshold: 0.15 },
       customDiffusion: { classWord: 'cat statue', classImages: 0, priorPreservation: false },
     });
-    expect(() => job('--class-word', 'cat')).toThrow(/need --method custom-diffusion/);
+    expect(() => job('--class-word', 'cat')).toThrow(/needs? --method custom-diffusion/);
     expect(() => job('--method', 'custom-diffusion', '--class-images', '-1')).toThrow(/--class-images/);
   });
 
   it('refuses unknown methods, LoRA flags without LoRA, and bad targets', () => {
     expect(() => job('--method', 'lora')).toThrow(UsageError);
-    expect(() => job('--rank', '4')).toThrow(/need --method dreambooth-lora/);
+    expect(() => job('--rank', '4')).toThrow(/needs? --method dreambooth-lora/);
     expect(() => job('--method', 'dreambooth-lora', '--lora-targets', 'ff')).toThrow(
       /--lora-targets: Invalid option: expected one of "paper"\|"attention" \(got 'ff'\)/,
     );
