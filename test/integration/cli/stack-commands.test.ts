@@ -99,7 +99,19 @@ test('submit uploads images then job.json and prints the id; watch follows it to
 test('submit without --model uses the embedded model, uploading it to the stack the first time', async () => {
   const index = 'models/plateau-world-32/model_index.json';
   expect(await pipeline.stores.objects.head(index)).toBeUndefined();
-  const args = ['submit', '--images', images, '--token', '<t>', '--max-steps', '30', '--stack', stack];
+  const args = [
+    'submit',
+    '--images',
+    images,
+    '--token',
+    '<t>',
+    '--max-steps',
+    '30',
+    '--window',
+    '20',
+    '--stack',
+    stack,
+  ];
   const first = await cli(...args, '--job-id', 'cli-default-1');
   expect(first).toMatchObject({ code: 0, out: 'cli-default-1\n' });
   expect(first.err).toMatch(/uploaded the embedded model to s3:\/\/.*\/models\/plateau-world-32\//);
@@ -112,7 +124,7 @@ test('submit without --model uses the embedded model, uploading it to the stack 
 }, 60_000);
 
 test('cancel stops a running job: CANCELLED (watch exits 3); a second cancel is refused', async () => {
-  expect((await cli(...submitArgs(1000), '--job-id', 'cli-cancel')).code).toBe(0);
+  expect((await cli(...submitArgs(390), '--job-id', 'cli-cancel')).code).toBe(0);
   let step = -1;
   for (let i = 0; i < 400 && step < 10; i++) {
     const status = await cli('status', 'cli-cancel', '--stack', stack, '--json');
