@@ -4,7 +4,8 @@
 
 import { ENV } from '../../shared/env.ts';
 import { parseUploadEvent } from '../../shared/events.ts';
-import { sniffImageType } from '../../shared/image-type.ts';
+import { isHiddenFile } from '../../shared/hidden-files.ts';
+import { ImageHeaderError, readImageHeader } from '../../shared/image-header.ts';
 import type { JobInputs, PinnedImage } from '../../shared/job-inputs.ts';
 import { isFinal, type JobRecord, type JobStore, sourcesOf } from '../../shared/job-record.ts';
 import {
@@ -205,8 +206,11 @@ export async function validateJob(
 
 export async function validateImages(jobId: string, objects: ObjectStore): Promise<PinnedImage[]> {
   const prefix = jobKeys(jobId).imagesPrefix;
-  // A zero-byte key ending in "/" is a folder marker some clients create, not an image.
-  const listed = (await objects.list(prefix)).filter((o) => !(o.key.endsWith('/') && o.size === 0));
+  // A zero-byte key ending in "/" is a folder marker some clients create, not an image; hidden files (.DS_Store,
+  // __MACOSX/…) are skipped here and by the trainer alike (shared/hidden-files.ts).
+  const listed = (await objects.list(prefix)).filter(
+    (o) => !(o.key.endsWith('/') && o.size === 0) && !isHiddenFile(o.key.slice(prefix.length)),
+  );
   const { minCount, maxCount, maxBytes, maxTotalBytes } = IMAGE_LIMITS;
   if (listed.length < minCount || listed.length > maxCount) {
     throw new Error(`expected ${minCount}–${maxCount} images under ${prefix}, found ${listed.length}`);
@@ -224,12 +228,17 @@ export async function validateImages(jobId: string, objects: ObjectStore): Promi
   for (const object of listed) {
     // Pinned to the listed ETag, so the bytes checked belong to the object the record pins.
     const expect = object.etag === undefined ? undefined : { etag: object.etag };
-    const head =
-      object.size > 0 ? await objects.get(object.key, { start: 0, end: 31 }, expect) : new Uint8Array();
-    if (!head || sniffImageType(head) === undefined) {
-      throw new Error(
-        `image ${object.key.slice(prefix.length)} is not a PNG, JPEG or WebP file (checked by content)`,
-      );
+    const read = async (start: number, end: number) => {
+      const bytes = await objects.get(object.key, { start, end }, expect);
+      if (!bytes) throw new ImageHeaderError('was deleted while it was being checked');
+      return bytes;
+    };
+    try {
+      // Headers only (no decode): the type, the declared size against the pixel limit, and a cut-off end.
+      await readImageHeader(object.size, read);
+    } catch (error) {
+      if (!(error instanceof ImageHeaderError)) throw error;
+      throw new Error(`image ${object.key.slice(prefix.length)} ${error.message}`);
     }
   }
   return listed.map((o) => ({ key: o.key, size: o.size, ...(o.etag === undefined ? {} : { etag: o.etag }) }));
