@@ -8,6 +8,7 @@ import { join, relative, resolve, sep } from 'node:path';
 import { IMAGE_CONTENT_TYPES, sniffImageType } from '../../shared/image-type.ts';
 import { isValidJobId, jobKeys, MODELS_PREFIX } from '../../shared/keys.ts';
 import { JobManifest } from '../../shared/manifest.ts';
+import { claimJobId } from '../../shared/submit-claim.ts';
 import { type Command, UsageError } from '../command.ts';
 import { JOB_OPTIONS, jobFromOptions, jobStamp, parseOptions, stringOption } from '../job-options.ts';
 import { DEFAULT_MODEL, defaultModelDir, projectRoot } from '../project-files.ts';
@@ -87,8 +88,10 @@ export const submitCommand: Command = {
     const stack = openStack(target);
     try {
       const keys = jobKeys(options.jobId);
-      if ((await stack.objects.head(keys.manifest)) !== undefined) {
-        io.err.write(`plateau submit: job '${options.jobId}' already exists in ${target.bucket}\n`);
+      // Atomic: of two submits of one id, exactly one gets past here; the other uploads nothing.
+      const claim = await claimJobId(options.jobId, { ...stack, now: () => new Date() });
+      if (!claim.claimed) {
+        io.err.write(`plateau submit: ${claim.reason} (bucket ${target.bucket})\n`);
         return 1;
       }
       if (
