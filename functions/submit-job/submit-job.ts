@@ -27,6 +27,13 @@ export const IMAGE_LIMITS = {
 } as const;
 /** How long one invocation owns the SubmitJob step; longer than the Lambda timeout, so a crash frees it. */
 export const SUBMIT_LEASE_MS = 5 * 60 * 1000;
+/** Slack for clocks when matching Batch jobs created after the record (Batch's clock against the Lambda's). */
+const ORPHAN_CLOCK_SKEW_MS = 5 * 60 * 1000;
+
+/** The Batch job's name: one per jobId, so a retried submission can find what an earlier attempt submitted. */
+export function batchJobName(jobId: string): string {
+  return `plateau-${jobId}`;
+}
 
 export interface SubmitJobConfig {
   readonly bucket: string;
@@ -117,6 +124,8 @@ export async function advance(initial: JobRecord, deps: SubmitJobDeps): Promise<
     return { outcome: 'duplicate', jobId };
 
   if (!record.batchJobId) {
+    // A lease taken before means an earlier invocation got as far as SubmitJob and may have died after it.
+    const retry = record.submitLeaseUntilMs !== undefined;
     const nowMs = deps.clock.now().getTime();
     const claimed = await deps.jobs.update(jobId, {
       from: ['QUEUED'],
@@ -125,18 +134,21 @@ export async function advance(initial: JobRecord, deps: SubmitJobDeps): Promise<
     });
     if (!claimed) return { outcome: 'in-progress', jobId };
     let batchJobId: string;
+    const orphan = retry ? await adoptOrphan(record, deps) : undefined;
     try {
-      ({ batchJobId } = await deps.batch.submit({
-        jobName: `plateau-${jobId}`,
-        jobQueue: deps.config.jobQueue,
-        jobDefinition: deps.config.jobDefinition,
-        environment: {
-          ...deps.config.trainerEnvironment,
-          [ENV.JOB_ID]: jobId,
-          [ENV.BUCKET]: deps.config.bucket,
-          [ENV.TABLE]: deps.config.table,
-        },
-      }));
+      ({ batchJobId } =
+        orphan ??
+        (await deps.batch.submit({
+          jobName: batchJobName(jobId),
+          jobQueue: deps.config.jobQueue,
+          jobDefinition: deps.config.jobDefinition,
+          environment: {
+            ...deps.config.trainerEnvironment,
+            [ENV.JOB_ID]: jobId,
+            [ENV.BUCKET]: deps.config.bucket,
+            [ENV.TABLE]: deps.config.table,
+          },
+        })));
     } catch (error) {
       return fail(jobId, `Batch SubmitJob failed: ${(error as Error).message}`, deps);
     }
@@ -172,6 +184,33 @@ export async function advance(initial: JobRecord, deps: SubmitJobDeps): Promise<
     return { outcome: 'submitted', jobId, batchJobId: record.batchJobId ?? '', executionArn };
   }
   return { outcome: 'duplicate', jobId };
+}
+
+/**
+ * The Batch job an earlier attempt submitted but did not record (it died in between), found by its name; any
+ * further namesakes are duplicates and are terminated. A failed lookup throws: better a later retry (the
+ * reconciler's) than a second trainer.
+ */
+async function adoptOrphan(
+  record: JobRecord,
+  deps: SubmitJobDeps,
+): Promise<{ batchJobId: string } | undefined> {
+  if (!deps.batch.findByName) return undefined;
+  const since = Date.parse(record.createdAt) - ORPHAN_CLOCK_SKEW_MS;
+  const [first, ...extra] = await deps.batch.findByName(
+    deps.config.jobQueue,
+    batchJobName(record.jobId),
+    since,
+  );
+  for (const id of extra) {
+    await deps.batch.terminate(id, `duplicate submission of job ${record.jobId}`).catch(() => undefined);
+  }
+  if (first !== undefined)
+    deps.log?.('submit-job: adopting the Batch job of an earlier attempt', {
+      jobId: record.jobId,
+      batchJobId: first,
+    });
+  return first === undefined ? undefined : { batchJobId: first };
 }
 
 export async function fail(jobId: string, reason: string, deps: SubmitJobDeps): Promise<SubmitOutcome> {
