@@ -70,6 +70,8 @@ export const JobRecord = z.object({
   artifacts: z.array(z.string()).optional(),
   /** When finalize published the completion event (so a retried finalize publishes at least once, not twice). */
   notifiedAt: IsoTime.optional(),
+  /** The webhook delivery id finalize claimed (conditionally) before sending: a retried finalize sends no repeat. */
+  webhookDeliveryId: z.string().optional(),
   /** Why the job failed (or a note on a cancelled job). */
   error: z.string().max(4000).optional(),
 });
@@ -110,7 +112,10 @@ export interface UnsettledJobs {
 
 /** Extra atomic conditions a JobStore update supports (kept small so every store implements them exactly). */
 export type JobCondition =
-  | { readonly kind: 'absent'; readonly field: 'batchJobId' | 'executionArn' | 'stopReason' }
+  | {
+      readonly kind: 'absent';
+      readonly field: 'batchJobId' | 'executionArn' | 'stopReason' | 'webhookDeliveryId';
+    }
   | { readonly kind: 'leaseFree'; readonly nowMs: number };
 
 /** Reads a condition against a record: what in-memory stores use and what DynamoDB's expression encodes. */
