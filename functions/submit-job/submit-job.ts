@@ -17,7 +17,13 @@ import {
 } from '../../shared/keys.ts';
 import { type JobManifest, parseManifest } from '../../shared/manifest.ts';
 import type { MonitorState } from '../../shared/monitor-contract.ts';
-import type { BatchJobs, Clock, MonitorStarter, ObjectStore } from '../../shared/pipeline-ports.ts';
+import type {
+  BatchJobs,
+  BatchSubmitRequest,
+  Clock,
+  MonitorStarter,
+  ObjectStore,
+} from '../../shared/pipeline-ports.ts';
 
 export const IMAGE_LIMITS = {
   minCount: 1,
@@ -136,19 +142,7 @@ export async function advance(initial: JobRecord, deps: SubmitJobDeps): Promise<
     let batchJobId: string;
     const orphan = retry ? await adoptOrphan(record, deps) : undefined;
     try {
-      ({ batchJobId } =
-        orphan ??
-        (await deps.batch.submit({
-          jobName: batchJobName(jobId),
-          jobQueue: deps.config.jobQueue,
-          jobDefinition: deps.config.jobDefinition,
-          environment: {
-            ...deps.config.trainerEnvironment,
-            [ENV.JOB_ID]: jobId,
-            [ENV.BUCKET]: deps.config.bucket,
-            [ENV.TABLE]: deps.config.table,
-          },
-        })));
+      ({ batchJobId } = orphan ?? (await deps.batch.submit(batchRequest(jobId, deps.config))));
     } catch (error) {
       return fail(jobId, `Batch SubmitJob failed: ${(error as Error).message}`, deps);
     }
@@ -184,6 +178,21 @@ export async function advance(initial: JobRecord, deps: SubmitJobDeps): Promise<
     return { outcome: 'submitted', jobId, batchJobId: record.batchJobId ?? '', executionArn };
   }
   return { outcome: 'duplicate', jobId };
+}
+
+/** The SubmitJob request of a job's trainer: its name, queue, definition and per-job environment. */
+export function batchRequest(jobId: string, config: SubmitJobConfig): BatchSubmitRequest {
+  return {
+    jobName: batchJobName(jobId),
+    jobQueue: config.jobQueue,
+    jobDefinition: config.jobDefinition,
+    environment: {
+      ...config.trainerEnvironment,
+      [ENV.JOB_ID]: jobId,
+      [ENV.BUCKET]: config.bucket,
+      [ENV.TABLE]: config.table,
+    },
+  };
 }
 
 /**
