@@ -5,6 +5,7 @@
 // Without --model the job uses the embedded default model, uploaded to the stack first if it lacks it.
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
+import { isHiddenFile } from '../../shared/hidden-files.ts';
 import { IMAGE_CONTENT_TYPES, sniffImageType } from '../../shared/image-type.ts';
 import { isValidJobId, jobKeys, MODELS_PREFIX } from '../../shared/keys.ts';
 import { JobManifest } from '../../shared/manifest.ts';
@@ -56,11 +57,11 @@ async function ensureDefaultModel(objects: OpenStack['objects'], root: string): 
   return true;
 }
 
-/** The image files of a folder (not subfolders, not dotfiles), in name order, each checked by content. */
+/** The image files of a folder (not subfolders, not hidden files: shared/hidden-files.ts), in name order, each checked by content. */
 async function readImages(dir: string): Promise<{ name: string; bytes: Uint8Array; contentType: string }[]> {
   const entries = await readdir(dir, { withFileTypes: true });
   const names = entries
-    .filter((e) => e.isFile() && !e.name.startsWith('.'))
+    .filter((e) => e.isFile() && !isHiddenFile(e.name))
     .map((e) => e.name)
     .sort();
   if (names.length === 0) throw new Error(`no image files in ${dir}`);
