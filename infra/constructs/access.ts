@@ -5,6 +5,8 @@ import { CHECKPOINTS_DIR, JOB_DIRS, JOBS_PREFIX, MODELS_PREFIX } from '../../sha
 /** Object key patterns (IAM wildcards, relative to the bucket) a consumer may read (Get/Head/List) and write. */
 export interface ObjectAccess {
   readonly read: readonly string[];
+  /** Prefixes it may only list (key names, not contents), beyond those it reads. */
+  readonly list?: readonly string[];
   readonly write: readonly string[];
 }
 
@@ -28,8 +30,8 @@ export const OBJECT_ACCESS = {
   trainer: { read: [inputs, checkpoints, classCache, models], write: [checkpoints, classCache, outputs] },
   /** Validates job.json, the images and the base model's index. */
   submitJob: { read: [inputs, models], write: [] },
-  /** Reads the trainer's report and outputs, writes report.json and loss.svg. */
-  finalize: { read: [outputs], write: [outputs] },
+  /** Reads the trainer's report and outputs, lists checkpoints (the steps trained), writes report.json and loss.svg. */
+  finalize: { read: [outputs], list: [checkpoints], write: [outputs] },
 } as const satisfies Record<string, ObjectAccess>;
 
 export const TABLE_ACCESS = {

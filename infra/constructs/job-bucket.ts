@@ -84,7 +84,8 @@ export class JobBucket extends Construct {
 
   /**
    * Sets ENV.BUCKET and grants exactly `access` (infra/constructs/access.ts): GetObject on the read patterns,
-   * ListBucket limited to them, PutObject (and tagging) on the write patterns. No delete: lifecycle rules expire.
+   * ListBucket limited to them and the list patterns, PutObject (and tagging) on the write patterns. No delete:
+   * lifecycle rules expire objects.
    */
   bind(target: BindingTarget, access: ObjectAccess): void {
     target.addEnvironment(ENV.BUCKET, this.bucket.bucketName);
@@ -96,7 +97,7 @@ export class JobBucket extends Construct {
       new iam.PolicyStatement({
         actions: ['s3:ListBucket'],
         resources: [this.bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': [...access.read] } },
+        conditions: { StringLike: { 's3:prefix': [...access.read, ...(access.list ?? [])] } },
       }),
     ];
     if (access.write.length > 0) {

@@ -134,7 +134,11 @@ test('submit-job reads inputs and models only, submits on its queue, finds and t
   });
 });
 
-test('finalize reads and writes outputs only', () => {
+test('finalize reads and writes outputs only, and may list checkpoints (their names give the steps trained)', () => {
+  const listing = statementsOf(finalize.fn.role).find((s) => s.Action === 's3:ListBucket');
+  expect(listing?.Condition).toEqual({
+    StringLike: { 's3:prefix': ['jobs/*/output/*', 'jobs/*/checkpoints/*'] },
+  });
   expect(grants(finalize.fn.role, 's3')).toEqual({
     's3:GetObject': ['bucket/jobs/*/output/*'],
     's3:ListBucket': ['bucket'],
