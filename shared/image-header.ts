@@ -127,10 +127,11 @@ function jpegSize(bytes: Uint8Array) {
     if (marker === 0xda) {
       // Entropy-coded data: stop at 0xFF followed by anything but 00 (stuffing) or D0–D7 (restarts).
       for (;;) {
-        if (i + 1 >= bytes.length) throw truncated();
+        i = bytes.indexOf(0xff, i);
+        if (i < 0 || i + 1 >= bytes.length) throw truncated();
         const next = bytes[i + 1]!;
-        if (bytes[i] === 0xff && next !== 0x00 && !(next >= 0xd0 && next <= 0xd7)) break;
-        i++;
+        if (next !== 0x00 && !(next >= 0xd0 && next <= 0xd7)) break;
+        i += 2;
       }
     }
   }
