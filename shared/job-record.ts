@@ -53,6 +53,8 @@ export const JobRecord = z.object({
   executionArn: z.string().optional(),
   /** Until when (ms since epoch) one submit-job invocation owns the SubmitJob step; see submit-job. */
   submitLeaseUntilMs: z.number().optional(),
+  /** The webhook delivery id finalize claimed (conditionally) before sending: a retried finalize sends no repeat. */
+  webhookDeliveryId: z.string().optional(),
   stopRequested: z.boolean().default(false),
   stopReason: StopReason.optional(),
   stopRequestedAt: IsoTime.optional(),
@@ -70,8 +72,6 @@ export const JobRecord = z.object({
   artifacts: z.array(z.string()).optional(),
   /** When finalize published the completion event (so a retried finalize publishes at least once, not twice). */
   notifiedAt: IsoTime.optional(),
-  /** The webhook delivery id finalize claimed (conditionally) before sending: a retried finalize sends no repeat. */
-  webhookDeliveryId: z.string().optional(),
   /** Why the job failed (or a note on a cancelled job). */
   error: z.string().max(4000).optional(),
 });
