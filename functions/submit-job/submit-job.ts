@@ -244,8 +244,10 @@ export async function validateJob(
   const bytes = await objects.get(keys.manifest);
   if (!bytes) throw new Error(`${keys.manifest} does not exist`);
   const manifest = parseManifest(bytes);
-  const modelIndex = `${modelPrefix(manifest.baseModel)}model_index.json`;
-  if (!(await objects.head(modelIndex))) {
+  const prefix = modelPrefix(manifest.baseModel);
+  const modelIndex = `${prefix}model_index.json`;
+  // Listed, not HEADed: a role whose ListBucket is limited by prefix gets 403 for a missing key, not 404.
+  if (!(await objects.list(prefix)).some((object) => object.key === modelIndex)) {
     throw new Error(`base model "${manifest.baseModel}" not found (no ${modelIndex} in the bucket)`);
   }
   const images = await validateImages(jobId, objects);
