@@ -2,6 +2,7 @@
 // discriminator, absent = textual inversion). Every field but `token` has a default, the method's own from
 // methods.ts, so `{"token": "<my-cat>"}` is a complete textual-inversion job.
 import { z } from 'zod';
+import { windowInSamples } from './dvar.ts';
 import { isSafeName } from './keys.ts';
 import {
   CUSTOM_DIFFUSION_DEFAULTS,
@@ -137,6 +138,15 @@ export const TRAINABLE_METHODS: readonly MethodName[] = [
   'custom-diffusion',
 ];
 
+/**
+ * The first step at which DVAR can hold: the trainer evaluates at steps 0, e, 2e, … (e = evalEvery) and the
+ * criterion needs window + 1 values (with exactly `window` the ratio is 1), so the earliest is window × e, with
+ * the window in values as `dvarParamsOf` counts it. The loop trains steps 0 … maxSteps − 1.
+ */
+export function earliestCriterionStep(stop: { readonly window: number; readonly evalEvery: number }): number {
+  return windowInSamples(stop.window, stop.evalEvery) * stop.evalEvery;
+}
+
 const Methods = z.discriminatedUnion('method', [TextualInversionJob, DreamBoothLoraJob, CustomDiffusionJob]);
 
 /** A job without `method` is textual inversion (the first manifests had no such field). */
@@ -176,5 +186,22 @@ export function parseManifest(bytes: Uint8Array): JobManifest {
     );
     throw new Error(`invalid job.json: ${problems.join('; ')}`);
   }
+  const unreachable = unreachableCriterion(parsed.data);
+  if (unreachable) throw new Error(`invalid job.json: stop.window: ${unreachable}`);
   return parsed.data;
+}
+
+/**
+ * Why DVAR cannot hold before the step cap, or undefined when it can (or the job has no criterion). A criterion
+ * that can never hold is a fixed-budget run the user did not ask for, so submit refuses it. Checked at submit
+ * (parseManifest), not in the schema, so records accepted before this rule still parse.
+ */
+export function unreachableCriterion(job: JobManifest): string | undefined {
+  const earliest = earliestCriterionStep(job.stop);
+  if (job.stop.criterion !== 'dvar' || earliest < job.training.maxSteps) return undefined;
+  return (
+    `window ${job.stop.window} with evalEvery ${job.stop.evalEvery} lets DVAR hold at step ${earliest} at the ` +
+    `earliest, not before training.maxSteps ${job.training.maxSteps}: lower stop.window, raise ` +
+    'training.maxSteps, or set stop.criterion to "none"'
+  );
 }

@@ -26,7 +26,7 @@ import type {
 import { REPORT_VERSION, Report } from '../../shared/report.ts';
 import { detLossHistory, type SampleReader } from '../../shared/samples.ts';
 import { computeSavings, gpuCostUsd } from '../../shared/savings.ts';
-import { deliverWebhook, type WebhookResult } from './webhook.ts';
+import { deliverWebhookOnce, type WebhookResult } from './webhook.ts';
 
 export interface FinalizeDeps {
   readonly objects: ObjectStore;
@@ -255,12 +255,10 @@ async function notify(record: JobRecord, deps: FinalizeDeps): Promise<FinalizeRe
       // The id is in the signed body and a header, and repeats on a retried finalize: receivers dedupe by it.
       const id = webhookDeliveryId(detail);
       const body = JSON.stringify({ type: JOB_FINISHED_DETAIL_TYPE, id, detail });
-      webhook = await deliverWebhook(
-        url,
-        body,
-        await deps.webhook.secret.get(),
-        { http: deps.webhook.http, clock: deps.clock },
-        id,
+      webhook = await deliverWebhookOnce(
+        record,
+        { url, body, id, secret: await deps.webhook.secret.get() },
+        { jobs: deps.jobs, http: deps.webhook.http, clock: deps.clock },
       );
     }
   }

@@ -73,6 +73,7 @@ async function bucketWithJob(): Promise<MemoryBucket> {
     initializerToken: 'toy',
     baseModel: 'tiny',
     training: { maxSteps: 12 },
+    stop: { criterion: 'none' },
   };
   bucket.objects.set('jobs/job-1/input/job.json', new TextEncoder().encode(JSON.stringify(manifest)));
   return bucket;
