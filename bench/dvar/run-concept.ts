@@ -1,14 +1,18 @@
-// One concept end to end: the recorded fixed-budget run, the identity curve at every sample check, each
-// stopping rule's stop step, and a full quality score for each distinct step a rule kept (scores are cached by
-// step, and every row is sampled with the same noise, so differences between rules are the rows' alone).
+// One concept end to end: the recorded fixed-budget run (cached on disk: one run serves every rule), the
+// identity curve at every sample check, each stopping rule's stop step, and a full quality score for each distinct
+// step a rule kept (scores are cached by step, and every step's weights are sampled with the same noise, so
+// differences between rules are the weights' alone).
 
 import type { AttributeClassifier } from '../../models/src/classifier/classifier.ts';
-import { DVAR_DEFAULTS, type DvarParams } from '../../shared/dvar.ts';
+import type { DvarParams } from '../../shared/dvar.ts';
+import type { PixelImage } from '../../trainer-image/src/train/batches.ts';
+import { type MethodConfig, methodFor } from '../../trainer-image/src/train/methods/index.ts';
 import type { BenchConcept } from './concepts.ts';
 import { describeConcept } from './concepts.ts';
 import type { BenchConfig } from './config.ts';
 import { conceptScorer, type QualityScore } from './quality.ts';
-import { type RecordedRun, recordFixedBudgetRun } from './record-run.ts';
+import { loadRecord, saveRecord } from './record-cache.ts';
+import { type RecordedRun, recordFixedBudgetRun, unpackParams } from './record-run.ts';
 import { type ConceptResult, evalEveryMethod, type MethodInput, methodResult } from './results.ts';
 import { median } from './stats.ts';
 import { patienceStop, replayDvar } from './stop-rules.ts';
@@ -19,6 +23,14 @@ export interface ConceptContext {
   readonly pipelineDir: string;
   readonly classifier: AttributeClassifier;
   readonly log: (line: string) => void;
+  /** Folder of recorded runs (record-cache.ts); absent = record every run afresh. */
+  readonly cacheDir?: string;
+  /** Identifies the base model's weights in the cache key (a hash of its files' sizes and times). */
+  readonly modelStamp: string;
+  /** The method's settings for a concept (Custom Diffusion's class word is the concept's shape). */
+  readonly methodConfig: (concept: BenchConcept) => MethodConfig;
+  /** Prior-preservation class images for a concept; absent = none. */
+  readonly classImages?: (concept: BenchConcept) => Promise<readonly PixelImage[]>;
 }
 
 export interface CurveRun {
@@ -29,22 +41,42 @@ export interface CurveRun {
   readonly score: (step: number) => Promise<QualityScore>;
 }
 
-/** Train the fixed budget once and score identity at every check step (0, every, 2·every, …, cap). */
+/** Train the fixed budget once (or read it from the cache) and score identity at every check step. */
 export async function recordWithCurve(concept: BenchConcept, ctx: ConceptContext): Promise<CurveRun> {
   const { config } = ctx;
-  const started = performance.now();
-  const run = await recordFixedBudgetRun(concept, {
+  const method = ctx.methodConfig(concept);
+  const classImages = ctx.classImages ? await ctx.classImages(concept) : undefined;
+  const options = {
     pipelineDir: ctx.pipelineDir,
+    method,
+    ...(classImages && classImages.length > 0 ? { classImages } : {}),
     cap: config.cap,
     seed: config.trainSeed,
     learningRate: config.learningRate,
     ...(config.snrGamma === undefined ? {} : { snrGamma: config.snrGamma }),
     threads: config.threads,
-  });
-  ctx.log(
-    `${concept.id} (${describeConcept(concept.concept)}): ${config.cap} steps in ` +
-      `${((performance.now() - started) / 1000).toFixed(1)} s (train ${run.trainMs.toFixed(1)} ms, eval ${run.evalMs.toFixed(1)} ms)`,
-  );
+  };
+  const key = {
+    concept: concept.id,
+    description: describeConcept(concept.concept),
+    model: ctx.modelStamp,
+    ...options,
+    classImages: classImages?.length ?? 0,
+  };
+  const started = performance.now();
+  const cached = ctx.cacheDir ? loadRecord(ctx.cacheDir, key) : undefined;
+  let run: RecordedRun;
+  if (cached) {
+    run = cached;
+    ctx.log(`${concept.id} (${describeConcept(concept.concept)}): ${config.cap} steps read from the cache`);
+  } else {
+    run = await recordFixedBudgetRun(concept, options);
+    if (ctx.cacheDir) saveRecord(ctx.cacheDir, key, run);
+    ctx.log(
+      `${concept.id} (${describeConcept(concept.concept)}): ${config.cap} steps in ` +
+        `${((performance.now() - started) / 1000).toFixed(1)} s (train ${run.trainMs.toFixed(1)} ms, eval ${run.evalMs.toFixed(1)} ms)`,
+    );
+  }
   const common = {
     pipelineDir: ctx.pipelineDir,
     classifier: ctx.classifier,
@@ -63,17 +95,22 @@ export async function recordWithCurve(concept: BenchConcept, ctx: ConceptContext
     identityPrompts: config.identityPrompts,
     contextPerBackground: config.contextPerBackground,
   });
+  // The weights after `step` updates as the sampler takes them: the token row, and the method's UNet tensors.
+  const surgery = methodFor(method).unetSurgery;
+  const learned = (step: number) => {
+    const { rows, tensors } = unpackParams(run.paramsAt(step), run.hiddenSize, run.methodTensors);
+    return { rows, unet: surgery ? { surgery, tensors } : undefined };
+  };
   const curve: CurvePoint[] = [];
   const checkTimes: number[] = [];
-  for (let step = 0; step <= config.cap; step += config.sampleEvery) {
-    const score = await check(run.rowAt(step), 'identity');
+  const checkAt = async (step: number) => {
+    const { rows, unet } = learned(step);
+    const score = await check(rows, 'identity', unet);
     checkTimes.push(score.ms);
     curve.push({ step, identity: score.identity });
-  }
-  if (curve[curve.length - 1]?.step !== config.cap) {
-    const score = await check(run.rowAt(config.cap), 'identity');
-    curve.push({ step: config.cap, identity: score.identity });
-  }
+  };
+  for (let step = 0; step <= config.cap; step += config.sampleEvery) await checkAt(step);
+  if (curve[curve.length - 1]?.step !== config.cap) await checkAt(config.cap);
   const cache = new Map<number, QualityScore>();
   return {
     run,
@@ -82,7 +119,8 @@ export async function recordWithCurve(concept: BenchConcept, ctx: ConceptContext
     async score(step) {
       const hit = cache.get(step);
       if (hit) return hit;
-      const score = await full(run.rowAt(step));
+      const { rows, unet } = learned(step);
+      const score = await full(rows, 'full', unet);
       cache.set(step, score);
       return score;
     },
@@ -115,12 +153,11 @@ export async function evaluateConcept(
       evaluation: 'dvar',
     });
   };
-  const paper = DVAR_DEFAULTS['textual-inversion'];
-  dvar('dvar-paper', { window: paper.window, threshold: paper.threshold }, 1);
+  dvar('dvar-paper', config.paper, 1);
   for (const k of config.evalEveries) dvar(evalEveryMethod(k), rules.tuned, k);
   inputs.push({
     method: 'few-iterations',
-    steps: rules.fewIterations,
+    steps: Math.min(rules.fewIterations, config.cap),
     criterionStep: null,
     evaluations: 0,
     evaluation: 'none',
@@ -151,7 +188,12 @@ export async function evaluateConcept(
           quality: { identity: q.identity, alignment: q.alignment, contextIdentity: q.contextIdentity },
         },
         costs,
-        { steps: config.cap, identity: fixedQuality.identity, initialIdentity: initial.identity },
+        {
+          steps: config.cap,
+          identity: fixedQuality.identity,
+          initialIdentity: initial.identity,
+          alignment: fixedQuality.alignment,
+        },
       ),
     );
   }
