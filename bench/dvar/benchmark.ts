@@ -18,7 +18,9 @@ export const GOAL_SPEEDUP = {
 export async function runBenchmark(ctx: ConceptContext) {
   const { config, log } = ctx;
   const started = performance.now();
-  log(`${config.method} (${config.mode}): model ${ctx.pipelineDir}, cap ${config.cap} steps, lr ${config.learningRate}`);
+  log(
+    `${config.method} (${config.mode}): model ${ctx.pipelineDir}, cap ${config.cap} steps, lr ${config.learningRate}`,
+  );
   const tuningConcepts = benchConcepts('tuning', config.tuningConcepts, config.seed, config.imagesPerConcept);
   const tuningRuns = [];
   for (const concept of tuningConcepts) {
@@ -26,7 +28,11 @@ export async function runBenchmark(ctx: ConceptContext) {
     tuningRuns.push({ concept, recorded });
   }
   const tuning = tuneDvar(
-    tuningRuns.map(({ recorded }) => ({ losses: recorded.run.losses, curve: recorded.curve, cap: config.cap })),
+    tuningRuns.map(({ recorded }) => ({
+      losses: recorded.run.losses,
+      curve: recorded.curve,
+      cap: config.cap,
+    })),
     config.tuneWindows.filter((w) => w < config.cap),
     config.tuneThresholds,
     config.tuneKeep,
@@ -44,7 +50,12 @@ export async function runBenchmark(ctx: ConceptContext) {
   for (const concept of heldOut) {
     const recorded = await recordWithCurve(concept, ctx);
     concepts.push(
-      await evaluateConcept(concept, recorded, { tuned: tuning.chosen, fewIterations: config.fewIterations }, ctx),
+      await evaluateConcept(
+        concept,
+        recorded,
+        { tuned: tuning.chosen, fewIterations: config.fewIterations },
+        ctx,
+      ),
     );
   }
 

@@ -4,22 +4,15 @@
 // sample-based rule — each read off one recorded fixed-budget run per concept (cached under --cache). One JSON
 // line per method on stdout; results.json, tables.md and chart.svg under --out/<method>; --docs also writes
 // docs/benchmark/<method>.json and <method>.svg.
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openClassifier } from '../../models/src/classifier/classifier.ts';
-import { IMAGE_SIZE } from '../../models/src/world/world.ts';
-import { FolderArtifactStore } from '../../shared/local/folder-artifact-store.ts';
-import { CUSTOM_DIFFUSION_DEFAULTS, isMethodName, LORA_DEFAULTS, METHODS, type MethodName } from '../../shared/methods.ts';
-import { prepareClassImages } from '../../trainer-image/src/train/class-images.ts';
-import type { MethodConfig } from '../../trainer-image/src/train/methods/index.ts';
-import { customDiffusionClassPrompt } from '../../trainer-image/src/train/methods/custom-diffusion.ts';
-import { generateOnnxImages } from '../../trainer-image/src/train/sampler.ts';
+import { isMethodName, METHODS, type MethodName } from '../../shared/methods.ts';
 import { runBenchmark } from './benchmark.ts';
-import type { BenchConcept } from './concepts.ts';
-import { benchConfig, type BenchConfig } from './config.ts';
+import { benchConfig } from './config.ts';
 import { docsSummary } from './docs-summary.ts';
+import { classImagesFor, methodConfigFor, modelStampOf } from './method-setup.ts';
 import { conceptTable, evalEveryMarkdown, speedupQualityChart, summaryTable } from './render.ts';
 
 const { values } = parseArgs({
@@ -53,61 +46,19 @@ const started = performance.now();
 const log = (line: string) => {
   process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(0).padStart(5)} s] ${line}\n`);
 };
-// The model's weights in the cache key: a retrained model never reads runs recorded on the old one.
-const modelStamp = createHash('sha256')
-  .update(readFileSync(join(pipelineDir, 'unet', 'model.onnx')))
-  .update(readFileSync(join(pipelineDir, 'text_encoder', 'model.onnx')))
-  .digest('hex')
-  .slice(0, 16);
-
-function methodConfig(config: BenchConfig, concept: BenchConcept): MethodConfig {
-  switch (config.method) {
-    case 'textual-inversion':
-      return { name: 'textual-inversion' };
-    case 'dreambooth-lora':
-      return { name: 'dreambooth-lora', ...LORA_DEFAULTS };
-    case 'custom-diffusion':
-      // The class word is the concept's shape, the word its token starts from (as the bundled example does).
-      return {
-        name: 'custom-diffusion',
-        ...CUSTOM_DIFFUSION_DEFAULTS,
-        classWord: concept.initializer,
-        classImages: config.classImages,
-      };
-  }
-}
-
-/** Custom Diffusion's class images: drawn once per class word with the base model, cached beside the runs. */
-function classImagesFor(config: BenchConfig) {
-  if (config.method !== 'custom-diffusion') return undefined;
-  const root = join(cacheDir ?? join(outRoot, 'cache'), 'class-images', modelStamp);
-  return async (concept: BenchConcept) => {
-    const prompt = customDiffusionClassPrompt(concept.initializer);
-    const result = await prepareClassImages(
-      { prompt, count: config.classImages, seed: config.seed, resolution: IMAGE_SIZE, uploaded: [] },
-      {
-        store: new FolderArtifactStore(join(root, concept.initializer)),
-        generate: (p, count, seed) => generateOnnxImages(pipelineDir, p, count, seed),
-      },
-    );
-    if (result.generated > 0) {
-      log(`class images "${prompt}": ${result.generated} drawn in ${result.seconds.toFixed(1)} s`);
-    }
-    return result.images;
-  };
-}
+const modelStamp = modelStampOf(pipelineDir);
 
 const classifier = await openClassifier(resolve(values.classifier), 1);
 for (const method of methods) {
   const config = benchConfig(mode, method, lr);
-  const classImages = classImagesFor(config);
+  const classImages = classImagesFor(config, pipelineDir, cacheDir ?? join(outRoot, 'cache'), log);
   const result = await runBenchmark({
     config,
     pipelineDir,
     classifier,
     log,
     modelStamp,
-    methodConfig: (concept) => methodConfig(config, concept),
+    methodConfig: (concept) => methodConfigFor(config, concept),
     ...(cacheDir ? { cacheDir: join(cacheDir, 'runs') } : {}),
     ...(classImages ? { classImages } : {}),
   });
@@ -130,10 +81,15 @@ for (const method of methods) {
   writeFileSync(join(out, 'chart.svg'), chart);
   if (values.docs) {
     mkdirSync(join('docs', 'benchmark'), { recursive: true });
-    writeFileSync(join('docs', 'benchmark', `${method}.json`), `${JSON.stringify(docsSummary(result), null, 2)}\n`);
+    writeFileSync(
+      join('docs', 'benchmark', `${method}.json`),
+      `${JSON.stringify(docsSummary(result), null, 2)}\n`,
+    );
     writeFileSync(join('docs', 'benchmark', `${method}.svg`), chart);
   }
-  log(`wrote ${out}/results.json, tables.md, chart.svg${values.docs ? ` and docs/benchmark/${method}.*` : ''}`);
+  log(
+    `wrote ${out}/results.json, tables.md, chart.svg${values.docs ? ` and docs/benchmark/${method}.*` : ''}`,
+  );
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 await classifier.release();

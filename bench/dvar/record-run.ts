@@ -4,6 +4,9 @@
 // and how long the evaluation forward pass and the training step took. Any rule's result is then the recorded
 // weights at the step where it would stop.
 import type { ArtifactStore, SampleSink, StopSignal } from '../../shared/ports.ts';
+import type { PixelImage } from '../../trainer-image/src/train/batches.ts';
+import type { MethodConfig } from '../../trainer-image/src/train/methods/index.ts';
+import type { NamedTensor } from '../../trainer-image/src/train/methods/method.ts';
 import { loadOnnxModel } from '../../trainer-image/src/train/onnx-model.ts';
 import {
   type ModelRequest,
@@ -12,9 +15,6 @@ import {
   runPersonalization,
   type TrainingModel,
 } from '../../trainer-image/src/train/personalize.ts';
-import type { PixelImage } from '../../trainer-image/src/train/batches.ts';
-import type { MethodConfig } from '../../trainer-image/src/train/methods/index.ts';
-import type { NamedTensor } from '../../trainer-image/src/train/methods/method.ts';
 import type { BenchConcept } from './concepts.ts';
 
 export interface RecordedRun {
