@@ -29,7 +29,8 @@ const TINY: FormCase = {
   model: fixtureDir('tiny-sd'),
   token: '<toy>',
   init: 'cat',
-  fields: { maxSteps: '400', batchSize: '1', window: '20', evalBatchSize: '2' },
+  // evalEvery 1: the 20-step window holds 20 losses, so DVAR can fire within 400 steps on the tiny model.
+  fields: { maxSteps: '400', batchSize: '1', window: '20', evalBatchSize: '2', evalEvery: '1' },
   photos: () => drawnPhotos(),
   screenshot: join(packageRoot(), 'out', 'console.png'),
 };
