@@ -15,6 +15,18 @@ export const GOAL_SPEEDUP = {
   'custom-diffusion': 2,
 } as const;
 
+/** Records (and caches) the runs and curves of the concepts named in `only`, nothing else: a worker's share. */
+export async function recordConcepts(ctx: ConceptContext, only: readonly string[]): Promise<void> {
+  const { config } = ctx;
+  const all = [
+    ...benchConcepts('tuning', config.tuningConcepts, config.seed, config.imagesPerConcept),
+    ...benchConcepts('held-out', config.heldOutConcepts, config.seed, config.imagesPerConcept),
+  ];
+  for (const concept of all.filter((c) => only.includes(c.id))) {
+    await (await recordWithCurve(concept, ctx)).release();
+  }
+}
+
 export async function runBenchmark(ctx: ConceptContext) {
   const { config, log } = ctx;
   const started = performance.now();
@@ -25,6 +37,7 @@ export async function runBenchmark(ctx: ConceptContext) {
   const tuningRuns = [];
   for (const concept of tuningConcepts) {
     const recorded = await recordWithCurve(concept, ctx);
+    await recorded.release();
     tuningRuns.push({ concept, recorded });
   }
   const tuning = tuneDvar(

@@ -63,10 +63,11 @@ const FULL_TUNE_WINDOWS: Readonly<Record<MethodName, readonly number[]>> = {
   'custom-diffusion': [10, 20, 40, 60, 80, 120, 180, 240],
 };
 
+// About 60 / 20 / 10 checks per run: each check samples 4 prompts × 20 DDIM steps, the dearest part of a run.
 const FULL_SAMPLE_EVERY: Readonly<Record<MethodName, number>> = {
-  'textual-inversion': 50,
-  'dreambooth-lora': 25,
-  'custom-diffusion': 25,
+  'textual-inversion': 100,
+  'dreambooth-lora': 50,
+  'custom-diffusion': 50,
 };
 
 const COMMON = {
@@ -104,7 +105,7 @@ export function benchConfig(mode: 'full' | 'quick', method: MethodName, learning
       contextPerBackground: 2,
       samplerSteps: 20,
       tuneWindows: FULL_TUNE_WINDOWS[method],
-      classImages: 50,
+      classImages: 20,
     };
   }
   // Quick: a smoke test of every code path on a short cap (the paper's windows cannot fire within it).

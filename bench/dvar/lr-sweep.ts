@@ -49,6 +49,7 @@ for (const lr of lrs) {
       methodConfig: (c) => methodConfigFor(config, c),
       ...(classImages ? { classImages } : {}),
     });
+    await recorded.release();
     const losses = recorded.run.losses;
     const head = mean(losses.slice(0, 20));
     const tail = mean(losses.slice(-20));

@@ -6,14 +6,17 @@
 // docs/benchmark/<method>.json and <method>.svg.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { openClassifier } from '../../models/src/classifier/classifier.ts';
 import { isMethodName, METHODS, type MethodName } from '../../shared/methods.ts';
-import { runBenchmark } from './benchmark.ts';
+import { recordConcepts, runBenchmark } from './benchmark.ts';
+import { type BenchConcept, benchConcepts } from './concepts.ts';
 import { benchConfig } from './config.ts';
 import { docsSummary } from './docs-summary.ts';
 import { classImagesFor, methodConfigFor, modelStampOf } from './method-setup.ts';
 import { conceptTable, evalEveryMarkdown, speedupQualityChart, summaryTable } from './render.ts';
+import { workerPool } from './workers.ts';
 
 const { values } = parseArgs({
   options: {
@@ -26,6 +29,10 @@ const { values } = parseArgs({
     model: { type: 'string', default: 'models/plateau-world-32' },
     classifier: { type: 'string', default: 'models/plateau-world-classifier/model.onnx' },
     lr: { type: 'string' },
+    // A worker: record (and cache) only these concepts' runs and curves (comma-separated ids), then exit.
+    'record-only': { type: 'string' },
+    // Record every (method, concept) run in this many worker processes first, then evaluate from the cache.
+    jobs: { type: 'string', default: '1' },
   },
 });
 
@@ -48,20 +55,60 @@ const log = (line: string) => {
 };
 const modelStamp = modelStampOf(pipelineDir);
 
+const jobs = Number(values.jobs);
+if (!Number.isInteger(jobs) || jobs < 1)
+  throw new Error(`--jobs must be a positive integer (got ${values.jobs})`);
+if (jobs > 1 && values['record-only'] === undefined) {
+  if (!cacheDir) throw new Error('--jobs needs the cache (drop --no-cache)');
+  const shares = methods.flatMap((method) => {
+    const c = benchConfig(mode, method, lr);
+    const ids = [
+      ...benchConcepts('tuning', c.tuningConcepts, c.seed, 0),
+      ...benchConcepts('held-out', c.heldOutConcepts, c.seed, 0),
+    ].map((concept) => concept.id);
+    return ids.map((id) => ({ method, id }));
+  });
+  const passOn = [
+    ...(values.quick ? ['--quick'] : []),
+    ...['--model', pipelineDir, '--classifier', resolve(values.classifier), '--cache', cacheDir],
+    ...(values.lr === undefined ? [] : ['--lr', values.lr]),
+  ];
+  // Custom Diffusion's class images first, here: workers sharing a class word then all read them from the cache.
+  for (const method of methods) {
+    const c = benchConfig(mode, method, lr);
+    const classImages = classImagesFor(c, pipelineDir, cacheDir, log);
+    if (!classImages) continue;
+    for (const concept of benchConcepts('tuning', c.tuningConcepts, c.seed, 0)) await classImages(concept);
+    for (const concept of benchConcepts('held-out', c.heldOutConcepts, c.seed, 0)) await classImages(concept);
+  }
+  await workerPool(
+    shares,
+    jobs,
+    ({ method, id }) => [fileURLToPath(import.meta.url), '--method', method, '--record-only', id, ...passOn],
+    log,
+  );
+}
+
 const classifier = await openClassifier(resolve(values.classifier), 1);
 for (const method of methods) {
   const config = benchConfig(mode, method, lr);
   const classImages = classImagesFor(config, pipelineDir, cacheDir ?? join(outRoot, 'cache'), log);
-  const result = await runBenchmark({
+  const ctx = {
     config,
     pipelineDir,
     classifier,
     log,
     modelStamp,
-    methodConfig: (concept) => methodConfigFor(config, concept),
+    methodConfig: (concept: BenchConcept) => methodConfigFor(config, concept),
     ...(cacheDir ? { cacheDir: join(cacheDir, 'runs') } : {}),
     ...(classImages ? { classImages } : {}),
-  });
+  };
+  if (values['record-only'] !== undefined) {
+    if (!cacheDir) throw new Error('--record-only needs the cache (drop --no-cache)');
+    await recordConcepts(ctx, values['record-only'].split(','));
+    continue;
+  }
+  const result = await runBenchmark(ctx);
   const out = join(outRoot, method);
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, 'results.json'), `${JSON.stringify(result, null, 2)}\n`);

@@ -76,3 +76,34 @@ export function loadRecord(dir: string, key: RecordKey): RecordedRun | undefined
     },
   };
 }
+
+/** A run's identity curve under `settings` (checks' prompts, sampler), beside the run's own files. */
+export interface CachedCurve {
+  readonly curve: { readonly step: number; readonly identity: number }[];
+  readonly checkMs: number;
+}
+
+function curvePath(dir: string, key: RecordKey, settings: Readonly<Record<string, unknown>>): string {
+  const hash = createHash('sha256').update(JSON.stringify(settings)).digest('hex').slice(0, 12);
+  return join(dir, `${fileStem(key)}.curve-${hash}.json`);
+}
+
+export function loadCurve(
+  dir: string,
+  key: RecordKey,
+  settings: Readonly<Record<string, unknown>>,
+): CachedCurve | undefined {
+  const path = curvePath(dir, key, settings);
+  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as CachedCurve) : undefined;
+}
+
+export function saveCurve(
+  dir: string,
+  key: RecordKey,
+  settings: Readonly<Record<string, unknown>>,
+  curve: CachedCurve,
+): void {
+  const path = curvePath(dir, key, settings);
+  writeFileSync(`${path}.tmp`, JSON.stringify(curve));
+  renameSync(`${path}.tmp`, path);
+}

@@ -11,7 +11,7 @@ import type { BenchConcept } from './concepts.ts';
 import { describeConcept } from './concepts.ts';
 import type { BenchConfig } from './config.ts';
 import { conceptScorer, type QualityScore } from './quality.ts';
-import { loadRecord, saveRecord } from './record-cache.ts';
+import { loadCurve, loadRecord, saveCurve, saveRecord } from './record-cache.ts';
 import { type RecordedRun, recordFixedBudgetRun, unpackParams } from './record-run.ts';
 import { type ConceptResult, evalEveryMethod, type MethodInput, methodResult } from './results.ts';
 import { median } from './stats.ts';
@@ -39,6 +39,8 @@ export interface CurveRun {
   /** Median ms of one sample check. */
   readonly checkMs: number;
   readonly score: (step: number) => Promise<QualityScore>;
+  /** Releases the run's kept samplers. */
+  release(): Promise<void>;
 }
 
 /** Train the fixed budget once (or read it from the cache) and score identity at every check step. */
@@ -87,30 +89,51 @@ export async function recordWithCurve(concept: BenchConcept, ctx: ConceptContext
   };
   const check = await conceptScorer(concept.token, concept.images, {
     ...common,
+    reuseSampler: true,
     identityPrompts: config.checkPrompts,
     contextPerBackground: 0,
   });
   const full = await conceptScorer(concept.token, concept.images, {
     ...common,
+    reuseSampler: true,
     identityPrompts: config.identityPrompts,
     contextPerBackground: config.contextPerBackground,
   });
   // The weights after `step` updates as the sampler takes them: the token row, and the method's UNet tensors.
+  // One buffer the kept samplers read by reference: each score copies its step's weights into it first.
   const surgery = methodFor(method).unetSurgery;
+  const live = new Float32Array(run.paramsAt(0).length);
+  const { rows: liveRows, tensors: liveTensors } = unpackParams(live, run.hiddenSize, run.methodTensors);
+  const liveUnet = surgery ? { surgery, tensors: liveTensors } : undefined;
   const learned = (step: number) => {
-    const { rows, tensors } = unpackParams(run.paramsAt(step), run.hiddenSize, run.methodTensors);
-    return { rows, unet: surgery ? { surgery, tensors } : undefined };
+    live.set(run.paramsAt(step));
+    return { rows: liveRows, unet: liveUnet };
   };
-  const curve: CurvePoint[] = [];
-  const checkTimes: number[] = [];
+  const curveSettings = {
+    every: config.sampleEvery,
+    prompts: config.checkPrompts,
+    samplerSteps: config.samplerSteps,
+    guidance: config.guidance,
+    seed: config.seed,
+  };
+  const cachedCurve = ctx.cacheDir ? loadCurve(ctx.cacheDir, key, curveSettings) : undefined;
+  const curve: CurvePoint[] = cachedCurve ? [...cachedCurve.curve] : [];
+  const checkTimes: number[] = cachedCurve ? [cachedCurve.checkMs] : [];
   const checkAt = async (step: number) => {
     const { rows, unet } = learned(step);
     const score = await check(rows, 'identity', unet);
     checkTimes.push(score.ms);
     curve.push({ step, identity: score.identity });
   };
-  for (let step = 0; step <= config.cap; step += config.sampleEvery) await checkAt(step);
-  if (curve[curve.length - 1]?.step !== config.cap) await checkAt(config.cap);
+  if (!cachedCurve) {
+    const started = performance.now();
+    for (let step = 0; step <= config.cap; step += config.sampleEvery) await checkAt(step);
+    if (curve[curve.length - 1]?.step !== config.cap) await checkAt(config.cap);
+    if (ctx.cacheDir) saveCurve(ctx.cacheDir, key, curveSettings, { curve, checkMs: median(checkTimes) });
+    ctx.log(
+      `${concept.id}: ${curve.length} identity checks in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
+  }
   const cache = new Map<number, QualityScore>();
   return {
     run,
@@ -123,6 +146,9 @@ export async function recordWithCurve(concept: BenchConcept, ctx: ConceptContext
       const score = await full(rows, 'full', unet);
       cache.set(step, score);
       return score;
+    },
+    async release() {
+      await Promise.all([check.release(), full.release()]);
     },
   };
 }
