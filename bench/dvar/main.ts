@@ -12,7 +12,7 @@ import { openClassifier } from '../../models/src/classifier/classifier.ts';
 import { isMethodName, METHODS, type MethodName } from '../../shared/methods.ts';
 import { recordConcepts, runBenchmark } from './benchmark.ts';
 import { type BenchConcept, benchConcepts } from './concepts.ts';
-import { benchConfig } from './config.ts';
+import { type BenchConfig, benchConfig } from './config.ts';
 import { docsSummary } from './docs-summary.ts';
 import { classImagesFor, methodConfigFor, modelStampOf } from './method-setup.ts';
 import { conceptTable, evalEveryMarkdown, speedupQualityChart, summaryTable } from './render.ts';
@@ -33,6 +33,8 @@ const { values } = parseArgs({
     'record-only': { type: 'string' },
     // Record every (method, concept) run in this many worker processes first, then evaluate from the cache.
     jobs: { type: 'string', default: '1' },
+    // Evaluate on the first N held-out concepts only (e.g. the ones recorded so far); default: the mode's count.
+    'held-out': { type: 'string' },
   },
 });
 
@@ -46,6 +48,15 @@ if (values.method !== 'all') {
 const lr = values.lr === undefined ? undefined : Number(values.lr);
 if (lr !== undefined && !(lr > 0)) throw new Error(`--lr must be a positive number (got ${values.lr})`);
 const mode = values.quick ? 'quick' : 'full';
+const heldOutCount = values['held-out'] === undefined ? undefined : Number(values['held-out']);
+if (heldOutCount !== undefined && !(Number.isInteger(heldOutCount) && heldOutCount >= 1)) {
+  throw new Error(`--held-out must be a positive integer (got ${values['held-out']})`);
+}
+/** The mode's settings for a method, with the command line's learning rate and held-out count. */
+const configFor = (method: MethodName): BenchConfig => {
+  const c = benchConfig(mode, method, lr);
+  return heldOutCount === undefined ? c : { ...c, heldOutConcepts: heldOutCount };
+};
 const outRoot = resolve(values.out ?? join('out', `bench-dvar-${mode}`));
 const pipelineDir = resolve(values.model);
 const cacheDir = values['no-cache'] ? undefined : resolve(values.cache);
@@ -61,7 +72,7 @@ if (!Number.isInteger(jobs) || jobs < 1)
 if (jobs > 1 && values['record-only'] === undefined) {
   if (!cacheDir) throw new Error('--jobs needs the cache (drop --no-cache)');
   const shares = methods.flatMap((method) => {
-    const c = benchConfig(mode, method, lr);
+    const c = configFor(method);
     const ids = [
       ...benchConcepts('tuning', c.tuningConcepts, c.seed, 0),
       ...benchConcepts('held-out', c.heldOutConcepts, c.seed, 0),
@@ -75,7 +86,7 @@ if (jobs > 1 && values['record-only'] === undefined) {
   ];
   // Custom Diffusion's class images first, here: workers sharing a class word then all read them from the cache.
   for (const method of methods) {
-    const c = benchConfig(mode, method, lr);
+    const c = configFor(method);
     const classImages = classImagesFor(c, pipelineDir, cacheDir, log);
     if (!classImages) continue;
     for (const concept of benchConcepts('tuning', c.tuningConcepts, c.seed, 0)) await classImages(concept);
@@ -91,7 +102,7 @@ if (jobs > 1 && values['record-only'] === undefined) {
 
 const classifier = await openClassifier(resolve(values.classifier), 1);
 for (const method of methods) {
-  const config = benchConfig(mode, method, lr);
+  const config = configFor(method);
   const classImages = classImagesFor(config, pipelineDir, cacheDir ?? join(outRoot, 'cache'), log);
   const ctx = {
     config,
