@@ -70,6 +70,13 @@ const FULL_SAMPLE_EVERY: Readonly<Record<MethodName, number>> = {
   'custom-diffusion': 50,
 };
 
+// The paper's CLIP-s baseline patience (checks without a gain before stopping): 6 / 3 / 6.
+const PAPER_PATIENCE: Readonly<Record<MethodName, number>> = {
+  'textual-inversion': 6,
+  'dreambooth-lora': 3,
+  'custom-diffusion': 6,
+};
+
 const COMMON = {
   seed: 2026,
   trainSeed: 59,
@@ -99,7 +106,7 @@ export function benchConfig(mode: 'full' | 'quick', method: MethodName, learning
       cap: d.maxSteps,
       fewIterations: PAPER_FEW_ITERATIONS[method],
       sampleEvery: FULL_SAMPLE_EVERY[method],
-      patience: 4,
+      patience: PAPER_PATIENCE[method],
       checkPrompts: 4,
       identityPrompts: 8,
       contextPerBackground: 2,
