@@ -1,6 +1,6 @@
 // The benchmark's sizes per method: the full run (each method against its paper budget, 4 tuning + 12 held-out
 // concepts) and --quick (CI smoke test). Everything that changes a number is here and is echoed into the JSON.
-import { EXAMPLE_LEARNING_RATE, EXAMPLE_SNR_GAMMA } from '../../models/src/world/example.ts';
+import { WORLD_MODEL_TRAINING } from '../../models/src/world/training-rates.ts';
 import { METHOD_DEFAULTS, type MethodName } from '../../shared/methods.ts';
 
 export interface BenchConfig {
@@ -43,12 +43,12 @@ export interface BenchConfig {
 }
 
 /**
- * The learning rate each method runs at on the embedded model `models/plateau-world-32`. TI: the bundled
- * example's rate for this model (4× the paper's 5e-3, at which the token does not move off its initializer).
- * LoRA and Custom Diffusion: the paper's (METHOD_DEFAULTS); `--lr` overrides it for one run.
+ * The learning rate each method runs at on the embedded model `models/plateau-world-32`: the model's own per
+ * method (models/src/world/training-rates.ts: TI 4× and Custom Diffusion 10× the paper's, LoRA the paper's);
+ * `--lr` overrides it for one run.
  */
 export function benchLearningRate(method: MethodName): number {
-  return method === 'textual-inversion' ? EXAMPLE_LEARNING_RATE : METHOD_DEFAULTS[method].learningRate;
+  return WORLD_MODEL_TRAINING[method].learningRate;
 }
 
 const PAPER_FEW_ITERATIONS: Readonly<Record<MethodName, number>> = {
@@ -80,7 +80,6 @@ const PAPER_PATIENCE: Readonly<Record<MethodName, number>> = {
 const COMMON = {
   seed: 2026,
   trainSeed: 59,
-  snrGamma: EXAMPLE_SNR_GAMMA,
   imagesPerConcept: 5,
   guidance: 3,
   evalEveries: [1, 2, 4, 8, 16],
@@ -96,6 +95,7 @@ export function benchConfig(mode: 'full' | 'quick', method: MethodName, learning
     mode,
     method,
     learningRate: learningRate ?? benchLearningRate(method),
+    snrGamma: WORLD_MODEL_TRAINING[method].snrGamma,
     paper: { window: d.window, threshold: d.threshold },
   };
   if (mode === 'full') {
