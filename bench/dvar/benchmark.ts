@@ -4,7 +4,7 @@
 // main.ts writes (results.json) and docs-summary.ts condenses (docs/benchmark/<method>.json).
 import { benchConcepts, describeConcept } from './concepts.ts';
 import { evalEveryTable, recommendEvalEvery, summarizeMethods } from './results.ts';
-import { type ConceptContext, evaluateConcept, recordWithCurve } from './run-concept.ts';
+import { type ConceptContext, evaluateConcept, isRecorded, recordWithCurve } from './run-concept.ts';
 import { replayDvar } from './stop-rules.ts';
 import { tuneDvar } from './tune.ts';
 
@@ -27,7 +27,8 @@ export async function recordConcepts(ctx: ConceptContext, only: readonly string[
   }
 }
 
-export async function runBenchmark(ctx: ConceptContext) {
+/** `recordedOnly`: evaluate only the held-out concepts whose runs are already cached (a partial run's results). */
+export async function runBenchmark(ctx: ConceptContext, recordedOnly = false) {
   const { config, log } = ctx;
   const started = performance.now();
   log(
@@ -58,7 +59,18 @@ export async function runBenchmark(ctx: ConceptContext) {
       `(tuning stops ${tunedStops.join(', ')}); few-iterations ${config.fewIterations} steps`,
   );
 
-  const heldOut = benchConcepts('held-out', config.heldOutConcepts, config.seed, config.imagesPerConcept);
+  const heldOut = [];
+  for (const concept of benchConcepts(
+    'held-out',
+    config.heldOutConcepts,
+    config.seed,
+    config.imagesPerConcept,
+  )) {
+    if (!recordedOnly || (await isRecorded(concept, ctx))) heldOut.push(concept);
+  }
+  if (heldOut.length < config.heldOutConcepts) {
+    log(`evaluating the ${heldOut.length} of ${config.heldOutConcepts} held-out concepts already recorded`);
+  }
   const concepts = [];
   for (const concept of heldOut) {
     const recorded = await recordWithCurve(concept, ctx);

@@ -33,6 +33,8 @@ const { values } = parseArgs({
     'record-only': { type: 'string' },
     // Record every (method, concept) run in this many worker processes first, then evaluate from the cache.
     jobs: { type: 'string', default: '1' },
+    // Evaluate only the held-out concepts already recorded in the cache (a partial run, counted in the output).
+    'recorded-only': { type: 'boolean', default: false },
     // Evaluate on the first N held-out concepts only (e.g. the ones recorded so far); default: the mode's count.
     'held-out': { type: 'string' },
   },
@@ -119,7 +121,7 @@ for (const method of methods) {
     await recordConcepts(ctx, values['record-only'].split(','));
     continue;
   }
-  const result = await runBenchmark(ctx);
+  const result = await runBenchmark(ctx, values['recorded-only']);
   const out = join(outRoot, method);
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, 'results.json'), `${JSON.stringify(result, null, 2)}\n`);

@@ -58,6 +58,10 @@ export function saveRecord(dir: string, key: RecordKey, run: RecordedRun): void 
   renameSync(`${stem}.json.tmp`, `${stem}.json`);
 }
 
+export function hasRecord(dir: string, key: RecordKey): boolean {
+  return existsSync(`${join(dir, fileStem(key))}.json`);
+}
+
 export function loadRecord(dir: string, key: RecordKey): RecordedRun | undefined {
   const stem = join(dir, fileStem(key));
   if (!existsSync(`${stem}.json`)) return undefined;

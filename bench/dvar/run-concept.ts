@@ -11,7 +11,7 @@ import type { BenchConcept } from './concepts.ts';
 import { describeConcept } from './concepts.ts';
 import type { BenchConfig } from './config.ts';
 import { conceptScorer, type QualityScore } from './quality.ts';
-import { loadCurve, loadRecord, saveCurve, saveRecord } from './record-cache.ts';
+import { hasRecord, loadCurve, loadRecord, saveCurve, saveRecord } from './record-cache.ts';
 import { type RecordedRun, recordFixedBudgetRun, unpackParams } from './record-run.ts';
 import { type ConceptResult, evalEveryMethod, type MethodInput, methodResult } from './results.ts';
 import { median } from './stats.ts';
@@ -43,8 +43,8 @@ export interface CurveRun {
   release(): Promise<void>;
 }
 
-/** Train the fixed budget once (or read it from the cache) and score identity at every check step. */
-export async function recordWithCurve(concept: BenchConcept, ctx: ConceptContext): Promise<CurveRun> {
+/** The run's settings and its cache key (Custom Diffusion's class images are drawn or read here). */
+async function runSetup(concept: BenchConcept, ctx: ConceptContext) {
   const { config } = ctx;
   const method = ctx.methodConfig(concept);
   const classImages = ctx.classImages ? await ctx.classImages(concept) : undefined;
@@ -65,6 +65,28 @@ export async function recordWithCurve(concept: BenchConcept, ctx: ConceptContext
     ...options,
     classImages: classImages?.length ?? 0,
   };
+  // What the identity curve depends on beyond the run.
+  const curveSettings = {
+    every: config.sampleEvery,
+    prompts: config.checkPrompts,
+    samplerSteps: config.samplerSteps,
+    guidance: config.guidance,
+    seed: config.seed,
+  };
+  return { method, options, key, curveSettings };
+}
+
+/** Whether the concept's run and identity curve are both in the cache (nothing left to train or sample). */
+export async function isRecorded(concept: BenchConcept, ctx: ConceptContext): Promise<boolean> {
+  if (!ctx.cacheDir) return false;
+  const { key, curveSettings } = await runSetup(concept, ctx);
+  return hasRecord(ctx.cacheDir, key) && loadCurve(ctx.cacheDir, key, curveSettings) !== undefined;
+}
+
+/** Train the fixed budget once (or read it from the cache) and score identity at every check step. */
+export async function recordWithCurve(concept: BenchConcept, ctx: ConceptContext): Promise<CurveRun> {
+  const { config } = ctx;
+  const { method, options, key, curveSettings } = await runSetup(concept, ctx);
   const started = performance.now();
   const cached = ctx.cacheDir ? loadRecord(ctx.cacheDir, key) : undefined;
   let run: RecordedRun;
@@ -108,13 +130,6 @@ export async function recordWithCurve(concept: BenchConcept, ctx: ConceptContext
   const learned = (step: number) => {
     live.set(run.paramsAt(step));
     return { rows: liveRows, unet: liveUnet };
-  };
-  const curveSettings = {
-    every: config.sampleEvery,
-    prompts: config.checkPrompts,
-    samplerSteps: config.samplerSteps,
-    guidance: config.guidance,
-    seed: config.seed,
   };
   const cachedCurve = ctx.cacheDir ? loadCurve(ctx.cacheDir, key, curveSettings) : undefined;
   const curve: CurvePoint[] = cachedCurve ? [...cachedCurve.curve] : [];
