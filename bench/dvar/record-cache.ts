@@ -111,3 +111,34 @@ export function saveCurve(
   writeFileSync(`${path}.tmp`, JSON.stringify(curve));
   renameSync(`${path}.tmp`, path);
 }
+
+/** Full quality scores of a run's steps under `settings` (prompts, sampler), beside the run's own files. */
+export type CachedScores = Record<
+  string,
+  { identity: number; alignment: number; contextIdentity: number; ms: number }
+>;
+
+function scoresPath(dir: string, key: RecordKey, settings: Readonly<Record<string, unknown>>): string {
+  const hash = createHash('sha256').update(JSON.stringify(settings)).digest('hex').slice(0, 12);
+  return join(dir, `${fileStem(key)}.scores-${hash}.json`);
+}
+
+export function loadScores(
+  dir: string,
+  key: RecordKey,
+  settings: Readonly<Record<string, unknown>>,
+): CachedScores {
+  const path = scoresPath(dir, key, settings);
+  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as CachedScores) : {};
+}
+
+export function saveScores(
+  dir: string,
+  key: RecordKey,
+  settings: Readonly<Record<string, unknown>>,
+  scores: CachedScores,
+): void {
+  const path = scoresPath(dir, key, settings);
+  writeFileSync(`${path}.tmp`, JSON.stringify(scores));
+  renameSync(`${path}.tmp`, path);
+}

@@ -11,7 +11,15 @@ import type { BenchConcept } from './concepts.ts';
 import { describeConcept } from './concepts.ts';
 import type { BenchConfig } from './config.ts';
 import { conceptScorer, type QualityScore } from './quality.ts';
-import { hasRecord, loadCurve, loadRecord, saveCurve, saveRecord } from './record-cache.ts';
+import {
+  hasRecord,
+  loadCurve,
+  loadRecord,
+  loadScores,
+  saveCurve,
+  saveRecord,
+  saveScores,
+} from './record-cache.ts';
 import { type RecordedRun, recordFixedBudgetRun, unpackParams } from './record-run.ts';
 import { type ConceptResult, evalEveryMethod, type MethodInput, methodResult } from './results.ts';
 import { median } from './stats.ts';
@@ -150,6 +158,16 @@ export async function recordWithCurve(concept: BenchConcept, ctx: ConceptContext
     );
   }
   const cache = new Map<number, QualityScore>();
+  // Full scores are cached on disk too, so a rerun (or a preview on part of the concepts) re-samples nothing.
+  const scoreSettings = {
+    identityPrompts: config.identityPrompts,
+    contextPerBackground: config.contextPerBackground,
+    samplerSteps: config.samplerSteps,
+    guidance: config.guidance,
+    seed: config.seed,
+  };
+  const stored = ctx.cacheDir ? loadScores(ctx.cacheDir, key, scoreSettings) : {};
+  for (const [step, score] of Object.entries(stored)) cache.set(Number(step), score);
   return {
     run,
     curve,
@@ -160,6 +178,7 @@ export async function recordWithCurve(concept: BenchConcept, ctx: ConceptContext
       const { rows, unet } = learned(step);
       const score = await full(rows, 'full', unet);
       cache.set(step, score);
+      if (ctx.cacheDir) saveScores(ctx.cacheDir, key, scoreSettings, Object.fromEntries(cache));
       return score;
     },
     async release() {
