@@ -51,6 +51,15 @@ export function benchLearningRate(method: MethodName): number {
   return WORLD_MODEL_TRAINING[method].learningRate;
 }
 
+/** DVAR as the paper ran it (window in steps, threshold, every step): the `dvar-paper` rule. */
+export const PAPER_DVAR: Readonly<
+  Record<MethodName, { readonly window: number; readonly threshold: number }>
+> = {
+  'textual-inversion': { window: 310, threshold: 0.15 },
+  'dreambooth-lora': { window: 440, threshold: 0.4 },
+  'custom-diffusion': { window: 180, threshold: 0.15 },
+};
+
 const PAPER_FEW_ITERATIONS: Readonly<Record<MethodName, number>> = {
   'textual-inversion': 475,
   'dreambooth-lora': 450,
@@ -96,7 +105,7 @@ export function benchConfig(mode: 'full' | 'quick', method: MethodName, learning
     method,
     learningRate: learningRate ?? benchLearningRate(method),
     snrGamma: WORLD_MODEL_TRAINING[method].snrGamma,
-    paper: { window: d.window, threshold: d.threshold },
+    paper: PAPER_DVAR[method],
   };
   if (mode === 'full') {
     return {

@@ -3,6 +3,7 @@
 import { UsageError } from '../../../cli/command.ts';
 import { JOB_OPTIONS, jobFromOptions, parseOptions } from '../../../cli/job-options.ts';
 import { JobManifest } from '../../../shared/manifest.ts';
+import { METHOD_DEFAULTS } from '../../../shared/methods.ts';
 
 const job = (...args: string[]) =>
   jobFromOptions(parseOptions(['--images', 'imgs', '--token', '<t>', ...args], JOB_OPTIONS));
@@ -11,7 +12,10 @@ describe('job options', () => {
   it('writes a textual-inversion job without a method field (the manifest fills it in)', () => {
     const { manifest } = job('--max-steps', '50');
     expect(manifest).not.toHaveProperty('method');
-    expect(JobManifest.parse(manifest)).toMatchObject({ method: 'textual-inversion', stop: { window: 310 } });
+    expect(JobManifest.parse(manifest)).toMatchObject({
+      method: 'textual-inversion',
+      stop: { window: METHOD_DEFAULTS['textual-inversion'].window },
+    });
   });
 
   it('carries --method dreambooth-lora and its settings; the rest comes from the method defaults', () => {
@@ -21,7 +25,10 @@ describe('job options', () => {
     expect(parsed).toMatchObject({
       method: 'dreambooth-lora',
       training: { learningRate: 5e-4, maxSteps: 1000 },
-      stop: { window: 440, threshold: 0.4 },
+      stop: {
+        window: METHOD_DEFAULTS['dreambooth-lora'].window,
+        threshold: METHOD_DEFAULTS['dreambooth-lora'].threshold,
+      },
       lora: { rank: 8, alpha: 8, targets: 'attention' },
     });
   });
@@ -39,7 +46,10 @@ describe('job options', () => {
     expect(JobManifest.parse(manifest)).toMatchObject({
       method: 'custom-diffusion',
       training: { learningRate: 1e-5, maxSteps: 500 },
-      stop: { window: 180, threshold: 0.15 },
+      stop: {
+        window: METHOD_DEFAULTS['custom-diffusion'].window,
+        threshold: METHOD_DEFAULTS['custom-diffusion'].threshold,
+      },
       customDiffusion: { classWord: 'cat statue', classImages: 0, priorPreservation: false },
     });
     expect(() => job('--class-word', 'cat')).toThrow(/need --method custom-diffusion/);

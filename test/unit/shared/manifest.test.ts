@@ -1,5 +1,8 @@
 // The job manifest: the paper's defaults, and clear errors for bad input.
 import { JobManifest, MAX_MANIFEST_BYTES, parseManifest } from '../../../shared/manifest.ts';
+import { METHOD_DEFAULTS } from '../../../shared/methods.ts';
+
+const TI = METHOD_DEFAULTS['textual-inversion'];
 
 const bytes = (value: unknown) =>
   new TextEncoder().encode(typeof value === 'string' ? value : JSON.stringify(value));
@@ -12,7 +15,13 @@ test('every field but token has the default of docs/contracts.md', () => {
     baseModel: 'default',
     templates: 'object',
     training: { learningRate: 5e-3, scaleLr: true, batchSize: 2, seed: 59, maxSteps: 6100 },
-    stop: { criterion: 'dvar', window: 310, threshold: 0.15, evalBatchSize: 4, evalEvery: 1 },
+    stop: {
+      criterion: 'dvar',
+      window: TI.window,
+      threshold: TI.threshold,
+      evalBatchSize: 4,
+      evalEvery: TI.evalEvery,
+    },
     notify: {},
   });
 });
@@ -24,7 +33,7 @@ test('partial sections keep the other defaults', () => {
     stop: { criterion: 'none' },
   });
   expect(manifest.training).toMatchObject({ maxSteps: 500, batchSize: 2 });
-  expect(manifest.stop).toMatchObject({ criterion: 'none', window: 310 });
+  expect(manifest.stop).toMatchObject({ criterion: 'none', window: TI.window });
 });
 
 test.each([
