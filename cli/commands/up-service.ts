@@ -4,10 +4,20 @@
 import { basename } from 'node:path';
 import { type ConsoleServer, startConsole } from '../../console/console-server.ts';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from '../../infra/local/embedded-pipeline.ts';
+import { redrivePipeline } from '../../infra/local/redrive.ts';
 import { MODELS_PREFIX } from '../../shared/keys.ts';
 import type { CliIo } from '../command.ts';
 import { defaultModelDir, projectRoot } from '../project-files.ts';
-import type { UpOptions } from './up.ts';
+
+/** `plateau up`'s settings (parsed by up.ts). */
+export interface UpOptions {
+  readonly json: boolean;
+  readonly stateDir?: string;
+  readonly models: readonly string[];
+  readonly verbose: boolean;
+  /** The web console's port; any free one when absent. */
+  readonly consolePort?: number;
+}
 
 /** The one line `--json` prints when the service is ready (with the console's URL when it serves one). */
 export function readyLine(pipeline: EmbeddedPipeline, web?: ConsoleServer) {
@@ -50,6 +60,8 @@ export async function runUp(options: UpOptions, io: CliIo, until: Promise<unknow
         `plateau up: loaded model ${name} (${count} files) into s3://${pipeline.aws.bucket}/${MODELS_PREFIX}${name}/\n`,
       );
     }
+    // Saved state: the jobs the last run left non-final get a trainer (resuming its checkpoint) and a monitor again.
+    if (options.stateDir) await redrivePipeline(pipeline, (line) => io.err.write(`plateau up: ${line}\n`));
     const ready = readyLine(pipeline, web);
     if (options.json) io.out.write(`${JSON.stringify(ready)}\n`);
     else {
