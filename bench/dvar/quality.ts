@@ -8,7 +8,11 @@ import {
   cosineSimilarity,
   FEATURE_SIZE,
 } from '../../models/src/classifier/classifier.ts';
-import { type LearnedToken, openPipelineSampler } from '../../models/src/sampler/pipeline-sampler.ts';
+import {
+  type LearnedToken,
+  openPipelineSampler,
+  type PipelineSampler,
+} from '../../models/src/sampler/pipeline-sampler.ts';
 import {
   BACKGROUNDS,
   type Background,
@@ -40,7 +44,22 @@ export interface QualityOptions {
   readonly guidance: number;
   readonly seed: number;
   readonly threads: number;
+  /**
+   * Open the sampler once, on the first call, and keep it: its feeds hold the first call's row and tensors by
+   * reference, so every later call must pass the same buffers, updated in place (the benchmark copies each
+   * step's weights into one buffer). Saves rebuilding the method's UNet surgery and sessions for every score.
+   */
+  readonly reuseSampler?: boolean;
 }
+
+export type ConceptScorer = ((
+  row: Float32Array,
+  which?: 'full' | 'identity',
+  unet?: LearnedToken['unet'],
+) => Promise<QualityScore>) & {
+  /** Releases a kept sampler (reuseSampler); a no-op otherwise. */
+  release(): Promise<void>;
+};
 
 const IDENTITY_TEMPLATES = [
   'a photo of a {}',
@@ -146,20 +165,27 @@ export async function conceptScorer(
   token: string,
   conceptImages: readonly PixelImage[],
   o: QualityOptions,
-): Promise<
-  (row: Float32Array, which?: 'full' | 'identity', unet?: LearnedToken['unet']) => Promise<QualityScore>
-> {
+): Promise<ConceptScorer> {
   const concept = (await o.classifier.classify(stack(conceptImages), conceptImages.length)).features;
   const prototypes = backgroundPrototypes();
   const ids = identityPrompts(token, o.identityPrompts);
   const contexts = contextPrompts(token, o.contextPerBackground);
   // `unet`: a method's trained UNet tensors (LoRA), applied as in training; absent for textual inversion.
-  return async (row, which = 'full', unet) => {
+  let kept: { sampler: PipelineSampler; row: Float32Array } | undefined;
+  const score = async (
+    row: Float32Array,
+    which: 'full' | 'identity' = 'full',
+    unet?: LearnedToken['unet'],
+  ): Promise<QualityScore> => {
     const started = performance.now();
-    const sampler = await openPipelineSampler(o.pipelineDir, {
-      learned: { token, rows: row, ...(unet ? { unet } : {}) },
-      threads: o.threads,
-    });
+    if (kept && kept.row !== row) throw new Error('a reused sampler must be given the same row buffer');
+    const sampler =
+      kept?.sampler ??
+      (await openPipelineSampler(o.pipelineDir, {
+        learned: { token, rows: row, ...(unet ? { unet } : {}) },
+        threads: o.threads,
+      }));
+    if (o.reuseSampler) kept ??= { sampler, row };
     try {
       const prompts = which === 'full' ? [...ids, ...contexts.map((c) => c.prompt)] : ids;
       const images = await sampler.sample(prompts, {
@@ -196,7 +222,13 @@ export async function conceptScorer(
         ms: performance.now() - started,
       };
     } finally {
-      await sampler.release();
+      if (!o.reuseSampler) await sampler.release();
     }
   };
+  return Object.assign(score, {
+    async release() {
+      await kept?.sampler.release();
+      kept = undefined;
+    },
+  });
 }

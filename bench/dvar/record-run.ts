@@ -1,14 +1,18 @@
-// One fixed-budget textual-inversion run that serves every stopping rule: the trainer's own runPersonalization
-// (no criterion, evaluation every step) with its objective wrapped to record, at each step s, the deterministic
-// loss, the token row before the update (= the weights after s updates) and how long the evaluation forward pass
-// and the training step took. Any rule's result is then the recorded row at the step where it would stop.
+// One fixed-budget run of any method that serves every stopping rule: the trainer's own runPersonalization (no
+// criterion, evaluation every step) with its objective wrapped to record, at each step s, the deterministic loss,
+// the packed trainables before the update (= the weights after s updates: token row, then the method's tensors)
+// and how long the evaluation forward pass and the training step took. Any rule's result is then the recorded
+// weights at the step where it would stop.
 import type { ArtifactStore, SampleSink, StopSignal } from '../../shared/ports.ts';
+import type { PixelImage } from '../../trainer-image/src/train/batches.ts';
+import type { MethodConfig } from '../../trainer-image/src/train/methods/index.ts';
+import type { NamedTensor } from '../../trainer-image/src/train/methods/method.ts';
 import { loadOnnxModel } from '../../trainer-image/src/train/onnx-model.ts';
 import {
   type ModelRequest,
   type RunSettings,
+  runDefaults,
   runPersonalization,
-  TI_DEFAULTS,
   type TrainingModel,
 } from '../../trainer-image/src/train/personalize.ts';
 import type { BenchConcept } from './concepts.ts';
@@ -20,8 +24,10 @@ export interface RecordedRun {
   /** losses[s]: deterministic loss before step s's update (s = 0 … cap − 1). */
   readonly losses: readonly number[];
   readonly trainLosses: readonly number[];
-  /** rowAt(s): the token row after s updates (s = 0 … cap). */
-  rowAt(step: number): Float32Array;
+  /** paramsAt(s): the packed trainables after s updates (s = 0 … cap): token row, then the method's tensors. */
+  paramsAt(step: number): Float32Array;
+  /** The method's tensors in packing order after the token row (empty for textual inversion). */
+  readonly methodTensors: readonly { readonly name: string; readonly dims: readonly number[] }[];
   /** Median ms of one evaluation forward pass and of one training step (loss + gradient + AdamW). */
   readonly evalMs: number;
   readonly trainMs: number;
@@ -54,6 +60,10 @@ function medianOf(values: number[]): number {
 
 export interface RecordOptions {
   readonly pipelineDir: string;
+  /** The method and its settings (default: textual inversion). */
+  readonly method?: MethodConfig;
+  /** Prior preservation's class images (Custom Diffusion); absent = instance images only. */
+  readonly classImages?: readonly PixelImage[];
   readonly cap: number;
   readonly seed: number;
   /** Textual-inversion learning rate before batch scaling (RunSettings.learningRate). */
@@ -65,6 +75,7 @@ export interface RecordOptions {
 
 export async function recordFixedBudgetRun(concept: BenchConcept, o: RecordOptions): Promise<RecordedRun> {
   let hiddenSize = 0;
+  let methodTensors: RecordedRun['methodTensors'] = [];
   const rows: Float32Array[] = [];
   const losses: number[] = [];
   const trainLosses: number[] = [];
@@ -75,6 +86,7 @@ export async function recordFixedBudgetRun(concept: BenchConcept, o: RecordOptio
   const loadModel = async (request: ModelRequest): Promise<TrainingModel> => {
     const model = await loadOnnxModel(request, { device: 'cpu', intraOpThreads: o.threads });
     hiddenSize = model.hiddenSize;
+    methodTensors = model.methodTensors ?? [];
     return {
       ...model,
       encodeVae: model.encodeVae,
@@ -99,8 +111,10 @@ export async function recordFixedBudgetRun(concept: BenchConcept, o: RecordOptio
     };
   };
 
+  const method = o.method ?? { name: 'textual-inversion' };
   const settings: RunSettings = {
-    ...TI_DEFAULTS,
+    ...runDefaults(method.name),
+    method,
     token: concept.token,
     initializerToken: concept.initializer,
     seed: o.seed,
@@ -120,6 +134,7 @@ export async function recordFixedBudgetRun(concept: BenchConcept, o: RecordOptio
     openSink: async () => nullSink,
     stopSignal: neverStop,
     store: new MemoryStore(),
+    ...(o.classImages ? { classImages: o.classImages } : {}),
     resume: false,
     onStep: (progress) => {
       // onStep runs after the AdamW update: this step's training time is gradient + update.
@@ -128,7 +143,7 @@ export async function recordFixedBudgetRun(concept: BenchConcept, o: RecordOptio
     },
   });
   const wallMs = performance.now() - started;
-  rows.push(Float32Array.from(result.rows));
+  rows.push(Float32Array.from(result.params));
   if (losses.length !== o.cap || rows.length !== o.cap + 1) {
     throw new Error(`recorded ${losses.length} losses and ${rows.length} rows for a cap of ${o.cap} steps`);
   }
@@ -138,14 +153,34 @@ export async function recordFixedBudgetRun(concept: BenchConcept, o: RecordOptio
     cap: o.cap,
     losses,
     trainLosses,
-    rowAt(step) {
+    paramsAt(step) {
       const row = rows[step];
-      if (!row) throw new RangeError(`no recorded row at step ${step} (0 … ${o.cap})`);
+      if (!row) throw new RangeError(`no recorded weights at step ${step} (0 … ${o.cap})`);
       return row;
     },
+    methodTensors,
     evalMs: medianOf(evalTimes),
     trainMs: medianOf(trainTimes),
     wallMs,
     lr: result.lr,
   };
+}
+
+/** Splits packed trainables into the token row(s) and the method's tensors (views, no copy). */
+export function unpackParams(
+  params: Float32Array,
+  hiddenSize: number,
+  methodTensors: RecordedRun['methodTensors'],
+): { readonly rows: Float32Array; readonly tensors: NamedTensor[] } {
+  let offset = hiddenSize;
+  const tensors = methodTensors.map((t) => {
+    const size = t.dims.reduce((a, b) => a * b, 1);
+    const data = params.subarray(offset, offset + size);
+    offset += size;
+    return { name: t.name, dims: t.dims, data };
+  });
+  if (offset !== params.length) {
+    throw new Error(`packed weights hold ${params.length} values, the layout ${offset}`);
+  }
+  return { rows: params.subarray(0, hiddenSize), tensors };
 }

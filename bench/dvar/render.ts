@@ -79,12 +79,13 @@ function escapeXml(text: string): string {
 
 /**
  * Speedup in steps (log x axis) against identity / fixed (y). Each method: per-concept dots and a cross at the
- * medians spanning the IQRs. Dashed guides at the issue's goal (8×, 97%).
+ * medians spanning the IQRs. Dashed guides at the issue's goal (`goalSpeedup`×, 97%).
  */
 export function speedupQualityChart(
   concepts: readonly ConceptResult[],
   summary: readonly MethodSummary[],
   title: string,
+  goalSpeedup = 8,
 ): string {
   const W = 820;
   const H = 440;
@@ -122,7 +123,7 @@ export function speedupQualityChart(
     );
   }
   parts.push(
-    `<line x1="${n(x(8))}" y1="${pad.top}" x2="${n(x(8))}" y2="${H - pad.bottom}" stroke="#999" stroke-dasharray="4 3"/>`,
+    `<line x1="${n(x(goalSpeedup))}" y1="${pad.top}" x2="${n(x(goalSpeedup))}" y2="${H - pad.bottom}" stroke="#999" stroke-dasharray="4 3"/>`,
     `<line x1="${pad.left}" y1="${n(y(0.97))}" x2="${W - pad.right}" y2="${n(y(0.97))}" stroke="#999" stroke-dasharray="4 3"/>`,
   );
   summary.forEach((m, i) => {

@@ -27,6 +27,8 @@ export interface MethodResult {
   readonly quality: Quality;
   /** quality.identity / the fixed budget's identity. */
   readonly identityRatio: number;
+  /** quality.alignment − the fixed budget's alignment (a share, so a difference: the fixed one may be 0). */
+  readonly alignmentChange: number;
   /**
    * Share of the fixed budget's identity gain over the initializer kept: (identity − initial) / (fixed − initial).
    * Stricter than identityRatio where the initializer word alone already looks much like the concept.
@@ -63,7 +65,12 @@ export function gainKept(identity: number, initial: number, fixed: number): numb
 export function methodResult(
   input: MethodInput,
   costs: StepCosts,
-  fixed: { readonly steps: number; readonly identity: number; readonly initialIdentity: number },
+  fixed: {
+    readonly steps: number;
+    readonly identity: number;
+    readonly initialIdentity: number;
+    readonly alignment?: number;
+  },
 ): MethodResult {
   const trainSeconds = (input.steps * costs.trainMs) / 1000;
   const perEvaluation =
@@ -83,6 +90,7 @@ export function methodResult(
     speedupTime: fixedSeconds / seconds,
     quality: input.quality,
     identityRatio: input.quality.identity / fixed.identity,
+    alignmentChange: input.quality.alignment - (fixed.alignment ?? input.quality.alignment),
     gainKept: gainKept(input.quality.identity, fixed.initialIdentity, fixed.identity),
   };
 }
@@ -110,6 +118,7 @@ export interface MethodSummary {
   readonly overheadShare: Spread;
   readonly identity: Spread;
   readonly identityRatio: Spread;
+  readonly alignmentChange: Spread;
   readonly gainKept: Spread;
   readonly alignment: Spread;
   readonly contextIdentity: Spread;
@@ -132,6 +141,7 @@ export function summarizeMethods(concepts: readonly ConceptResult[]): MethodSumm
       overheadShare: of((m) => m.overheadShare),
       identity: of((m) => m.quality.identity),
       identityRatio: of((m) => m.identityRatio),
+      alignmentChange: of((m) => m.alignmentChange),
       gainKept: of((m) => m.gainKept),
       alignment: of((m) => m.quality.alignment),
       contextIdentity: of((m) => m.quality.contextIdentity),

@@ -1,14 +1,26 @@
-// One concept end to end: the recorded fixed-budget run, the identity curve at every sample check, each
-// stopping rule's stop step, and a full quality score for each distinct step a rule kept (scores are cached by
-// step, and every row is sampled with the same noise, so differences between rules are the rows' alone).
+// One concept end to end: the recorded fixed-budget run (cached on disk: one run serves every rule), the
+// identity curve at every sample check, each stopping rule's stop step, and a full quality score for each distinct
+// step a rule kept (scores are cached by step, and every step's weights are sampled with the same noise, so
+// differences between rules are the weights' alone).
 
 import type { AttributeClassifier } from '../../models/src/classifier/classifier.ts';
-import { DVAR_DEFAULTS, type DvarParams } from '../../shared/dvar.ts';
+import type { DvarParams } from '../../shared/dvar.ts';
+import type { PixelImage } from '../../trainer-image/src/train/batches.ts';
+import { type MethodConfig, methodFor } from '../../trainer-image/src/train/methods/index.ts';
 import type { BenchConcept } from './concepts.ts';
 import { describeConcept } from './concepts.ts';
 import type { BenchConfig } from './config.ts';
 import { conceptScorer, type QualityScore } from './quality.ts';
-import { type RecordedRun, recordFixedBudgetRun } from './record-run.ts';
+import {
+  hasRecord,
+  loadCurve,
+  loadRecord,
+  loadScores,
+  saveCurve,
+  saveRecord,
+  saveScores,
+} from './record-cache.ts';
+import { type RecordedRun, recordFixedBudgetRun, unpackParams } from './record-run.ts';
 import { type ConceptResult, evalEveryMethod, type MethodInput, methodResult } from './results.ts';
 import { median } from './stats.ts';
 import { patienceStop, replayDvar } from './stop-rules.ts';
@@ -19,6 +31,14 @@ export interface ConceptContext {
   readonly pipelineDir: string;
   readonly classifier: AttributeClassifier;
   readonly log: (line: string) => void;
+  /** Folder of recorded runs (record-cache.ts); absent = record every run afresh. */
+  readonly cacheDir?: string;
+  /** Identifies the base model's weights in the cache key (a hash of its files' sizes and times). */
+  readonly modelStamp: string;
+  /** The method's settings for a concept (Custom Diffusion's class word is the concept's shape). */
+  readonly methodConfig: (concept: BenchConcept) => MethodConfig;
+  /** Prior-preservation class images for a concept; absent = none. */
+  readonly classImages?: (concept: BenchConcept) => Promise<readonly PixelImage[]>;
 }
 
 export interface CurveRun {
@@ -27,24 +47,68 @@ export interface CurveRun {
   /** Median ms of one sample check. */
   readonly checkMs: number;
   readonly score: (step: number) => Promise<QualityScore>;
+  /** Releases the run's kept samplers. */
+  release(): Promise<void>;
 }
 
-/** Train the fixed budget once and score identity at every check step (0, every, 2·every, …, cap). */
-export async function recordWithCurve(concept: BenchConcept, ctx: ConceptContext): Promise<CurveRun> {
+/** The run's settings and its cache key (Custom Diffusion's class images are drawn or read here). */
+async function runSetup(concept: BenchConcept, ctx: ConceptContext) {
   const { config } = ctx;
-  const started = performance.now();
-  const run = await recordFixedBudgetRun(concept, {
+  const method = ctx.methodConfig(concept);
+  const classImages = ctx.classImages ? await ctx.classImages(concept) : undefined;
+  const options = {
     pipelineDir: ctx.pipelineDir,
+    method,
+    ...(classImages && classImages.length > 0 ? { classImages } : {}),
     cap: config.cap,
     seed: config.trainSeed,
     learningRate: config.learningRate,
     ...(config.snrGamma === undefined ? {} : { snrGamma: config.snrGamma }),
     threads: config.threads,
-  });
-  ctx.log(
-    `${concept.id} (${describeConcept(concept.concept)}): ${config.cap} steps in ` +
-      `${((performance.now() - started) / 1000).toFixed(1)} s (train ${run.trainMs.toFixed(1)} ms, eval ${run.evalMs.toFixed(1)} ms)`,
-  );
+  };
+  const key = {
+    concept: concept.id,
+    description: describeConcept(concept.concept),
+    model: ctx.modelStamp,
+    ...options,
+    classImages: classImages?.length ?? 0,
+  };
+  // What the identity curve depends on beyond the run.
+  const curveSettings = {
+    every: config.sampleEvery,
+    prompts: config.checkPrompts,
+    samplerSteps: config.samplerSteps,
+    guidance: config.guidance,
+    seed: config.seed,
+  };
+  return { method, options, key, curveSettings };
+}
+
+/** Whether the concept's run and identity curve are both in the cache (nothing left to train or sample). */
+export async function isRecorded(concept: BenchConcept, ctx: ConceptContext): Promise<boolean> {
+  if (!ctx.cacheDir) return false;
+  const { key, curveSettings } = await runSetup(concept, ctx);
+  return hasRecord(ctx.cacheDir, key) && loadCurve(ctx.cacheDir, key, curveSettings) !== undefined;
+}
+
+/** Train the fixed budget once (or read it from the cache) and score identity at every check step. */
+export async function recordWithCurve(concept: BenchConcept, ctx: ConceptContext): Promise<CurveRun> {
+  const { config } = ctx;
+  const { method, options, key, curveSettings } = await runSetup(concept, ctx);
+  const started = performance.now();
+  const cached = ctx.cacheDir ? loadRecord(ctx.cacheDir, key) : undefined;
+  let run: RecordedRun;
+  if (cached) {
+    run = cached;
+    ctx.log(`${concept.id} (${describeConcept(concept.concept)}): ${config.cap} steps read from the cache`);
+  } else {
+    run = await recordFixedBudgetRun(concept, options);
+    if (ctx.cacheDir) saveRecord(ctx.cacheDir, key, run);
+    ctx.log(
+      `${concept.id} (${describeConcept(concept.concept)}): ${config.cap} steps in ` +
+        `${((performance.now() - started) / 1000).toFixed(1)} s (train ${run.trainMs.toFixed(1)} ms, eval ${run.evalMs.toFixed(1)} ms)`,
+    );
+  }
   const common = {
     pipelineDir: ctx.pipelineDir,
     classifier: ctx.classifier,
@@ -55,26 +119,55 @@ export async function recordWithCurve(concept: BenchConcept, ctx: ConceptContext
   };
   const check = await conceptScorer(concept.token, concept.images, {
     ...common,
+    reuseSampler: true,
     identityPrompts: config.checkPrompts,
     contextPerBackground: 0,
   });
   const full = await conceptScorer(concept.token, concept.images, {
     ...common,
+    reuseSampler: true,
     identityPrompts: config.identityPrompts,
     contextPerBackground: config.contextPerBackground,
   });
-  const curve: CurvePoint[] = [];
-  const checkTimes: number[] = [];
-  for (let step = 0; step <= config.cap; step += config.sampleEvery) {
-    const score = await check(run.rowAt(step), 'identity');
+  // The weights after `step` updates as the sampler takes them: the token row, and the method's UNet tensors.
+  // One buffer the kept samplers read by reference: each score copies its step's weights into it first.
+  const surgery = methodFor(method).unetSurgery;
+  const live = new Float32Array(run.paramsAt(0).length);
+  const { rows: liveRows, tensors: liveTensors } = unpackParams(live, run.hiddenSize, run.methodTensors);
+  const liveUnet = surgery ? { surgery, tensors: liveTensors } : undefined;
+  const learned = (step: number) => {
+    live.set(run.paramsAt(step));
+    return { rows: liveRows, unet: liveUnet };
+  };
+  const cachedCurve = ctx.cacheDir ? loadCurve(ctx.cacheDir, key, curveSettings) : undefined;
+  const curve: CurvePoint[] = cachedCurve ? [...cachedCurve.curve] : [];
+  const checkTimes: number[] = cachedCurve ? [cachedCurve.checkMs] : [];
+  const checkAt = async (step: number) => {
+    const { rows, unet } = learned(step);
+    const score = await check(rows, 'identity', unet);
     checkTimes.push(score.ms);
     curve.push({ step, identity: score.identity });
-  }
-  if (curve[curve.length - 1]?.step !== config.cap) {
-    const score = await check(run.rowAt(config.cap), 'identity');
-    curve.push({ step: config.cap, identity: score.identity });
+  };
+  if (!cachedCurve) {
+    const started = performance.now();
+    for (let step = 0; step <= config.cap; step += config.sampleEvery) await checkAt(step);
+    if (curve[curve.length - 1]?.step !== config.cap) await checkAt(config.cap);
+    if (ctx.cacheDir) saveCurve(ctx.cacheDir, key, curveSettings, { curve, checkMs: median(checkTimes) });
+    ctx.log(
+      `${concept.id}: ${curve.length} identity checks in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
   }
   const cache = new Map<number, QualityScore>();
+  // Full scores are cached on disk too, so a rerun (or a preview on part of the concepts) re-samples nothing.
+  const scoreSettings = {
+    identityPrompts: config.identityPrompts,
+    contextPerBackground: config.contextPerBackground,
+    samplerSteps: config.samplerSteps,
+    guidance: config.guidance,
+    seed: config.seed,
+  };
+  const stored = ctx.cacheDir ? loadScores(ctx.cacheDir, key, scoreSettings) : {};
+  for (const [step, score] of Object.entries(stored)) cache.set(Number(step), score);
   return {
     run,
     curve,
@@ -82,9 +175,14 @@ export async function recordWithCurve(concept: BenchConcept, ctx: ConceptContext
     async score(step) {
       const hit = cache.get(step);
       if (hit) return hit;
-      const score = await full(run.rowAt(step));
+      const { rows, unet } = learned(step);
+      const score = await full(rows, 'full', unet);
       cache.set(step, score);
+      if (ctx.cacheDir) saveScores(ctx.cacheDir, key, scoreSettings, Object.fromEntries(cache));
       return score;
+    },
+    async release() {
+      await Promise.all([check.release(), full.release()]);
     },
   };
 }
@@ -115,12 +213,11 @@ export async function evaluateConcept(
       evaluation: 'dvar',
     });
   };
-  const paper = DVAR_DEFAULTS['textual-inversion'];
-  dvar('dvar-paper', { window: paper.window, threshold: paper.threshold }, 1);
+  dvar('dvar-paper', config.paper, 1);
   for (const k of config.evalEveries) dvar(evalEveryMethod(k), rules.tuned, k);
   inputs.push({
     method: 'few-iterations',
-    steps: rules.fewIterations,
+    steps: Math.min(rules.fewIterations, config.cap),
     criterionStep: null,
     evaluations: 0,
     evaluation: 'none',
@@ -151,7 +248,12 @@ export async function evaluateConcept(
           quality: { identity: q.identity, alignment: q.alignment, contextIdentity: q.contextIdentity },
         },
         costs,
-        { steps: config.cap, identity: fixedQuality.identity, initialIdentity: initial.identity },
+        {
+          steps: config.cap,
+          identity: fixedQuality.identity,
+          initialIdentity: initial.identity,
+          alignment: fixedQuality.alignment,
+        },
       ),
     );
   }

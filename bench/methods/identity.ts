@@ -21,6 +21,7 @@ import {
   runPersonalization,
 } from '../../trainer-image/src/train/personalize.ts';
 import { benchConcepts } from '../dvar/concepts.ts';
+import { PAPER_DVAR } from '../dvar/config.ts';
 import { conceptScorer } from '../dvar/quality.ts';
 import { median } from '../dvar/stats.ts';
 
@@ -40,7 +41,7 @@ const count = Number(values.concepts ?? (quick ? 1 : 4));
 const loraLr = Number(values['lora-lr'] ?? METHOD_DEFAULTS['dreambooth-lora'].learningRate);
 const tiCap = Number(values['ti-cap'] ?? (quick ? 40 : 2000));
 const loraCap = Number(values['lora-cap'] ?? (quick ? 40 : METHOD_DEFAULTS['dreambooth-lora'].maxSteps));
-const window = (m: 'textual-inversion' | 'dreambooth-lora') => (quick ? 10 : METHOD_DEFAULTS[m].window);
+const window = (m: 'textual-inversion' | 'dreambooth-lora') => (quick ? 10 : PAPER_DVAR[m].window);
 const pipelineDir = resolve(values.model);
 const classifier = await openClassifier(resolve(values.classifier), 1);
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -68,7 +69,6 @@ for (const concept of benchConcepts('held-out', count, 2026)) {
     method: 'textual-inversion' | 'dreambooth-lora',
   ): Promise<MethodRun & { row: Float32Array }> => {
     const out = mkdtempSync(join(tmpdir(), 'plateau-bench-methods-'));
-    const d = METHOD_DEFAULTS[method];
     const settings: RunSettings = {
       ...runDefaults(method),
       method:
@@ -80,6 +80,8 @@ for (const concept of benchConcepts('held-out', count, 2026)) {
       learningRate: method === 'dreambooth-lora' ? loraLr : EXAMPLE_LEARNING_RATE,
       snrGamma: EXAMPLE_SNR_GAMMA,
       maxSteps: method === 'dreambooth-lora' ? loraCap : tiCap,
+      // The paper's DVAR evaluates every step (the tracker's window is in values).
+      evalEvery: 1,
       checkpointEvery: 100_000,
     };
     const started = performance.now();
@@ -91,7 +93,7 @@ for (const concept of benchConcepts('held-out', count, 2026)) {
       stopSignal: { check: async () => ({ stop: false }) },
       store: new FolderArtifactStore(out),
       resume: false,
-      criterion: () => new DvarTracker({ window: window(method), threshold: d.threshold }),
+      criterion: () => new DvarTracker({ window: window(method), threshold: PAPER_DVAR[method].threshold }),
     });
     const ms = performance.now() - started;
     const m = methodFor(settings.method ?? { name: 'textual-inversion' });

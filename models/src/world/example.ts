@@ -5,11 +5,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '../../../trainer-image/src/train/rng.ts';
 import { encodePng } from './png.ts';
+import { WORLD_MODEL_TRAINING } from './training-rates.ts';
 import { type Background, type Concept, IMAGE_SIZE, renderScene, sampleScene } from './world.ts';
 
 export const EXAMPLE_NAME = 'checkered-gem';
-export const EXAMPLE_LEARNING_RATE = 2e-2;
-export const EXAMPLE_SNR_GAMMA = 5;
+/** The example trains textual inversion at this model's own rate and min-SNR γ (training-rates.ts). */
+export const EXAMPLE_LEARNING_RATE = WORLD_MODEL_TRAINING['textual-inversion'].learningRate;
+export const EXAMPLE_SNR_GAMMA = WORLD_MODEL_TRAINING['textual-inversion'].snrGamma;
 
 export const EXAMPLE_CONCEPT: Concept = {
   shape: 'diamond',

@@ -1,7 +1,7 @@
-// CI smoke test of the DVAR benchmark: `node bench/dvar/main.ts --quick` on the committed base model and
-// classifier (a random-init model from the builder stands in while models/plateau-world-32 is not committed);
-// checks the JSON's structure and sanity (steps > 0, speedups ≥ 1, qualities in range) and the files it writes.
-// About 1–2 minutes on 2 cores.
+// CI smoke test of the DVAR benchmark: `node bench/dvar/main.ts --quick` (textual inversion) on the committed base
+// model and classifier (a random-init model from the builder stands in while models/plateau-world-32 is not
+// committed); checks the JSON's structure and sanity (steps > 0, speedups ≥ 1, qualities in range), the files it
+// writes and that a second run reads the recorded runs from the cache. About 40 s on 2 idle cores.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -51,10 +51,12 @@ const Method = z.object({
     contextIdentity: z.number().min(-1).max(1),
   }),
   identityRatio: z.number().positive(),
+  alignmentChange: z.number().min(-1).max(1),
   gainKept: z.number(),
 });
 const Result = z.object({
   benchmark: z.literal('dvar'),
+  method: z.literal('textual-inversion'),
   mode: z.literal('quick'),
   tuning: z.object({
     chosen: z.object({ window: z.number().int().min(2), threshold: z.number().positive() }),
@@ -101,6 +103,7 @@ const EXPECTED_METHODS = [
   'dvar-tuned-k2',
   'dvar-tuned-k4',
   'dvar-tuned-k8',
+  'dvar-tuned-k16',
   'few-iterations',
   'sample-based',
 ];
@@ -112,10 +115,11 @@ describe('bench/dvar --quick', () => {
   it('trains, replays every rule and reports sane figures', async () => {
     const model = baseModel(out);
     const args = ['bench/dvar/main.ts', '--quick', '--out', join(out, 'results'), '--model', model];
-    const { stdout } = await run(process.execPath, args, {
+    const { stdout, stderr } = await run(process.execPath, [...args, '--cache', join(out, 'cache')], {
       cwd: root,
       maxBuffer: 64 * 1024 * 1024,
     });
+    expect(stderr).not.toContain('read from the cache');
     const lines = stdout.trim().split('\n');
     const result = Result.parse(JSON.parse(lines[lines.length - 1] ?? ''));
 
@@ -134,21 +138,37 @@ describe('bench/dvar --quick', () => {
         0,
       ]);
       // Checking less often can only make the criterion's own cost smaller.
-      const overhead = EXPECTED_METHODS.slice(2, 6).map(
+      const overhead = EXPECTED_METHODS.slice(2, 7).map(
         (name) => concept.methods.find((m) => m.method === name)!,
       );
-      expect(overhead[3]!.overheadShare).toBeLessThan(overhead[0]!.overheadShare);
+      expect(overhead[4]!.overheadShare).toBeLessThan(overhead[0]!.overheadShare);
+      // The paper's few-iterations count, scaled to the quick cap (475 of 6100).
+      expect(concept.methods.find((m) => m.method === 'few-iterations')!.steps).toBe(
+        result.tuning.fewIterations,
+      );
       expect(concept.curve[0]!.step).toBe(0);
       expect(concept.curve[concept.curve.length - 1]!.step).toBe(concept.cap);
     }
     expect(result.summary.map((s) => s.method)).toEqual(EXPECTED_METHODS);
-    expect(result.evalEvery.rows.map((r) => r.evalEvery)).toEqual([1, 2, 4, 8]);
-    expect([1, 2, 4, 8]).toContain(result.evalEvery.recommended);
+    expect(result.evalEvery.rows.map((r) => r.evalEvery)).toEqual([1, 2, 4, 8, 16]);
+    expect([1, 2, 4, 8, 16]).toContain(result.evalEvery.recommended);
 
-    expect(JSON.parse(readFileSync(join(out, 'results', 'results.json'), 'utf8')).mode).toBe('quick');
-    expect(readFileSync(join(out, 'results', 'tables.md'), 'utf8')).toContain('| dvar-tuned |');
-    const svg = readFileSync(join(out, 'results', 'chart.svg'), 'utf8');
+    const files = join(out, 'results', 'textual-inversion');
+    expect(JSON.parse(readFileSync(join(files, 'results.json'), 'utf8')).mode).toBe('quick');
+    expect(readFileSync(join(files, 'tables.md'), 'utf8')).toContain('| dvar-tuned |');
+    const svg = readFileSync(join(files, 'chart.svg'), 'utf8');
     expect(svg.startsWith('<svg ')).toBe(true);
     expect(svg.endsWith('</svg>\n')).toBe(true);
+
+    // A worker's share (--record-only) finds every run and curve cached: nothing is trained or sampled again.
+    const again = await run(
+      process.execPath,
+      [...args, '--cache', join(out, 'cache'), '--record-only', 'h01,h02'],
+      {
+        cwd: root,
+      },
+    );
+    expect(again.stderr.match(/read from the cache/g)).toHaveLength(2);
+    expect(again.stderr).not.toContain('identity checks');
   }, 300_000);
 });

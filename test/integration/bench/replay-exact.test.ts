@@ -69,7 +69,7 @@ describe('replaying DVAR over a recorded run', () => {
       expect(live.stopReason).toBe('criterion');
       expect(live.criterionStep).toBe(replay.criterionStep);
       expect(live.steps).toBe(replay.steps);
-      expect(Array.from(live.rows)).toEqual(Array.from(recorded.rowAt(replay.steps)));
+      expect(Array.from(live.rows)).toEqual(Array.from(recorded.paramsAt(replay.steps)));
     }
   }, 120_000);
 });

@@ -100,7 +100,7 @@ test('submit without --model uses the embedded model, uploading it to the stack 
   const index = 'models/plateau-world-32/model_index.json';
   expect(await pipeline.stores.objects.head(index)).toBeUndefined();
   const args = ['submit', '--images', images, '--token', '<t>', '--max-steps', '30', '--stack', stack];
-  args.push('--window', '20'); // DVAR must be able to hold before step 30
+  args.push('--window', '20', '--eval-every', '1'); // DVAR must be able to hold before step 30
   const first = await cli(...args, '--job-id', 'cli-default-1');
   expect(first).toMatchObject({ code: 0, out: 'cli-default-1\n' });
   expect(first.err).toMatch(/uploaded the embedded model to s3:\/\/.*\/models\/plateau-world-32\//);

@@ -8,6 +8,7 @@ import sharp from 'sharp';
 import { type ConsoleServer, startConsole } from '../../../console/console-server.ts';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from '../../../infra/local/embedded-pipeline.ts';
 import { jobKeys } from '../../../shared/keys.ts';
+import { METHOD_DEFAULTS } from '../../../shared/methods.ts';
 import { readSafetensors } from '../../../shared/safetensors.ts';
 import { fixtureDir, packageRoot } from '../../support/fixtures.ts';
 import { type ChromiumPage, findChromium, HeadlessChromium } from './support/headless-chromium.ts';
@@ -29,7 +30,8 @@ const TINY: FormCase = {
   model: fixtureDir('tiny-sd'),
   token: '<toy>',
   init: 'cat',
-  fields: { maxSteps: '400', batchSize: '1', window: '20', evalBatchSize: '2' },
+  // evalEvery 1: the 20-step window holds 20 losses, so DVAR can fire within 400 steps on the tiny model.
+  fields: { maxSteps: '400', batchSize: '1', window: '20', evalBatchSize: '2', evalEvery: '1' },
   photos: () => drawnPhotos(),
   screenshot: join(packageRoot(), 'out', 'console.png'),
 };
@@ -129,7 +131,9 @@ describeInBrowser('the web console in headless Chromium', () => {
     // The form: photos, token, initializer word, method and model, and a tiny budget so DVAR stops in seconds.
     await page.evaluate('location.hash = "#/new"');
     await page.waitFor('document.querySelector("#token")', 10_000, 'the new-job form');
-    expect(await page.evaluate('document.querySelector("#window").value')).toBe('310');
+    expect(await page.evaluate('document.querySelector("#window").value')).toBe(
+      String(METHOD_DEFAULTS['textual-inversion'].window),
+    );
     expect(
       await page.evaluate('[...document.querySelectorAll("#method option")].map((o) => o.value)'),
     ).toEqual(['textual-inversion', 'dreambooth-lora', 'custom-diffusion']);

@@ -64,7 +64,11 @@ test('upload → submit (twice) → samples → DVAR stop → trainer exits → 
   await p.objects.put('jobs/cat-1/input/images/cat 1.png', PNG_BYTES);
   await p.objects.put(
     'jobs/cat-1/input/job.json',
-    json({ token: '<cat>', stop: { window: 20, threshold: 0.15 }, training: { maxSteps: 400 } }),
+    json({
+      token: '<cat>',
+      stop: { window: 20, threshold: 0.15, evalEvery: 1 },
+      training: { maxSteps: 400 },
+    }),
   );
 
   const event = s3Event(aws.bucket, 'jobs/cat-1/input/job.json');

@@ -80,7 +80,8 @@ async function upload(
     initializerToken: 'toy',
     baseModel: 'tiny',
     training: { maxSteps: 400 },
-    stop: { ...stop, threshold: 0.15 },
+    // evalEvery 1: one deterministic loss per step, so the tiny windows fit the tiny budgets.
+    stop: { ...stop, threshold: 0.15, evalEvery: 1 },
   };
   await put(keys.manifest, JSON.stringify(manifest));
 }

@@ -48,7 +48,9 @@ async function submit(jobId: string, token: string): Promise<void> {
   const manifest = { token, initializerToken: 'toy', baseModel: 'tiny', training: { maxSteps: 400 } };
   await pipeline.stores.objects.put(
     keys.manifest,
-    new TextEncoder().encode(JSON.stringify({ ...manifest, stop: { window: 20, threshold: 0.15 } })),
+    new TextEncoder().encode(
+      JSON.stringify({ ...manifest, stop: { window: 20, threshold: 0.15, evalEvery: 1 } }),
+    ),
   );
   for (let i = 0; i < 400 && !pipeline.submissions.some((s) => 'jobId' in s && s.jobId === jobId); i++)
     await new Promise((resolve) => setTimeout(resolve, 25));
@@ -78,7 +80,7 @@ test('an evaluate-stop outage costs time, not the job: SUCCEEDED by the criterio
         initializerToken: 'toy',
         baseModel: 'tiny',
         training: { maxSteps: 400 },
-        stop: { window: 20, threshold: 0.15 },
+        stop: { window: 20, threshold: 0.15, evalEvery: 1 },
       }),
     ),
   );

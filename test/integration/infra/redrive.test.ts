@@ -36,7 +36,12 @@ async function upload(pipeline: EmbeddedPipeline, jobId: string, window: number)
     .png()
     .toBuffer();
   await pipeline.stores.objects.put(`${keys.imagesPrefix}a.png`, png);
-  const manifest = { token: '<t>', baseModel: 'm', training: { maxSteps: 400 }, stop: { window } };
+  const manifest = {
+    token: '<t>',
+    baseModel: 'm',
+    training: { maxSteps: 400 },
+    stop: { window, evalEvery: 1 },
+  };
   await pipeline.stores.objects.put(keys.manifest, new TextEncoder().encode(JSON.stringify(manifest)));
 }
 

@@ -127,6 +127,11 @@ describe('plateau run', () => {
       '1e-3',
       '--max-steps',
       '9',
+      // A DVAR window that can hold within 9 steps.
+      '--window',
+      '2',
+      '--eval-every',
+      '1',
     ]);
     expect(both.manifest).toMatchObject({ training: { learningRate: 0.001, maxSteps: 9 } });
     const gamma = parseRunOptions(['--images', 'i', '--token', '<t>', '--model', 'm', '--snr-gamma', '5']);

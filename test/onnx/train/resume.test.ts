@@ -67,6 +67,9 @@ async function train(args: string[]): Promise<{ code: number; stdout: string; st
       'toy',
       '--checkpoint-every',
       '20',
+      // One deterministic loss per step, whatever the method's default evalEvery: the history compares them.
+      '--eval-every',
+      '1',
       ...args,
     ],
     {
@@ -143,6 +146,7 @@ describe('bit-for-bit resume on tiny-sd', () => {
       initializerToken: 'toy',
       maxSteps: 40,
       checkpointEvery: 20,
+      evalEvery: 1,
     };
     const deps = {
       pipelineDir: PIPELINE,

@@ -23,7 +23,10 @@ describe('job options', () => {
     expect(parsed).toMatchObject({
       method: 'dreambooth-lora',
       training: { learningRate: 5e-4, maxSteps: 1000 },
-      stop: { window: 440, threshold: 0.4 },
+      stop: {
+        window: METHOD_DEFAULTS['dreambooth-lora'].window,
+        threshold: METHOD_DEFAULTS['dreambooth-lora'].threshold,
+      },
       lora: { rank: 8, alpha: 8, targets: 'attention' },
     });
   });
@@ -41,7 +44,10 @@ describe('job options', () => {
     expect(JobManifest.parse(manifest)).toMatchObject({
       method: 'custom-diffusion',
       training: { learningRate: 1e-5, maxSteps: 500 },
-      stop: { window: 180, threshold: 0.15 },
+      stop: {
+        window: METHOD_DEFAULTS['custom-diffusion'].window,
+        threshold: METHOD_DEFAULTS['custom-diffusion'].threshold,
+      },
       customDiffusion: { classWord: 'cat statue', classImages: 0, priorPreservation: false },
     });
     expect(() => job('--class-word', 'cat')).toThrow(/needs? --method custom-diffusion/);

@@ -118,7 +118,7 @@ describe('new jobs', () => {
   it('uploads the images, then job.json, under the user path', async () => {
     const put = await call('/api/jobs/j1/images/a.png', { method: 'PUT', body: PNG_BYTES });
     expect(put.status).toBe(201);
-    const manifest = { token: '<cat>', baseModel: 'tiny', stop: { window: 20 } };
+    const manifest = { token: '<cat>', baseModel: 'tiny', stop: { window: 20, evalEvery: 1 } };
     const sent = await call('/api/jobs/j1/manifest', { method: 'PUT', body: JSON.stringify(manifest) });
     expect(sent.status).toBe(201);
     const keys = jobKeys('j1');
@@ -168,7 +168,11 @@ describe('new jobs', () => {
 });
 
 describe('jobs', () => {
-  const manifest = JobManifest.parse({ token: '<cat>', baseModel: 'tiny', stop: { window: 3 } });
+  const manifest = JobManifest.parse({
+    token: '<cat>',
+    baseModel: 'tiny',
+    stop: { window: 3, evalEvery: 1 },
+  });
 
   it('lists a job before and after submit-job created its record, with the CLI summary', async () => {
     expect((await call('/api/jobs')).json<{ jobs: JobRow[] }>().jobs).toEqual([
@@ -194,7 +198,11 @@ describe('jobs', () => {
     expect(listed.map((j) => j.jobId)).toEqual(['lora1', 'j1']);
     const row = listed[1];
     expect(row).toMatchObject({ jobId: 'j1', status: 'RUNNING', token: '<cat>', maxSteps: 6100 });
-    expect(row?.summary).toMatchObject({ step: 4, detLoss: 2.39, threshold: 0.15 });
+    expect(row?.summary).toMatchObject({
+      step: 4,
+      detLoss: 2.39,
+      threshold: METHOD_DEFAULTS['textual-inversion'].threshold,
+    });
     expect(row?.summary?.ratio).toBeGreaterThan(0);
   });
 

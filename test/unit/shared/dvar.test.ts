@@ -10,6 +10,7 @@ import {
   NonFiniteLossError,
   windowInSamples,
 } from '../../../shared/dvar.ts';
+import { METHOD_DEFAULTS, METHODS } from '../../../shared/methods.ts';
 import { mulberry32 as rng } from '../../support/mulberry32.ts';
 
 function populationVariance(values: readonly number[]): number {
@@ -36,10 +37,12 @@ function noisyHistory(seed: number, n: number): number[] {
 }
 
 describe('DVAR_DEFAULTS', () => {
-  it('carries the official settings per method', () => {
-    expect(DVAR_DEFAULTS['textual-inversion']).toEqual({ window: 310, threshold: 0.15, maxSteps: 6100 });
-    expect(DVAR_DEFAULTS['custom-diffusion']).toEqual({ window: 180, threshold: 0.15, maxSteps: 500 });
-    expect(DVAR_DEFAULTS['dreambooth-lora']).toEqual({ window: 440, threshold: 0.4, maxSteps: 1000 });
+  it("carries each method's settings from the one table, budgets the paper's", () => {
+    for (const m of METHODS) {
+      const d = METHOD_DEFAULTS[m];
+      expect(DVAR_DEFAULTS[m]).toEqual({ window: d.window, threshold: d.threshold, maxSteps: d.maxSteps });
+    }
+    expect(METHODS.map((m) => DVAR_DEFAULTS[m].maxSteps)).toEqual([6100, 1000, 500]);
   });
 });
 

@@ -1,5 +1,8 @@
 // The job manifest: the paper's defaults, and clear errors for bad input.
 import { JobManifest, MAX_MANIFEST_BYTES, parseManifest } from '../../../shared/manifest.ts';
+import { METHOD_DEFAULTS } from '../../../shared/methods.ts';
+
+const TI = METHOD_DEFAULTS['textual-inversion'];
 
 const bytes = (value: unknown) =>
   new TextEncoder().encode(typeof value === 'string' ? value : JSON.stringify(value));
@@ -12,7 +15,13 @@ test('every field but token has the default of docs/contracts.md', () => {
     baseModel: 'default',
     templates: 'object',
     training: { learningRate: 5e-3, scaleLr: true, batchSize: 2, seed: 59, maxSteps: 6100 },
-    stop: { criterion: 'dvar', window: 310, threshold: 0.15, evalBatchSize: 4, evalEvery: 1 },
+    stop: {
+      criterion: 'dvar',
+      window: TI.window,
+      threshold: TI.threshold,
+      evalBatchSize: 4,
+      evalEvery: TI.evalEvery,
+    },
     notify: {},
   });
 });
@@ -24,7 +33,7 @@ test('partial sections keep the other defaults', () => {
     stop: { criterion: 'none' },
   });
   expect(manifest.training).toMatchObject({ maxSteps: 500, batchSize: 2 });
-  expect(manifest.stop).toMatchObject({ criterion: 'none', window: 310 });
+  expect(manifest.stop).toMatchObject({ criterion: 'none', window: TI.window });
 });
 
 test.each([
@@ -76,11 +85,14 @@ test('refuses unknown keys at every level, naming them', () => {
 test('refuses a DVAR criterion that cannot hold before maxSteps (window in steps, as dvarParamsOf counts it)', () => {
   // 310 values at evalEvery 1: the ratio is defined at the 310th value (step 309) and is 1 there, so step 310 is
   // the earliest stop, which a 310-step run never trains.
-  expect(() => parseManifest(bytes({ token: 't', training: { maxSteps: 310 } }))).toThrow(
+  const paper = { window: 310, threshold: 0.15, evalEvery: 1 };
+  expect(() => parseManifest(bytes({ token: 't', training: { maxSteps: 310 }, stop: paper }))).toThrow(
     'invalid job.json: stop.window: window 310 with evalEvery 1 lets DVAR hold at step 310 at the earliest, ' +
       'not before training.maxSteps 310',
   );
-  expect(parseManifest(bytes({ token: 't', training: { maxSteps: 311 } })).training.maxSteps).toBe(311);
+  expect(
+    parseManifest(bytes({ token: 't', training: { maxSteps: 311 }, stop: paper })).training.maxSteps,
+  ).toBe(311);
   // evalEvery 10, window 25 steps → round(2.5) = 3 values → step 30 at the earliest.
   const sparse = (maxSteps: number) => ({
     token: 't',

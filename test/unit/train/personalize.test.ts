@@ -107,7 +107,8 @@ describe('runPersonalization', () => {
   it('stops by DVAR in-process and records it', async () => {
     const store = fresh();
     const result = await runPersonalization(
-      { ...settings, maxSteps: 400 },
+      // evalEvery 1: the tracker's window of 20 is in values, one per step.
+      { ...settings, maxSteps: 400, evalEvery: 1 },
       deps(store, new ListSink(), { criterion: () => new DvarTracker({ window: 20, threshold: 0.15 }) }),
     );
     expect(result.stopReason).toBe('criterion');

@@ -174,6 +174,8 @@ describe('runTrainingJob', () => {
       initializerToken: 'toy',
       baseModel: 'tiny',
       training: { maxSteps: 4 },
+      // Four steps cannot reach any DVAR window: a fixed-budget run.
+      stop: { criterion: 'none' },
       customDiffusion: { classWord: 'toy', classImages: 2 },
     };
     bucket.objects.set('jobs/job-1/input/job.json', new TextEncoder().encode(JSON.stringify(manifest)));

@@ -7,6 +7,7 @@ import { DynamoDbSampleReader, DynamoDbSampleSink } from '../../../../shared/aws
 import { DynamoDbStopSignal } from '../../../../shared/aws/dynamodb-stop-signal.ts';
 import type { JobRecord } from '../../../../shared/job-record.ts';
 import { JobManifest } from '../../../../shared/manifest.ts';
+import { METHOD_DEFAULTS } from '../../../../shared/methods.ts';
 import type { LossSample } from '../../../../shared/ports.ts';
 import { TTL_ATTRIBUTE } from '../../../../shared/table-layout.ts';
 import { type EmbeddedAws, startEmbeddedAws } from './embedded-aws.ts';
@@ -46,7 +47,7 @@ describe('DynamoDbJobStore', () => {
     expect(await store.create({ ...queued('j1'), status: 'FAILED', error: 'x' })).toBe(false);
     const got = await store.get('j1');
     expect(got?.status).toBe('QUEUED');
-    expect(got?.manifest?.stop.window).toBe(310);
+    expect(got?.manifest?.stop.window).toBe(METHOD_DEFAULTS['textual-inversion'].window);
     expect(await store.get('nope')).toBeUndefined();
   });
 

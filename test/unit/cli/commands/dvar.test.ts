@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import type { CliIo } from '../../../../cli/command.ts';
 import { main } from '../../../../cli/main.ts';
 import { findCriterionIndex } from '../../../../shared/dvar.ts';
+import { METHOD_DEFAULTS } from '../../../../shared/methods.ts';
+
+const TI = METHOD_DEFAULTS['textual-inversion'];
 
 function capture(): CliIo & { stdout: () => string; stderr: () => string } {
   let out = '';
@@ -70,20 +73,20 @@ describe('plateau dvar', () => {
     const path = file('h.csv', `step,loss\n${losses.map((l, i) => `${i},${l}`).join('\n')}\n`);
     const io = capture();
     expect(await main(['dvar', '--history', path, '--window', '50'], io)).toBe(0);
-    const index = findCriterionIndex(losses, { window: 50, threshold: 0.15 })!;
+    const index = findCriterionIndex(losses, { window: 50, threshold: TI.threshold })!;
     expect(io.stdout()).toMatch(
       new RegExp(
-        `^DVAR \\(window 50, threshold 0.15\\) first held at step ${index}: ratio 0\\.\\d+ after ${index + 1} of 400 samples`,
+        `^DVAR \\(window 50, threshold ${TI.threshold}\\) first held at step ${index}: ratio 0\\.\\d+ after ${index + 1} of 400 samples`,
       ),
     );
 
     const defaults = capture();
     expect(await main(['dvar', '--history', path, '--json'], defaults)).toBe(0);
     expect(JSON.parse(defaults.stdout())).toMatchObject({
-      criterionStep: findCriterionIndex(losses, { window: 310, threshold: 0.15 }),
+      criterionStep: findCriterionIndex(losses, { window: TI.window, threshold: TI.threshold }),
       samples: 400,
-      window: 310,
-      threshold: 0.15,
+      window: TI.window,
+      threshold: TI.threshold,
     });
   });
 
@@ -97,7 +100,7 @@ describe('plateau dvar', () => {
     const json = capture();
     expect(await main(['dvar', '--history', path, '--window', '5', '--json'], json)).toBe(0);
     expect(json.stdout()).toBe(
-      '{"criterionStep":null,"samples":2,"window":5,"threshold":0.15,"finalRatio":null}\n',
+      `{"criterionStep":null,"samples":2,"window":5,"threshold":${TI.threshold},"finalRatio":null}\n`,
     );
   });
 

@@ -63,6 +63,9 @@ const base = (out: string) => [
   'toy',
   '--out',
   out,
+  // One deterministic loss per step whatever the method's default evalEvery: the tests read every one.
+  '--eval-every',
+  '1',
 ];
 
 describe('plateau train', () => {
@@ -94,7 +97,10 @@ describe('plateau train', () => {
       learningRate: METHOD_DEFAULTS['dreambooth-lora'].learningRate,
       maxSteps: METHOD_DEFAULTS['dreambooth-lora'].maxSteps,
     });
-    expect(lora.stop).toMatchObject({ window: 440, threshold: 0.4 });
+    expect(lora.stop).toMatchObject({
+      window: METHOD_DEFAULTS['dreambooth-lora'].window,
+      threshold: METHOD_DEFAULTS['dreambooth-lora'].threshold,
+    });
     if (lora.method !== 'dreambooth-lora') throw new Error('not a LoRA job');
     expect(lora.lora).toEqual({ rank: 8, alpha: 8, targets: 'paper' });
     const cd = manifestFromFlags({
@@ -109,13 +115,20 @@ describe('plateau train', () => {
       priorPreservation: false,
       classImages: 200,
     });
-    expect(cd.stop).toMatchObject({ window: 180, threshold: 0.15 });
+    expect(cd.stop).toMatchObject({
+      window: METHOD_DEFAULTS['custom-diffusion'].window,
+      threshold: METHOD_DEFAULTS['custom-diffusion'].threshold,
+    });
     expect(() => manifestFromFlags({ token: '<t>', 'no-prior': true })).toThrow(
       /needs? --method custom-diffusion/,
     );
     const ti = manifestFromFlags({ token: '<t>', window: '50', 'no-dvar': true });
     expect(ti).toMatchObject({ method: 'textual-inversion', initializerToken: 'object' });
-    expect(ti.stop).toMatchObject({ window: 50, threshold: 0.15, criterion: 'none' });
+    expect(ti.stop).toMatchObject({
+      window: 50,
+      threshold: METHOD_DEFAULTS['textual-inversion'].threshold,
+      criterion: 'none',
+    });
   });
 
   it('trains to the cap with progress on stderr and a summary on stdout', async () => {

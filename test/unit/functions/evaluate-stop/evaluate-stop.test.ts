@@ -23,7 +23,12 @@ function record(overrides: Partial<JobRecord> = {}, manifest: Partial<JobManifes
     status: 'RUNNING',
     createdAt: T0,
     updatedAt: T0,
-    manifest: JobManifest.parse({ token: '<cat>', stop: { window: 10, threshold: 0.15 }, ...manifest }),
+    // evalEvery 1: these histories hold one deterministic loss per step.
+    manifest: JobManifest.parse({
+      token: '<cat>',
+      stop: { window: 10, threshold: 0.15, evalEvery: 1 },
+      ...manifest,
+    }),
     batchJobId: 'b',
     stopRequested: false,
     attempts: 1,
@@ -285,7 +290,7 @@ test('a cancel flagged on the record turns into a stop decision with reason canc
 
 describe('chooseWait', () => {
   const rec = (window: number, maxSteps = 6100) =>
-    record({}, { stop: { window, threshold: 0.15 }, training: { maxSteps } });
+    record({}, { stop: { window, threshold: 0.15, evalEvery: 1 }, training: { maxSteps } });
   const run = (n: number, rate: number) => decaying(n, rate);
 
   test('before two samples: the startup wait, or the queued wait while Batch has not started the trainer', () => {

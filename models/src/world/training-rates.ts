@@ -1,0 +1,23 @@
+// The embedded model's own training settings per method, where plateau-world-32 needs other values than the
+// paper's (shared/methods.ts, tuned for Stable Diffusion at 512 px): the learning rate before batch scaling and
+// the min-SNR γ of the loss. The bundled example's job.json and the benchmark read them from here; a job on this
+// model passes them as `training.learningRate` / `training.snrGamma` (or `--lr` / `--snr-gamma`).
+import { METHOD_DEFAULTS, type MethodName } from '../../../shared/methods.ts';
+
+export interface ModelTrainingSettings {
+  /** Per-image learning rate before batch scaling (the manifest's training.learningRate). */
+  readonly learningRate: number;
+  /** Min-SNR-γ loss weights (the manifest's training.snrGamma). */
+  readonly snrGamma: number;
+}
+
+export const WORLD_MODEL_TRAINING: { readonly [M in MethodName]: ModelTrainingSettings } = {
+  // 4× the paper's 5e-3: at the paper's rate the token's samples get no closer to the concept than the
+  // initializer's (docs/benchmark.md); min-SNR weights keep it from drifting to background texture.
+  'textual-inversion': { learningRate: 2e-2, snrGamma: 5 },
+  // The paper's rate learns on this model (docs/benchmark.md, docs/methods.md).
+  'dreambooth-lora': { learningRate: METHOD_DEFAULTS['dreambooth-lora'].learningRate, snrGamma: 5 },
+  // 10× the paper's 1e-5: at 1e-5 the deterministic loss falls 0.9% in 500 steps and identity gains 0.035; at
+  // 1e-4 4.7% and 0.059; at 1e-3 the identity peaks and falls back (bench/dvar/lr-sweep.ts, docs/benchmark.md).
+  'custom-diffusion': { learningRate: 1e-4, snrGamma: 5 },
+};
