@@ -2,9 +2,10 @@
 // nodes with per-op shape rules, plus folding of the small integer "shape arithmetic" tensors (Shape → Gather →
 // Unsqueeze → Concat → Reshape) that TorchScript exports are full of, with symbolic dims ('batch') kept as
 // symbols. The export's value_info is used only where a rule cannot tell. Unknown stays undefined, never guessed.
-import type { ConstTensor, Dim } from '../autodiff/grad-rule.ts';
+
 import { DataType, type OnnxAttribute, type OnnxGraph, type OnnxNode } from './model.ts';
 import { decodeValues } from './tensor-values.ts';
+import type { ConstTensor, Dim } from './typed-values.ts';
 
 export interface TensorInfo {
   readonly dataType: number;
