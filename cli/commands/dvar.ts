@@ -1,10 +1,10 @@
 // `plateau dvar`: replays a loss history (the project's JSONL samples or a `step,loss` CSV) through the DVAR
 // criterion and reports the step where it first held; for choosing a window and threshold from past runs.
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { DVAR_DEFAULTS, DvarTracker } from '../../shared/dvar.ts';
 import { parseLossHistory } from '../../shared/dvar-history.ts';
-import { type Command, UsageError } from '../command.ts';
+import { type Command, parseOptions, stringOption, UsageError } from '../command.ts';
+import { dvarFromFlags } from '../job-options.ts';
 
 const DEFAULTS = DVAR_DEFAULTS['textual-inversion'];
 
@@ -16,38 +16,22 @@ export interface DvarReplay {
   readonly finalRatio: number | null;
 }
 
-function parseOptions(args: readonly string[]): {
+function parseDvarOptions(args: readonly string[]): {
   history: string;
   window: number;
   threshold: number;
   json: boolean;
 } {
-  let values: { history?: string; window?: string; threshold?: string; json?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      options: {
-        history: { type: 'string' },
-        window: { type: 'string' },
-        threshold: { type: 'string' },
-        json: { type: 'boolean' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
-  if (!values.history) throw new UsageError('--history <file> is required');
-  const window = values.window === undefined ? DEFAULTS.window : Number(values.window);
-  if (!Number.isInteger(window) || window < 2) {
-    throw new UsageError(`--window must be an integer >= 2 (got '${values.window}')`);
-  }
-  const threshold = values.threshold === undefined ? DEFAULTS.threshold : Number(values.threshold);
-  if (!Number.isFinite(threshold) || threshold <= 0) {
-    throw new UsageError(`--threshold must be a number > 0 (got '${values.threshold}')`);
-  }
-  return { history: values.history, window, threshold, json: values.json === true };
+  const values = parseOptions(args, {
+    history: { type: 'string' },
+    method: { type: 'string' },
+    window: { type: 'string' },
+    threshold: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  const history = stringOption(values, 'history');
+  if (!history) throw new UsageError('--history <file> is required');
+  return { history, ...dvarFromFlags(values), json: values.json === true };
 }
 
 async function readHistoryFile(path: string): Promise<string> {
@@ -68,9 +52,11 @@ async function readHistoryFile(path: string): Promise<string> {
 export const dvarCommand: Command = {
   name: 'dvar',
   summary: 'Replay a loss history (JSONL detLoss or step,loss CSV) and show where DVAR first holds',
-  usage: `plateau dvar --history <file> [--window W (default ${DEFAULTS.window})] [--threshold a (default ${DEFAULTS.threshold})] [--json]`,
+  usage:
+    `plateau dvar --history <file> [--method m] [--window W (default ${DEFAULTS.window})] [--threshold a (default ${DEFAULTS.threshold})] [--json]\n` +
+    "  --window, --threshold: job.json's limits; unset ones are --method's defaults (textual inversion's without it)",
   async run(args, io) {
-    const options = parseOptions(args);
+    const options = parseDvarOptions(args);
     const history = parseLossHistory(await readHistoryFile(options.history), options.history);
     const tracker = new DvarTracker({ window: options.window, threshold: options.threshold });
     let criterionStep: number | null = null;

@@ -13,7 +13,7 @@ import {
   sessionSource,
   type TextualInversionGraph,
 } from '../../trainer-image/src/train/training-graph.ts';
-import { floats, relativeError, tensor, tiFeeds, timed } from './gradcheck.ts';
+import { floats, relativeError, tensor, tiFeeds, timed } from './gradcheck-support.ts';
 
 export interface CdGradcheckResult {
   readonly pipeline: string;

@@ -8,7 +8,7 @@ import { DataType } from '../../trainer-image/src/onnx/model.ts';
 import { Session, type TypedTensor } from '../../trainer-image/src/runtime/session.ts';
 import { dreamboothLora } from '../../trainer-image/src/train/methods/dreambooth-lora.ts';
 import { buildTextualInversionGraph, sessionSource } from '../../trainer-image/src/train/training-graph.ts';
-import { floats, relativeError, tensor, tiFeeds, timed } from './gradcheck.ts';
+import { floats, relativeError, tensor, tiFeeds, timed } from './gradcheck-support.ts';
 
 export interface LoraGradcheckResult {
   readonly pipeline: string;

@@ -4,25 +4,20 @@
 // without --json).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  readSafetensors,
-  type SafetensorsFile,
-  toBigInt64,
-  toFloat32,
-  toFloat64,
-} from '../../shared/safetensors.ts';
+import { readSafetensors } from '../../shared/safetensors.ts';
 import { DataType } from '../../trainer-image/src/onnx/model.ts';
 import { Session, type TypedTensor } from '../../trainer-image/src/runtime/session.ts';
 import {
   buildTextualInversionGraph,
   sessionSource,
-  type TextualInversionGraph,
   type TrainableChoice,
 } from '../../trainer-image/src/train/training-graph.ts';
-import { type Command, UsageError } from '../command.ts';
-import { positiveInt } from '../job-options.ts';
+import { boundedOption, type Command, parseCommandArgs, stringOption, UsageError } from '../command.ts';
 import { runCdGradcheck } from './gradcheck-cd.ts';
 import { runLoraGradcheck } from './gradcheck-lora.ts';
+import { floats, reference, relativeError, tensor, tiFeeds, timed } from './gradcheck-support.ts';
+
+export { relativeError } from './gradcheck-support.ts';
 
 export interface GradcheckResult {
   readonly pipeline: string;
@@ -47,97 +42,6 @@ export interface GradcheckOptions {
   readonly timing?: boolean;
   /** onnxruntime intra-op threads (default: its own choice); 1 gives steadier ratios on a busy machine. */
   readonly threads?: number;
-}
-
-/** ‖ours − ref‖₂ / ‖ref‖₂ in float64. */
-export function relativeError(ours: ArrayLike<number>, ref: ArrayLike<number>): number {
-  if (ours.length !== ref.length) throw new Error(`length mismatch: ${ours.length} vs ${ref.length}`);
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < ref.length; i++) {
-    const d = (ours[i] ?? 0) - (ref[i] ?? 0);
-    num += d * d;
-    den += (ref[i] ?? 0) ** 2;
-  }
-  return Math.sqrt(num) / Math.sqrt(den);
-}
-
-export function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
-}
-
-export function tensor(golden: SafetensorsFile, key: string) {
-  const t = golden.tensors.get(key);
-  if (!t) throw new Error(`golden.safetensors has no '${key}'`);
-  return t;
-}
-
-/** The float64 reference where the golden file has one, else the float32 one. */
-function reference(golden: SafetensorsFile, name: string): Float64Array {
-  return toFloat64(golden.tensors.get(`ti64.${name}`) ?? tensor(golden, `ti.${name}`));
-}
-
-export function feedFor(
-  dataType: number,
-  dims: readonly number[],
-  values: Float64Array | BigInt64Array,
-): TypedTensor {
-  const big = values instanceof BigInt64Array;
-  switch (dataType) {
-    case DataType.INT64:
-      return {
-        dataType,
-        dims,
-        data: big ? values : BigInt64Array.from(values, (v) => BigInt(Math.round(v))),
-      };
-    case DataType.INT32:
-      return { dataType, dims, data: Int32Array.from(big ? Array.from(values, Number) : values) };
-    case DataType.FLOAT:
-      return { dataType, dims, data: Float32Array.from(big ? Array.from(values, Number) : values) };
-    case DataType.DOUBLE:
-      return { dataType, dims, data: Float64Array.from(big ? Array.from(values, Number) : values) };
-    default:
-      throw new Error(`gradcheck: unsupported input data type ${dataType}`);
-  }
-}
-
-export function tiFeeds(g: TextualInversionGraph, golden: SafetensorsFile): Record<string, TypedTensor> {
-  const ids = tensor(golden, 'ti.input_ids');
-  const latents = tensor(golden, 'ti.latents');
-  const timesteps = tensor(golden, 'ti.timesteps');
-  const row = toFloat32(tensor(golden, 'ti.initializer_row'));
-  const feeds: Record<string, TypedTensor> = {
-    [g.inputs.rows]: { dataType: DataType.FLOAT, dims: [1, row.length], data: row },
-    [g.inputs.inputIds]: feedFor(g.inputDataTypes.inputIds, ids.shape, toBigInt64(ids)),
-    [g.inputs.latents]: feedFor(g.inputDataTypes.latents, latents.shape, toFloat64(latents)),
-    [g.inputs.noise]: feedFor(g.inputDataTypes.noise, latents.shape, toFloat64(tensor(golden, 'ti.noise'))),
-    [g.inputs.timesteps]: feedFor(g.inputDataTypes.timesteps, timesteps.shape, toBigInt64(timesteps)),
-  };
-  if (g.trainableInitial) {
-    feeds[g.trainable] = { dataType: DataType.FLOAT, dims: g.trainableDims, data: g.trainableInitial };
-  }
-  return feeds;
-}
-
-export async function timed(session: Session, feeds: Record<string, TypedTensor>, runs: number) {
-  let last = await session.run(feeds);
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    last = await session.run(feeds);
-    times.push(performance.now() - t0);
-  }
-  return { outputs: last, ms: median(times) };
-}
-
-export function floats(outputs: Record<string, TypedTensor>, name: string): ArrayLike<number> {
-  const t = outputs[name];
-  if (!t || !(t.data instanceof Float32Array || t.data instanceof Float64Array)) {
-    throw new Error(`output '${name}' missing or not floating point`);
-  }
-  return t.data;
 }
 
 /**
@@ -232,43 +136,41 @@ interface GradcheckArgs {
   readonly threads: number | undefined;
 }
 
-function parseArgs(args: readonly string[]): GradcheckArgs {
-  let dir: string | undefined;
-  let wrt: TrainableChoice = 'placeholder';
-  let method: GradcheckArgs['method'] = 'textual-inversion';
-  let json = false;
-  const numbers: Record<'runs' | 'threads', number | undefined> = { runs: undefined, threads: undefined };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    const flag = a?.startsWith('--') ? a.slice(2).split('=')[0] : undefined;
-    const value = () => (a?.includes('=') ? a.slice(a.indexOf('=') + 1) : args[++i]);
-    if (a === '--json') json = true;
-    else if (flag === 'method') {
-      const v = value();
-      if (v !== 'textual-inversion' && v !== 'dreambooth-lora' && v !== 'custom-diffusion') {
-        throw new UsageError(
-          `--method must be textual-inversion, dreambooth-lora or custom-diffusion (got '${v}')`,
-        );
-      }
-      method = v;
-    } else if (flag === 'wrt') {
-      const v = value();
-      if (v !== 'placeholder' && v !== 'conv_in')
-        throw new UsageError(`--wrt must be placeholder or conv_in (got '${v}')`);
-      wrt = v;
-    } else if (flag === 'runs' || flag === 'threads') {
-      const v = value();
-      if (v === undefined || v.startsWith('--')) throw new UsageError(`--${flag} needs a value`);
-      numbers[flag] = positiveInt(flag, v);
-    } else if (a?.startsWith('-')) throw new UsageError(`unknown option '${a}'`);
-    else if (dir === undefined) dir = a;
-    else throw new UsageError(`unexpected argument '${a}'`);
-  }
+const GRADCHECK_METHODS = ['textual-inversion', 'dreambooth-lora', 'custom-diffusion'] as const;
+
+function parseGradcheckArgs(args: readonly string[]): GradcheckArgs {
+  const { values, positionals } = parseCommandArgs(
+    args,
+    {
+      method: { type: 'string' },
+      wrt: { type: 'string' },
+      runs: { type: 'string' },
+      threads: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    { positionals: true },
+  );
+  const [dir, ...more] = positionals;
   if (!dir) throw new UsageError('missing <pipelineDir>');
+  if (more.length > 0) throw new UsageError(`unexpected argument '${more[0]}'`);
+  const method = stringOption(values, 'method') ?? 'textual-inversion';
+  if (!(GRADCHECK_METHODS as readonly string[]).includes(method)) {
+    throw new UsageError(`--method must be ${GRADCHECK_METHODS.join(', ')} (got '${method}')`);
+  }
+  const wrt = stringOption(values, 'wrt') ?? 'placeholder';
+  if (wrt !== 'placeholder' && wrt !== 'conv_in')
+    throw new UsageError(`--wrt must be placeholder or conv_in (got '${wrt}')`);
   if (method !== 'textual-inversion' && wrt !== 'placeholder') {
     throw new UsageError('--wrt applies to textual inversion only');
   }
-  return { dir, method, wrt, json, ...numbers };
+  return {
+    dir,
+    method: method as GradcheckArgs['method'],
+    wrt,
+    json: values.json === true,
+    runs: boundedOption(values, 'runs', { integer: true, min: 1 }),
+    threads: boundedOption(values, 'threads', { integer: true, min: 1 }),
+  };
 }
 
 export const gradcheckCommand: Command = {
@@ -283,7 +185,7 @@ export const gradcheckCommand: Command = {
     '  --runs N      timed runs per graph, the median reported (default 5)\n' +
     "  --threads N   onnxruntime intra-op threads (default: onnxruntime's choice; 1 is steadier on a busy machine)",
   async run(args, io) {
-    const { dir, method, wrt, json, runs, threads } = parseArgs(args);
+    const { dir, method, wrt, json, runs, threads } = parseGradcheckArgs(args);
     const timing = {
       ...(runs === undefined ? {} : { runs }),
       ...(threads === undefined ? {} : { threads }),

@@ -3,8 +3,7 @@
 // token and scores them against the concept images with the project's attribute classifier.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { type Command, UsageError } from '../command.ts';
+import { type Command, parseOptions, stringOption } from '../command.ts';
 import { projectRoot } from '../project-files.ts';
 import { parseRunOptions } from './run.ts';
 
@@ -55,29 +54,15 @@ export const startCommand: Command = {
   summary: 'Personalize the bundled example concept on the embedded default model, end to end',
   usage: 'plateau start [--out <dir>] [--gpu-hour-price usd] [--json] [--verbose] [--console]',
   async run(args, io) {
-    let values: {
-      out?: string;
-      json?: boolean;
-      verbose?: boolean;
-      console?: boolean;
-      'gpu-hour-price'?: string;
-    };
-    try {
-      ({ values } = parseArgs({
-        args: [...args],
-        options: {
-          out: { type: 'string' },
-          json: { type: 'boolean' },
-          verbose: { type: 'boolean' },
-          console: { type: 'boolean' },
-          'gpu-hour-price': { type: 'string' },
-        },
-        strict: true,
-        allowPositionals: false,
-      }));
-    } catch (error) {
-      throw new UsageError(error instanceof Error ? error.message : String(error));
-    }
+    const values = parseOptions(args, {
+      out: { type: 'string' },
+      json: { type: 'boolean' },
+      verbose: { type: 'boolean' },
+      console: { type: 'boolean' },
+      'gpu-hour-price': { type: 'string' },
+    });
+    const out = stringOption(values, 'out');
+    const price = stringOption(values, 'gpu-hour-price');
     const root = projectRoot(io);
     const example = readExample(root);
     const options = parseRunOptions(
@@ -94,11 +79,11 @@ export const startCommand: Command = {
         ...(example.snrGamma === undefined ? [] : ['--snr-gamma', String(example.snrGamma)]),
         '--job-id',
         `checkered-gem-${Date.now().toString(36)}`,
-        ...(values.out ? ['--out', values.out] : []),
+        ...(out ? ['--out', out] : []),
         ...(values.json ? ['--json'] : []),
         ...(values.verbose ? ['--verbose'] : []),
         ...(values.console ? ['--console'] : []),
-        ...(values['gpu-hour-price'] ? ['--gpu-hour-price', values['gpu-hour-price']] : []),
+        ...(price ? ['--gpu-hour-price', price] : []),
       ],
       { root },
     );

@@ -1,10 +1,9 @@
 // `plateau status <jobId>`: one look at a job on a stack (embedded or deployed) — status, the last step, the
 // deterministic loss and DVAR ratio so far, the criterion step, the stop reason or error, and the outputs.
 // The summary itself is shared/job-summary.ts (the web console lists jobs with the same one).
-import { parseArgs } from 'node:util';
 import { type JobSummary, summarizeJob } from '../../shared/job-summary.ts';
 import { isValidJobId } from '../../shared/keys.ts';
-import { type Command, UsageError } from '../command.ts';
+import { type Command, parseCommandArgs, UsageError } from '../command.ts';
 import { resolveStackTarget, STACK_OPTIONS, STACK_USAGE, type StackTarget } from './stack-target.ts';
 
 /** One line: what the progress views print. */
@@ -40,17 +39,7 @@ export function parseJobArgs<E extends Record<string, { type: 'string' | 'boolea
   args: readonly string[],
   extra: E,
 ) {
-  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
-  try {
-    parsed = parseArgs({
-      args: [...args],
-      options: { ...STACK_OPTIONS, ...extra },
-      strict: true,
-      allowPositionals: true,
-    }) as typeof parsed;
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
+  const parsed = parseCommandArgs(args, { ...STACK_OPTIONS, ...extra }, { positionals: true });
   const [jobId, ...more] = parsed.positionals;
   if (jobId === undefined) throw new UsageError('a <jobId> is required');
   if (more.length > 0) throw new UsageError(`one <jobId> only (got also '${more[0]}')`);

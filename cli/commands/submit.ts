@@ -5,37 +5,47 @@
 // Without --model the job uses the embedded default model, uploaded to the stack first if it lacks it.
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
-import { IMAGE_CONTENT_TYPES, sniffImageType } from '../../shared/image-type.ts';
 import { isValidJobId, jobKeys, MODELS_PREFIX } from '../../shared/keys.ts';
-import { JobManifest } from '../../shared/manifest.ts';
-import { type Command, UsageError } from '../command.ts';
-import { JOB_OPTIONS, jobFromOptions, jobStamp, parseOptions, stringOption } from '../job-options.ts';
+import { type Command, type OptionValues, parseOptions, stringOption, UsageError } from '../command.ts';
+import { readImageFolder } from '../image-folder.ts';
+import { JOB_OPTIONS, JOB_USAGE, jobFromOptions, jobStamp } from '../job-options.ts';
 import { DEFAULT_MODEL, defaultModelDir, projectRoot } from '../project-files.ts';
 import type { OpenStack } from './open-stack.ts';
 import { resolveStackTarget, STACK_OPTIONS, STACK_USAGE } from './stack-target.ts';
 
 export interface SubmitOptions {
   readonly imagesDir: string;
+  /** Class images for Custom Diffusion's prior preservation, uploaded to jobs/<jobId>/input/class/. */
+  readonly classDir?: string;
   readonly jobId: string;
   readonly json: boolean;
   /** The job.json to upload (validated here with the pipeline's own schema). */
   readonly manifest: Readonly<Record<string, unknown>>;
-  readonly stack: Readonly<Record<string, string | boolean | undefined>>;
+  readonly stack: OptionValues;
 }
 
 export function parseSubmitOptions(args: readonly string[], now = new Date()): SubmitOptions {
-  const values = parseOptions(args, { ...STACK_OPTIONS, ...JOB_OPTIONS, model: { type: 'string' } });
-  const { images, manifest: base } = jobFromOptions(values);
+  const values = parseOptions(args, {
+    ...STACK_OPTIONS,
+    ...JOB_OPTIONS,
+    model: { type: 'string' },
+    'job-id': { type: 'string' },
+  });
+  // The job is validated with the pipeline's own schema, --model included (it becomes baseModel).
+  const { images, classDir, manifest } = jobFromOptions(values, {
+    baseModel: stringOption(values, 'model') ?? DEFAULT_MODEL,
+  });
   const jobId =
     stringOption(values, 'job-id') ?? `job-${jobStamp(now)}-${Math.random().toString(36).slice(2, 6)}`;
   if (!isValidJobId(jobId)) throw new UsageError(`--job-id '${jobId}' is not a valid job id`);
-  const manifest = { ...base, baseModel: stringOption(values, 'model') ?? DEFAULT_MODEL };
-  const parsed = JobManifest.safeParse(manifest);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new UsageError(`invalid job: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim());
-  }
-  return { imagesDir: resolve(images), jobId, json: values.json === true, manifest, stack: values };
+  return {
+    imagesDir: resolve(images),
+    ...(classDir === undefined ? {} : { classDir: resolve(classDir) }),
+    jobId,
+    json: values.json === true,
+    manifest,
+    stack: values,
+  };
 }
 
 /** Every file under dir (recursively), as paths. */
@@ -55,34 +65,19 @@ async function ensureDefaultModel(objects: OpenStack['objects'], root: string): 
   return true;
 }
 
-/** The image files of a folder (not subfolders, not dotfiles), in name order, each checked by content. */
-async function readImages(dir: string): Promise<{ name: string; bytes: Uint8Array; contentType: string }[]> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  const names = entries
-    .filter((e) => e.isFile() && !e.name.startsWith('.'))
-    .map((e) => e.name)
-    .sort();
-  if (names.length === 0) throw new Error(`no image files in ${dir}`);
-  const images = [];
-  for (const name of names) {
-    const bytes = new Uint8Array(await readFile(join(dir, name)));
-    const type = sniffImageType(bytes);
-    if (!type) throw new Error(`${name} is not a PNG, JPEG or WebP image (by its content)`);
-    images.push({ name, bytes, contentType: IMAGE_CONTENT_TYPES[type] });
-  }
-  return images;
-}
-
 export const submitCommand: Command = {
   name: 'submit',
   summary: 'Upload a job (images, then job.json) to a stack (plateau up or deployed) and print its id',
   usage:
-    `plateau submit --images <dir> --token "<tok>" [--method textual-inversion|dreambooth-lora|custom-diffusion] [--rank R] [--lora-targets paper|attention] [--class-word w] [--class-images N] [--no-prior] [--init <word>] [--model <name>] [--job-id <id>] [--lr x] [--snr-gamma g] [--max-steps N] [--window W] [--threshold A] ${STACK_USAGE} [--json]\n` +
-    `  --model: a model name under models/ in the bucket (default: ${DEFAULT_MODEL}, uploaded from this package if absent)`,
+    `plateau submit ${JOB_USAGE} [--model <name>] [--job-id <id>] ${STACK_USAGE} [--json]\n` +
+    `  --model: a model name under models/ in the bucket (default: ${DEFAULT_MODEL}, uploaded from this package if absent)\n` +
+    '  --class-dir: class images for Custom Diffusion with prior preservation, uploaded to jobs/<jobId>/input/class/\n' +
+    '  Every job flag has the limits of the same field in job.json (plateau train --help lists the defaults).',
   async run(args, io) {
     const options = parseSubmitOptions(args);
     const target = resolveStackTarget(options.stack);
-    const images = await readImages(options.imagesDir);
+    const images = await readImageFolder(options.imagesDir);
+    const classImages = options.classDir ? await readImageFolder(options.classDir, '--class-dir') : [];
     const { openStack } = await import('./open-stack.ts');
     const stack = openStack(target);
     try {
@@ -102,12 +97,15 @@ export const submitCommand: Command = {
       for (const image of images) {
         await stack.objects.put(`${keys.imagesPrefix}${image.name}`, image.bytes, image.contentType);
       }
+      for (const image of classImages) {
+        await stack.objects.put(`${keys.classImagesPrefix}${image.name}`, image.bytes, image.contentType);
+      }
       // Last: its ObjectCreated event starts the job, so everything it refers to must already be there.
       const body = new TextEncoder().encode(JSON.stringify(options.manifest));
       await stack.objects.put(keys.manifest, body, 'application/json');
       io.out.write(
         options.json
-          ? `${JSON.stringify({ jobId: options.jobId, bucket: target.bucket, manifest: keys.manifest, images: images.length })}\n`
+          ? `${JSON.stringify({ jobId: options.jobId, bucket: target.bucket, manifest: keys.manifest, images: images.length, classImages: classImages.length })}\n`
           : `${options.jobId}\n`,
       );
       return 0;

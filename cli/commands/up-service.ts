@@ -7,7 +7,16 @@ import { type EmbeddedPipeline, startEmbeddedPipeline } from '../../infra/local/
 import { MODELS_PREFIX } from '../../shared/keys.ts';
 import type { CliIo } from '../command.ts';
 import { defaultModelDir, projectRoot } from '../project-files.ts';
-import type { UpOptions } from './up.ts';
+
+/** `plateau up`'s settings (parsed by up.ts). */
+export interface UpOptions {
+  readonly json: boolean;
+  readonly stateDir?: string;
+  readonly models: readonly string[];
+  readonly verbose: boolean;
+  /** The web console's port; any free one when absent. */
+  readonly consolePort?: number;
+}
 
 /** The one line `--json` prints when the service is ready (with the console's URL when it serves one). */
 export function readyLine(pipeline: EmbeddedPipeline, web?: ConsoleServer) {

@@ -5,43 +5,18 @@
 // The service itself lives in up-service.ts, imported only when `up` runs (it loads aws-cdk-lib and the
 // embedded servers, which the other commands never need).
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { type Command, UsageError } from '../command.ts';
-
-export interface UpOptions {
-  readonly json: boolean;
-  readonly stateDir?: string;
-  readonly models: readonly string[];
-  readonly verbose: boolean;
-  /** The web console's port; any free one when absent. */
-  readonly consolePort?: number;
-}
+import { type Command, parseOptions, stringOption, UsageError } from '../command.ts';
+import type { UpOptions } from './up-service.ts';
 
 export function parseUpOptions(args: readonly string[]): UpOptions {
-  let values: {
-    json?: boolean;
-    state?: string;
-    model?: string[];
-    verbose?: boolean;
-    'console-port'?: string;
-  };
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      options: {
-        json: { type: 'boolean' },
-        state: { type: 'string' },
-        model: { type: 'string', multiple: true },
-        verbose: { type: 'boolean' },
-        'console-port': { type: 'string' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
-  const port = values['console-port'];
+  const values = parseOptions(args, {
+    json: { type: 'boolean' },
+    state: { type: 'string' },
+    model: { type: 'string', multiple: true },
+    verbose: { type: 'boolean' },
+    'console-port': { type: 'string' },
+  });
+  const port = stringOption(values, 'console-port');
   const consolePort = port === undefined ? undefined : Number(port);
   if (
     consolePort !== undefined &&
@@ -49,11 +24,13 @@ export function parseUpOptions(args: readonly string[]): UpOptions {
   ) {
     throw new UsageError(`--console-port must be a port number (got '${port}')`);
   }
+  const state = stringOption(values, 'state');
+  const models = values.model;
   return {
     json: values.json === true,
     ...(consolePort === undefined ? {} : { consolePort }),
-    ...(values.state ? { stateDir: resolve(values.state) } : {}),
-    models: (values.model ?? []).map((dir) => resolve(dir)),
+    ...(state ? { stateDir: resolve(state) } : {}),
+    models: (Array.isArray(models) ? models : []).map((dir) => resolve(dir)),
     verbose: values.verbose === true,
   };
 }

@@ -2,8 +2,7 @@
 // step changes (JSON lines with --json). Exit code: 0 SUCCEEDED, 1 FAILED (or no such job), 3 CANCELLED.
 import { isFinal } from '../../shared/job-record.ts';
 import { type JobSummary, summarizeJob } from '../../shared/job-summary.ts';
-import type { Command } from '../command.ts';
-import { UsageError } from '../command.ts';
+import { boundedOption, type Command } from '../command.ts';
 import { resolveStackTarget, STACK_USAGE } from './stack-target.ts';
 import { formatProgress, parseJobArgs } from './status.ts';
 
@@ -18,9 +17,7 @@ export const watchCommand: Command = {
   usage: `plateau watch <jobId> ${STACK_USAGE} [--interval <seconds>] [--json]`,
   async run(args, io) {
     const { jobId, values } = parseJobArgs(args, { interval: { type: 'string' }, json: { type: 'boolean' } });
-    const seconds = values.interval === undefined ? 2 : Number(values.interval);
-    if (!(seconds > 0))
-      throw new UsageError(`--interval must be a positive number (got '${values.interval}')`);
+    const seconds = boundedOption(values, 'interval', { min: 0, above: true }) ?? 2;
     const { openStack } = await import('./open-stack.ts');
     const stack = openStack(resolveStackTarget(values));
     const json = values.json === true;

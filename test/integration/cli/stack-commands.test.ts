@@ -111,6 +111,39 @@ test('submit without --model uses the embedded model, uploading it to the stack 
   await pipeline.idle();
 }, 60_000);
 
+test('submit --class-dir uploads the class images beside the instance images, checked the same way', async () => {
+  const classes = join(root, 'class');
+  mkdirSync(classes);
+  const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#4a8' } })
+    .png()
+    .toBuffer();
+  writeFileSync(join(classes, 'c0.png'), png);
+  writeFileSync(join(classes, 'c1.png'), png);
+  const args = [...submitArgs(20), '--method', 'custom-diffusion', '--class-images', '2'];
+  const submitted = await cli(...args, '--class-dir', classes, '--job-id', 'cli-class', '--json');
+  expect(submitted.code).toBe(0);
+  expect(JSON.parse(submitted.out)).toMatchObject({ jobId: 'cli-class', images: 2, classImages: 2 });
+  const keys = jobKeys('cli-class');
+  const uploaded = await pipeline.stores.objects.list(keys.classImagesPrefix);
+  expect(uploaded.map((o) => o.key).sort()).toEqual([
+    `${keys.classImagesPrefix}c0.png`,
+    `${keys.classImagesPrefix}c1.png`,
+  ]);
+  await pipeline.idle();
+  // A stray file in the class folder refuses the job before anything is uploaded, as in --images.
+  writeFileSync(join(classes, 'notes.txt'), 'not an image');
+  const bad = await cli(...args, '--class-dir', classes, '--job-id', 'cli-class-bad');
+  expect(bad.code).toBe(1);
+  expect(bad.err).toContain(
+    `notes.txt is not a PNG, JPEG or WebP image (by its content; --class-dir ${classes})`,
+  );
+  expect(await pipeline.stores.objects.list('jobs/cli-class-bad/')).toEqual([]);
+  // Class images are Custom Diffusion's prior preservation only.
+  const ti = await cli(...submitArgs(20), '--class-dir', classes, '--job-id', 'cli-class-ti');
+  expect(ti.code).toBe(2);
+  expect(ti.err).toMatch(/--class-dir needs --method custom-diffusion/);
+}, 60_000);
+
 test('cancel stops a running job: CANCELLED (watch exits 3); a second cancel is refused', async () => {
   expect((await cli(...submitArgs(1000), '--job-id', 'cli-cancel')).code).toBe(0);
   let step = -1;

@@ -109,7 +109,7 @@ describe('plateau run', () => {
       parseRunOptions(['--images', 'i', '--token', '<t>', '--model', 'm', '--threshold', '2']),
     ).toThrow(/threshold/);
     expect(() => parseRunOptions(['--images', 'i', '--token', '<t>', '--model', 'm', '--lr', '0'])).toThrow(
-      /--lr must be in \(0, 1\]/,
+      /--lr: Too small: expected number to be >0 \(got '0'\)/,
     );
   });
 
@@ -133,7 +133,7 @@ describe('plateau run', () => {
     expect(gamma.manifest).toMatchObject({ training: { snrGamma: 5 } });
     expect(() =>
       parseRunOptions(['--images', 'i', '--token', '<t>', '--model', 'm', '--snr-gamma', '0']),
-    ).toThrow(/--snr-gamma must be/);
+    ).toThrow(/--snr-gamma: Too small: expected number to be >0/);
     expect(parseRunOptions(['--images', 'i', '--token', '<t>', '--model', 'm']).manifest).not.toHaveProperty(
       'training',
     );

@@ -1,7 +1,7 @@
 // The job options of `plateau run` / `plateau submit`: the method and its LoRA settings reach job.json, and the
 // pipeline's manifest schema reads the result with the method's own defaults; bad values are usage errors.
-import { UsageError } from '../../../cli/command.ts';
-import { JOB_OPTIONS, jobFromOptions, parseOptions } from '../../../cli/job-options.ts';
+import { parseOptions, UsageError } from '../../../cli/command.ts';
+import { JOB_OPTIONS, jobFromOptions } from '../../../cli/job-options.ts';
 import { JobManifest } from '../../../shared/manifest.ts';
 
 const job = (...args: string[]) =>
@@ -49,7 +49,9 @@ describe('job options', () => {
   it('refuses unknown methods, LoRA flags without LoRA, and bad targets', () => {
     expect(() => job('--method', 'lora')).toThrow(UsageError);
     expect(() => job('--rank', '4')).toThrow(/need --method dreambooth-lora/);
-    expect(() => job('--method', 'dreambooth-lora', '--lora-targets', 'ff')).toThrow(/paper or attention/);
+    expect(() => job('--method', 'dreambooth-lora', '--lora-targets', 'ff')).toThrow(
+      /--lora-targets: Invalid option: expected one of "paper"\|"attention" \(got 'ff'\)/,
+    );
     expect(() => job('--method', 'dreambooth-lora', '--rank', '0')).toThrow(/--rank/);
   });
 });
