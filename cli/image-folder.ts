@@ -2,6 +2,7 @@
 // each by its content, so a stray file fails the command here rather than the job later.
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isHiddenFile } from '../shared/hidden-files.ts';
 import { IMAGE_CONTENT_TYPES, sniffImageType } from '../shared/image-type.ts';
 
 export interface FolderImage {
@@ -11,7 +12,7 @@ export interface FolderImage {
 }
 
 /**
- * The image files of a folder (not subfolders, not dotfiles), in name order, each a PNG, JPEG or WebP by its
+ * The image files of a folder (not subfolders, not hidden files: shared/hidden-files.ts), in name order, each a PNG, JPEG or WebP by its
  * content; `what` names the folder in errors (e.g. "--class-dir").
  */
 export async function readImageFolder(dir: string, what = '--images'): Promise<FolderImage[]> {
@@ -21,7 +22,7 @@ export async function readImageFolder(dir: string, what = '--images'): Promise<F
     throw new Error(`${what} ${dir}: ${reason}`);
   });
   const names = entries
-    .filter((e) => e.isFile() && !e.name.startsWith('.'))
+    .filter((e) => e.isFile() && !isHiddenFile(e.name))
     .map((e) => e.name)
     .sort();
   if (names.length === 0) throw new Error(`no image files in ${dir} (${what})`);

@@ -48,6 +48,18 @@ export const JOB_FLAGS = {
     value: false,
     method: 'custom-diffusion',
   },
+  'prior-weight': {
+    field: ['customDiffusion', 'priorLossWeight'],
+    kind: 'number',
+    hint: 'λ',
+    method: 'custom-diffusion',
+  },
+  'no-rescale': {
+    field: ['customDiffusion', 'randomRescale'],
+    kind: 'switch',
+    value: false,
+    method: 'custom-diffusion',
+  },
   templates: { field: ['templates'], kind: 'text', hint: 'object|style' },
   lr: { field: ['training', 'learningRate'], kind: 'number', hint: 'x' },
   'snr-gamma': { field: ['training', 'snrGamma'], kind: 'number', hint: 'g' },
@@ -109,10 +121,11 @@ export function manifestInput(values: OptionValues): Record<string, unknown> {
   const method = stringOption(values, 'method');
   if (method === undefined || isMethodName(method)) {
     for (const other of METHODS.filter((m) => m !== (method ?? 'textual-inversion'))) {
-      const own = FLAG_NAMES.filter((name) => flagOf(name).method === other);
-      if (own.some((name) => values[name] !== undefined)) {
-        const list = own.map((name) => `--${name}`);
-        throw new UsageError(`${list.slice(0, -1).join(', ')} and ${list.at(-1)} need --method ${other}`);
+      const given = FLAG_NAMES.filter((name) => flagOf(name).method === other && values[name] !== undefined);
+      if (given.length > 0) {
+        const list = given.map((name) => `--${name}`);
+        const named = list.length === 1 ? list[0] : `${list.slice(0, -1).join(', ')} and ${list.at(-1)}`;
+        throw new UsageError(`${named} need${list.length === 1 ? 's' : ''} --method ${other}`);
       }
     }
   }

@@ -6,6 +6,7 @@ import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import type { Construct } from 'constructs';
 import { ENV } from '../shared/env.ts';
 import { DEFAULT_GPU_HOUR_PRICE_USD } from '../shared/savings.ts';
+import { OBJECT_ACCESS, TABLE_ACCESS } from './constructs/access.ts';
 import { CompletionEvents } from './constructs/completion-events.ts';
 import { JobBucket } from './constructs/job-bucket.ts';
 import { JobTable } from './constructs/job-table.ts';
@@ -94,8 +95,8 @@ export class PlateauStack extends Stack {
     });
 
     const trainerEnv = new TrainerEnvironment(this, 'TrainerEnv');
-    this.bucket.bind(trainerEnv, 'RW');
-    this.table.bind(trainerEnv, 'RW');
+    this.bucket.bind(trainerEnv, OBJECT_ACCESS.trainer);
+    this.table.bind(trainerEnv, TABLE_ACCESS.trainer);
     for (const [name, value] of Object.entries(trainerSettings({ sampleTtlDays: props.sampleTtlDays }))) {
       trainerEnv.addEnvironment(name, value);
     }
@@ -129,26 +130,25 @@ export class PlateauStack extends Stack {
       functions: { evaluateStop: evaluateStop.fn, requestStop: requestStop.fn, finalize: finalize.fn },
     });
 
-    this.bucket.bind(submitJob.fn, 'R');
-    this.table.bind(submitJob.fn, 'RW');
+    this.bucket.bind(submitJob.fn, OBJECT_ACCESS.submitJob);
+    this.table.bind(submitJob.fn, TABLE_ACCESS.submitJob);
     this.trainer.bindSubmit(submitJob.fn);
     this.monitor.bind(submitJob.fn);
     submitJob.fn.addEnvironment(ENV.SAMPLE_TTL_DAYS, sampleTtlDays);
     this.bucket.notifyManifestUploads(submitJob.fn);
     new SubmissionReconciler(this, 'SubmissionReconciler', { submitJob: submitJob.fn });
 
-    this.table.bind(evaluateStop.fn, 'RW');
+    this.table.bind(evaluateStop.fn, TABLE_ACCESS.evaluateStop);
     evaluateStop.fn.addEnvironment(
       ENV.RUNNABLE_LIMIT_SECONDS,
       String((props.runnableLimit ?? Duration.hours(1)).toSeconds()),
     );
     this.trainer.bindObserve(evaluateStop.fn);
 
-    this.table.bind(requestStop.fn, 'RW');
-    this.trainer.bindObserve(requestStop.fn);
+    this.table.bind(requestStop.fn, TABLE_ACCESS.requestStop);
 
-    this.bucket.bind(finalize.fn, 'RW');
-    this.table.bind(finalize.fn, 'RW');
+    this.bucket.bind(finalize.fn, OBJECT_ACCESS.finalize);
+    this.table.bind(finalize.fn, TABLE_ACCESS.finalize);
     this.trainer.bindObserve(finalize.fn);
     this.events.bind(finalize.fn);
     webhookSecret.bind(finalize.fn);

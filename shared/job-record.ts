@@ -53,6 +53,8 @@ export const JobRecord = z.object({
   executionArn: z.string().optional(),
   /** Until when (ms since epoch) one submit-job invocation owns the SubmitJob step; see submit-job. */
   submitLeaseUntilMs: z.number().optional(),
+  /** The webhook delivery id finalize claimed (conditionally) before sending: a retried finalize sends no repeat. */
+  webhookDeliveryId: z.string().optional(),
   stopRequested: z.boolean().default(false),
   stopReason: StopReason.optional(),
   stopRequestedAt: IsoTime.optional(),
@@ -110,7 +112,10 @@ export interface UnsettledJobs {
 
 /** Extra atomic conditions a JobStore update supports (kept small so every store implements them exactly). */
 export type JobCondition =
-  | { readonly kind: 'absent'; readonly field: 'batchJobId' | 'executionArn' | 'stopReason' }
+  | {
+      readonly kind: 'absent';
+      readonly field: 'batchJobId' | 'executionArn' | 'stopReason' | 'webhookDeliveryId';
+    }
   | { readonly kind: 'leaseFree'; readonly nowMs: number };
 
 /** Reads a condition against a record: what in-memory stores use and what DynamoDB's expression encodes. */

@@ -16,6 +16,11 @@ export const MANIFEST_SUFFIX = 'input/job.json';
 /** A job's checkpoints, relative to its root (jobs/<jobId>/). */
 export const CHECKPOINTS_DIR = 'checkpoints/';
 /**
+ * The folders of a job's root (jobs/<jobId>/) by who writes them: the user's inputs, the trainer's outputs and its
+ * cache of generated class images (the trainer's CLASS_IMAGE_PREFIX). The stack's IAM policies are built from these.
+ */
+export const JOB_DIRS = { input: 'input/', output: 'output/', classImageCache: 'class-images/' } as const;
+/**
  * The object tag every checkpoint carries (set by the S3 artifact store on upload): the bucket's lifecycle
  * rule expires objects with this tag, so checkpoints go after a while and inputs and outputs stay.
  */

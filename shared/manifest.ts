@@ -2,6 +2,7 @@
 // discriminator, absent = textual inversion). Every field but `token` has a default, the method's own from
 // methods.ts, so `{"token": "<my-cat>"}` is a complete textual-inversion job.
 import { z } from 'zod';
+import { windowInSamples } from './dvar.ts';
 import { isSafeName } from './keys.ts';
 import {
   CUSTOM_DIFFUSION_DEFAULTS,
@@ -117,6 +118,8 @@ const CustomDiffusion = z.strictObject({
   priorPreservation: z.boolean().default(CUSTOM_DIFFUSION_DEFAULTS.priorPreservation),
   priorLossWeight: z.number().min(0).max(100).default(CUSTOM_DIFFUSION_DEFAULTS.priorLossWeight),
   maxGradNorm: z.number().positive().max(1e6).default(CUSTOM_DIFFUSION_DEFAULTS.maxGradNorm),
+  /** Masked loss with random rescale of the instance images (the Custom Diffusion code's augmentation). */
+  randomRescale: z.boolean().default(true),
 });
 
 // Strict at every level: an unknown key (`training.max_steps` for `maxSteps`, say) is refused with its name
@@ -134,6 +137,15 @@ export const TRAINABLE_METHODS: readonly MethodName[] = [
   'dreambooth-lora',
   'custom-diffusion',
 ];
+
+/**
+ * The first step at which DVAR can hold: the trainer evaluates at steps 0, e, 2e, … (e = evalEvery) and the
+ * criterion needs window + 1 values (with exactly `window` the ratio is 1), so the earliest is window × e, with
+ * the window in values as `dvarParamsOf` counts it. The loop trains steps 0 … maxSteps − 1.
+ */
+export function earliestCriterionStep(stop: { readonly window: number; readonly evalEvery: number }): number {
+  return windowInSamples(stop.window, stop.evalEvery) * stop.evalEvery;
+}
 
 const Methods = z.discriminatedUnion('method', [TextualInversionJob, DreamBoothLoraJob, CustomDiffusionJob]);
 
@@ -174,5 +186,22 @@ export function parseManifest(bytes: Uint8Array): JobManifest {
     );
     throw new Error(`invalid job.json: ${problems.join('; ')}`);
   }
+  const unreachable = unreachableCriterion(parsed.data);
+  if (unreachable) throw new Error(`invalid job.json: stop.window: ${unreachable}`);
   return parsed.data;
+}
+
+/**
+ * Why DVAR cannot hold before the step cap, or undefined when it can (or the job has no criterion). A criterion
+ * that can never hold is a fixed-budget run the user did not ask for, so submit refuses it. Checked at submit
+ * (parseManifest), not in the schema, so records accepted before this rule still parse.
+ */
+export function unreachableCriterion(job: JobManifest): string | undefined {
+  const earliest = earliestCriterionStep(job.stop);
+  if (job.stop.criterion !== 'dvar' || earliest < job.training.maxSteps) return undefined;
+  return (
+    `window ${job.stop.window} with evalEvery ${job.stop.evalEvery} lets DVAR hold at step ${earliest} at the ` +
+    `earliest, not before training.maxSteps ${job.training.maxSteps}: lower stop.window, raise ` +
+    'training.maxSteps, or set stop.criterion to "none"'
+  );
 }

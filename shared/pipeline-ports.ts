@@ -83,6 +83,12 @@ export interface BatchJobs {
   /** undefined when Batch no longer knows the job (it forgets finished jobs after about a week). */
   describe(batchJobId: string): Promise<BatchJobInfo | undefined>;
   terminate(batchJobId: string, reason: string): Promise<void>;
+  /**
+   * The ids of the jobs named `jobName` in `jobQueue` created at or after `createdAfterMs`, oldest first (Batch's
+   * ListJobs by name): how a retried submission finds the job an earlier attempt submitted but never recorded.
+   * Optional: a runner that cannot outlive its submitter (the embedded one) has no orphans to find.
+   */
+  findByName?(jobQueue: string, jobName: string, createdAfterMs: number): Promise<string[]>;
 }
 
 /** Starts the monitor execution named after the job; starting it twice is not an error. */

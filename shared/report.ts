@@ -44,7 +44,17 @@ export const Report = z.looseObject({
     /** Upload → finalize. */
     pipelineSeconds: z.number().nonnegative(),
     attempts: z.number().int().nonnegative(),
+    /** Prior preservation: seconds spent on class images before training (in gpuSeconds, not in training). */
+    classImagesSeconds: z.number().nonnegative().optional(),
   }),
+  /** Prior preservation's class images, written by the trainer (trainer-image/src/train/trainer-report.ts). */
+  classImages: z
+    .object({
+      count: z.number().int().nonnegative(),
+      generated: z.number().int().nonnegative(),
+      seconds: z.number().nonnegative(),
+    })
+    .optional(),
   /**
    * What stopping early saved against the fixed budget, in steps and training time (shared/savings.ts). Optional
    * only so reports written before it existed still parse; finalize always writes it.

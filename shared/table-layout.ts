@@ -3,12 +3,14 @@
 
 /** Partition key (string): `JOB#<jobId>` for every item of one job, so one Query reads a job's samples. */
 export const PARTITION_KEY = 'pk';
-/** Sort key (string): `RECORD` for the job record, `SAMPLE#<step, 10 digits>` for loss samples. */
+/** Sort key (string): `RECORD` for the job record, `SAMPLE#<step, 10 digits>` for loss samples, `RESERVATION`. */
 export const SORT_KEY = 'sk';
 /** Number attribute, epoch seconds, set on samples only: DynamoDB's TTL deletes them after it. */
 export const TTL_ATTRIBUTE = 'expiresAt';
 
 export const RECORD_SORT_KEY = 'RECORD';
+/** A jobId taken by `plateau submit` before it uploads anything (shared/submit-claim.ts); never deleted. */
+export const RESERVATION_SORT_KEY = 'RESERVATION';
 export const SAMPLE_SORT_PREFIX = 'SAMPLE#';
 const STEP_DIGITS = 10;
 

@@ -1,6 +1,7 @@
 // The stores a stack command works with, over the AWS SDK (loaded by the stack commands only when they run,
 // so `plateau --help` and the other commands never load the SDK).
 import { createDocumentClient } from '../../shared/aws/clients.ts';
+import { DynamoDbJobReservations } from '../../shared/aws/dynamodb-job-reservations.ts';
 import { DynamoDbJobStore } from '../../shared/aws/dynamodb-job-store.ts';
 import { DynamoDbSampleReader } from '../../shared/aws/dynamodb-samples.ts';
 import { createS3Client } from '../../shared/aws/s3-client.ts';
@@ -22,6 +23,7 @@ export function openStack(target: StackTarget) {
     target,
     objects: new S3ObjectStore(s3, target.bucket),
     jobs: new DynamoDbJobStore(documents, target.table),
+    reservations: new DynamoDbJobReservations(documents, target.table),
     samples: new DynamoDbSampleReader(documents, target.table),
     close: () => {
       s3.destroy();

@@ -6,6 +6,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { isValidJobId, jobKeys, MODELS_PREFIX } from '../../shared/keys.ts';
+import { claimJobId } from '../../shared/submit-claim.ts';
 import { type Command, type OptionValues, parseOptions, stringOption, UsageError } from '../command.ts';
 import { readImageFolder } from '../image-folder.ts';
 import { JOB_OPTIONS, JOB_USAGE, jobFromOptions, jobStamp } from '../job-options.ts';
@@ -82,8 +83,10 @@ export const submitCommand: Command = {
     const stack = openStack(target);
     try {
       const keys = jobKeys(options.jobId);
-      if ((await stack.objects.head(keys.manifest)) !== undefined) {
-        io.err.write(`plateau submit: job '${options.jobId}' already exists in ${target.bucket}\n`);
+      // Atomic: of two submits of one id, exactly one gets past here; the other uploads nothing.
+      const claim = await claimJobId(options.jobId, { ...stack, now: () => new Date() });
+      if (!claim.claimed) {
+        io.err.write(`plateau submit: ${claim.reason} (bucket ${target.bucket})\n`);
         return 1;
       }
       if (

@@ -4,6 +4,7 @@
 import { basename } from 'node:path';
 import { type ConsoleServer, startConsole } from '../../console/console-server.ts';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from '../../infra/local/embedded-pipeline.ts';
+import { redrivePipeline } from '../../infra/local/redrive.ts';
 import { MODELS_PREFIX } from '../../shared/keys.ts';
 import type { CliIo } from '../command.ts';
 import { defaultModelDir, projectRoot } from '../project-files.ts';
@@ -59,6 +60,8 @@ export async function runUp(options: UpOptions, io: CliIo, until: Promise<unknow
         `plateau up: loaded model ${name} (${count} files) into s3://${pipeline.aws.bucket}/${MODELS_PREFIX}${name}/\n`,
       );
     }
+    // Saved state: the jobs the last run left non-final get a trainer (resuming its checkpoint) and a monitor again.
+    if (options.stateDir) await redrivePipeline(pipeline, (line) => io.err.write(`plateau up: ${line}\n`));
     const ready = readyLine(pipeline, web);
     if (options.json) io.out.write(`${JSON.stringify(ready)}\n`);
     else {

@@ -26,7 +26,7 @@ import type {
 import { REPORT_VERSION, Report } from '../../shared/report.ts';
 import { detLossHistory, type SampleReader } from '../../shared/samples.ts';
 import { computeSavings, gpuCostUsd } from '../../shared/savings.ts';
-import { deliverWebhook, type WebhookResult } from './webhook.ts';
+import { deliverWebhookOnce, type WebhookResult } from './webhook.ts';
 
 export interface FinalizeDeps {
   readonly objects: ObjectStore;
@@ -172,6 +172,8 @@ async function settle(record: JobRecord, state: MonitorState, deps: FinalizeDeps
       gpuSeconds,
       pipelineSeconds: Math.max(0, now.getTime() - Date.parse(record.createdAt)) / 1000,
       attempts: batch?.attempts.length ?? record.attempts,
+      // The trainer's class-image time (its partial report), apart from training.
+      ...classImagesTiming(trainerReport),
     },
     savings,
     cost: {
@@ -253,12 +255,10 @@ async function notify(record: JobRecord, deps: FinalizeDeps): Promise<FinalizeRe
       // The id is in the signed body and a header, and repeats on a retried finalize: receivers dedupe by it.
       const id = webhookDeliveryId(detail);
       const body = JSON.stringify({ type: JOB_FINISHED_DETAIL_TYPE, id, detail });
-      webhook = await deliverWebhook(
-        url,
-        body,
-        await deps.webhook.secret.get(),
-        { http: deps.webhook.http, clock: deps.clock },
-        id,
+      webhook = await deliverWebhookOnce(
+        record,
+        { url, body, id, secret: await deps.webhook.secret.get() },
+        { jobs: deps.jobs, http: deps.webhook.http, clock: deps.clock },
       );
     }
   }
@@ -287,6 +287,12 @@ export function gpuSecondsOf(batch: BatchJobInfo): number {
     ms = Math.max(0, batch.stoppedAtMs - batch.startedAtMs);
   }
   return ms / 1000;
+}
+
+/** `classImagesSeconds` from the trainer's `classImages.seconds`, when it wrote one. */
+function classImagesTiming(trainerReport: Record<string, unknown>): { classImagesSeconds?: number } {
+  const seconds = (trainerReport.classImages as { seconds?: unknown } | undefined)?.seconds;
+  return typeof seconds === 'number' && seconds >= 0 ? { classImagesSeconds: seconds } : {};
 }
 
 async function readTrainerReport(objects: ObjectStore, key: string): Promise<Record<string, unknown>> {

@@ -4,7 +4,8 @@
 
 import { ENV } from '../../shared/env.ts';
 import { parseUploadEvent } from '../../shared/events.ts';
-import { sniffImageType } from '../../shared/image-type.ts';
+import { isHiddenFile } from '../../shared/hidden-files.ts';
+import { ImageHeaderError, readImageHeader } from '../../shared/image-header.ts';
 import type { JobInputs, PinnedImage } from '../../shared/job-inputs.ts';
 import { isFinal, type JobRecord, type JobStore, sourcesOf } from '../../shared/job-record.ts';
 import {
@@ -16,7 +17,13 @@ import {
 } from '../../shared/keys.ts';
 import { type JobManifest, parseManifest } from '../../shared/manifest.ts';
 import type { MonitorState } from '../../shared/monitor-contract.ts';
-import type { BatchJobs, Clock, MonitorStarter, ObjectStore } from '../../shared/pipeline-ports.ts';
+import type {
+  BatchJobs,
+  BatchSubmitRequest,
+  Clock,
+  MonitorStarter,
+  ObjectStore,
+} from '../../shared/pipeline-ports.ts';
 
 export const IMAGE_LIMITS = {
   minCount: 1,
@@ -26,6 +33,13 @@ export const IMAGE_LIMITS = {
 } as const;
 /** How long one invocation owns the SubmitJob step; longer than the Lambda timeout, so a crash frees it. */
 export const SUBMIT_LEASE_MS = 5 * 60 * 1000;
+/** Slack for clocks when matching Batch jobs created after the record (Batch's clock against the Lambda's). */
+const ORPHAN_CLOCK_SKEW_MS = 5 * 60 * 1000;
+
+/** The Batch job's name: one per jobId, so a retried submission can find what an earlier attempt submitted. */
+export function batchJobName(jobId: string): string {
+  return `plateau-${jobId}`;
+}
 
 export interface SubmitJobConfig {
   readonly bucket: string;
@@ -116,6 +130,8 @@ export async function advance(initial: JobRecord, deps: SubmitJobDeps): Promise<
     return { outcome: 'duplicate', jobId };
 
   if (!record.batchJobId) {
+    // A lease taken before means an earlier invocation got as far as SubmitJob and may have died after it.
+    const retry = record.submitLeaseUntilMs !== undefined;
     const nowMs = deps.clock.now().getTime();
     const claimed = await deps.jobs.update(jobId, {
       from: ['QUEUED'],
@@ -124,18 +140,9 @@ export async function advance(initial: JobRecord, deps: SubmitJobDeps): Promise<
     });
     if (!claimed) return { outcome: 'in-progress', jobId };
     let batchJobId: string;
+    const orphan = retry ? await adoptOrphan(record, deps) : undefined;
     try {
-      ({ batchJobId } = await deps.batch.submit({
-        jobName: `plateau-${jobId}`,
-        jobQueue: deps.config.jobQueue,
-        jobDefinition: deps.config.jobDefinition,
-        environment: {
-          ...deps.config.trainerEnvironment,
-          [ENV.JOB_ID]: jobId,
-          [ENV.BUCKET]: deps.config.bucket,
-          [ENV.TABLE]: deps.config.table,
-        },
-      }));
+      ({ batchJobId } = orphan ?? (await deps.batch.submit(batchRequest(jobId, deps.config))));
     } catch (error) {
       return fail(jobId, `Batch SubmitJob failed: ${(error as Error).message}`, deps);
     }
@@ -173,6 +180,48 @@ export async function advance(initial: JobRecord, deps: SubmitJobDeps): Promise<
   return { outcome: 'duplicate', jobId };
 }
 
+/** The SubmitJob request of a job's trainer: its name, queue, definition and per-job environment. */
+export function batchRequest(jobId: string, config: SubmitJobConfig): BatchSubmitRequest {
+  return {
+    jobName: batchJobName(jobId),
+    jobQueue: config.jobQueue,
+    jobDefinition: config.jobDefinition,
+    environment: {
+      ...config.trainerEnvironment,
+      [ENV.JOB_ID]: jobId,
+      [ENV.BUCKET]: config.bucket,
+      [ENV.TABLE]: config.table,
+    },
+  };
+}
+
+/**
+ * The Batch job an earlier attempt submitted but did not record (it died in between), found by its name; any
+ * further namesakes are duplicates and are terminated. A failed lookup throws: better a later retry (the
+ * reconciler's) than a second trainer.
+ */
+async function adoptOrphan(
+  record: JobRecord,
+  deps: SubmitJobDeps,
+): Promise<{ batchJobId: string } | undefined> {
+  if (!deps.batch.findByName) return undefined;
+  const since = Date.parse(record.createdAt) - ORPHAN_CLOCK_SKEW_MS;
+  const [first, ...extra] = await deps.batch.findByName(
+    deps.config.jobQueue,
+    batchJobName(record.jobId),
+    since,
+  );
+  for (const id of extra) {
+    await deps.batch.terminate(id, `duplicate submission of job ${record.jobId}`).catch(() => undefined);
+  }
+  if (first !== undefined)
+    deps.log?.('submit-job: adopting the Batch job of an earlier attempt', {
+      jobId: record.jobId,
+      batchJobId: first,
+    });
+  return first === undefined ? undefined : { batchJobId: first };
+}
+
 export async function fail(jobId: string, reason: string, deps: SubmitJobDeps): Promise<SubmitOutcome> {
   const now = deps.clock.now().toISOString();
   await deps.jobs.update(jobId, {
@@ -195,8 +244,10 @@ export async function validateJob(
   const bytes = await objects.get(keys.manifest);
   if (!bytes) throw new Error(`${keys.manifest} does not exist`);
   const manifest = parseManifest(bytes);
-  const modelIndex = `${modelPrefix(manifest.baseModel)}model_index.json`;
-  if (!(await objects.head(modelIndex))) {
+  const prefix = modelPrefix(manifest.baseModel);
+  const modelIndex = `${prefix}model_index.json`;
+  // Listed, not HEADed: a role whose ListBucket is limited by prefix gets 403 for a missing key, not 404.
+  if (!(await objects.list(prefix)).some((object) => object.key === modelIndex)) {
     throw new Error(`base model "${manifest.baseModel}" not found (no ${modelIndex} in the bucket)`);
   }
   const images = await validateImages(jobId, objects);
@@ -205,8 +256,11 @@ export async function validateJob(
 
 export async function validateImages(jobId: string, objects: ObjectStore): Promise<PinnedImage[]> {
   const prefix = jobKeys(jobId).imagesPrefix;
-  // A zero-byte key ending in "/" is a folder marker some clients create, not an image.
-  const listed = (await objects.list(prefix)).filter((o) => !(o.key.endsWith('/') && o.size === 0));
+  // A zero-byte key ending in "/" is a folder marker some clients create, not an image; hidden files (.DS_Store,
+  // __MACOSX/…) are skipped here and by the trainer alike (shared/hidden-files.ts).
+  const listed = (await objects.list(prefix)).filter(
+    (o) => !(o.key.endsWith('/') && o.size === 0) && !isHiddenFile(o.key.slice(prefix.length)),
+  );
   const { minCount, maxCount, maxBytes, maxTotalBytes } = IMAGE_LIMITS;
   if (listed.length < minCount || listed.length > maxCount) {
     throw new Error(`expected ${minCount}–${maxCount} images under ${prefix}, found ${listed.length}`);
@@ -224,12 +278,17 @@ export async function validateImages(jobId: string, objects: ObjectStore): Promi
   for (const object of listed) {
     // Pinned to the listed ETag, so the bytes checked belong to the object the record pins.
     const expect = object.etag === undefined ? undefined : { etag: object.etag };
-    const head =
-      object.size > 0 ? await objects.get(object.key, { start: 0, end: 31 }, expect) : new Uint8Array();
-    if (!head || sniffImageType(head) === undefined) {
-      throw new Error(
-        `image ${object.key.slice(prefix.length)} is not a PNG, JPEG or WebP file (checked by content)`,
-      );
+    const read = async (start: number, end: number) => {
+      const bytes = await objects.get(object.key, { start, end }, expect);
+      if (!bytes) throw new ImageHeaderError('was deleted while it was being checked');
+      return bytes;
+    };
+    try {
+      // Headers only (no decode): the type, the declared size against the pixel limit, and a cut-off end.
+      await readImageHeader(object.size, read);
+    } catch (error) {
+      if (!(error instanceof ImageHeaderError)) throw error;
+      throw new Error(`image ${object.key.slice(prefix.length)} ${error.message}`);
     }
   }
   return listed.map((o) => ({ key: o.key, size: o.size, ...(o.etag === undefined ? {} : { etag: o.etag }) }));

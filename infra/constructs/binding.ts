@@ -9,9 +9,6 @@ export interface BindingTarget extends iam.IGrantable {
   addEnvironment(name: string, value: string): unknown;
 }
 
-/** Read-only or read-write access to a resource. */
-export type Access = 'R' | 'RW';
-
 /**
  * Acknowledges cdk-nag findings on the construct behind a principal (a role and its default policy), for
  * grants whose wildcard is inherent (per-job S3 prefixes, Batch job ids known only at run time).

@@ -7,8 +7,9 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import { Construct } from 'constructs';
 import { ENV } from '../../shared/env.ts';
-import { CHECKPOINT_TAG, JOBS_PREFIX, MANIFEST_SUFFIX, MODELS_PREFIX } from '../../shared/keys.ts';
-import { type Access, acknowledgeOnPrincipal, arnToken, type BindingTarget } from './binding.ts';
+import { CHECKPOINT_TAG, JOBS_PREFIX, MANIFEST_SUFFIX } from '../../shared/keys.ts';
+import type { ObjectAccess } from './access.ts';
+import { acknowledgeOnPrincipal, arnToken, type BindingTarget } from './binding.ts';
 
 /**
  * The object tag the S3 artifact store puts on checkpoints (defined in shared/keys.ts). S3 lifecycle filters
@@ -82,26 +83,28 @@ export class JobBucket extends Construct {
   }
 
   /**
-   * Sets ENV.BUCKET and grants object access under jobs/ (read, or read and write) and read access under
-   * models/, with listing limited to those prefixes. No delete: the lifecycle rules expire objects.
+   * Sets ENV.BUCKET and grants exactly `access` (infra/constructs/access.ts): GetObject on the read patterns,
+   * ListBucket limited to them and the list patterns, PutObject (and tagging) on the write patterns. No delete:
+   * lifecycle rules expire objects.
    */
-  bind(target: BindingTarget, access: Access): void {
+  bind(target: BindingTarget, access: ObjectAccess): void {
     target.addEnvironment(ENV.BUCKET, this.bucket.bucketName);
-    const jobs = this.bucket.arnForObjects(`${JOBS_PREFIX}*`);
-    const models = this.bucket.arnForObjects(`${MODELS_PREFIX}*`);
     const statements = [
-      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [jobs, models] }),
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: access.read.map((pattern) => this.bucket.arnForObjects(pattern)),
+      }),
       new iam.PolicyStatement({
         actions: ['s3:ListBucket'],
         resources: [this.bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': [`${JOBS_PREFIX}*`, `${MODELS_PREFIX}*`] } },
+        conditions: { StringLike: { 's3:prefix': [...access.read, ...(access.list ?? [])] } },
       }),
     ];
-    if (access === 'RW') {
+    if (access.write.length > 0) {
       statements.push(
         new iam.PolicyStatement({
           actions: ['s3:PutObject', 's3:PutObjectTagging', 's3:AbortMultipartUpload'],
-          resources: [jobs],
+          resources: access.write.map((pattern) => this.bucket.arnForObjects(pattern)),
         }),
       );
     }
@@ -109,11 +112,10 @@ export class JobBucket extends Construct {
     const arn = arnToken(this.bucket);
     acknowledgeOnPrincipal(
       target,
-      [
-        `AwsSolutions-IAM5[Resource::${arn}/${JOBS_PREFIX}*]`,
-        `AwsSolutions-IAM5[Resource::${arn}/${MODELS_PREFIX}*]`,
-      ],
-      'Job and model keys are created at run time under these prefixes (shared/keys.ts); access is limited to them.',
+      [...new Set([...access.read, ...access.write])].map(
+        (pattern) => `AwsSolutions-IAM5[Resource::${arn}/${pattern}]`,
+      ),
+      'Job and model keys are created at run time (shared/keys.ts); access is limited to these folders of them.',
     );
   }
 }

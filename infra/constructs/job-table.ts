@@ -1,11 +1,13 @@
 // The one DynamoDB table (job records and loss samples, layout in shared/table-layout.ts): on-demand,
-// point-in-time recovery, TTL on samples; bind() sets ENV.TABLE and grants read or read-write.
+// point-in-time recovery, TTL on samples; bind() sets ENV.TABLE and grants the data-plane actions asked for.
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { ENV } from '../../shared/env.ts';
 import { PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from '../../shared/table-layout.ts';
-import type { Access, BindingTarget } from './binding.ts';
+import type { TableAction } from './access.ts';
+import type { BindingTarget } from './binding.ts';
 
 export interface JobTableProps {
   /**
@@ -31,10 +33,13 @@ export class JobTable extends Construct {
     });
   }
 
-  /** Sets ENV.TABLE and grants data-plane read (Get/Query) or read-write (plus Put/Update/BatchWrite). */
-  bind(target: BindingTarget, access: Access): void {
+  /** Sets ENV.TABLE and grants exactly these actions on the table (infra/constructs/access.ts); no indexes exist. */
+  bind(target: BindingTarget, actions: readonly TableAction[]): void {
     target.addEnvironment(ENV.TABLE, this.table.tableName);
-    if (access === 'R') this.table.grantReadData(target);
-    else this.table.grantReadWriteData(target);
+    iam.Grant.addToPrincipal({
+      grantee: target,
+      actions: actions.map((action) => `dynamodb:${action}`),
+      resourceArns: [this.table.tableArn],
+    });
   }
 }

@@ -140,7 +140,11 @@ export class TrainerBatch extends Construct {
     this.acknowledgeManagedPolicies();
   }
 
-  /** Sets ENV.JOB_QUEUE and ENV.JOB_DEFINITION and grants batch:SubmitJob on exactly these two. */
+  /**
+   * Sets ENV.JOB_QUEUE and ENV.JOB_DEFINITION and grants what submit-job calls: SubmitJob on exactly these two,
+   * ListJobs (finding an orphaned submission by name; no resource-level permissions) and TerminateJob (a job whose
+   * record changed during submission, a duplicate).
+   */
   bindSubmit(target: BindingTarget): void {
     target.addEnvironment(ENV.JOB_QUEUE, this.jobQueue.jobQueueArn);
     target.addEnvironment(ENV.JOB_DEFINITION, this.jobDefinition.jobDefinitionArn);
@@ -149,11 +153,27 @@ export class TrainerBatch extends Construct {
       actions: ['batch:SubmitJob'],
       resourceArns: [this.jobQueue.jobQueueArn, this.jobDefinition.jobDefinitionArn],
     });
+    iam.Grant.addToPrincipal({ grantee: target, actions: ['batch:ListJobs'], resourceArns: ['*'] });
+    this.grantTerminate(target);
+    acknowledgeOnPrincipal(
+      target,
+      ['AwsSolutions-IAM5[Resource::*]'],
+      'batch:ListJobs has no resource-level permissions.',
+    );
   }
 
   /** Grants batch:DescribeJobs (which has no resource-level permissions) and batch:TerminateJob on jobs. */
   bindObserve(target: BindingTarget): void {
     iam.Grant.addToPrincipal({ grantee: target, actions: ['batch:DescribeJobs'], resourceArns: ['*'] });
+    this.grantTerminate(target);
+    acknowledgeOnPrincipal(
+      target,
+      ['AwsSolutions-IAM5[Resource::*]'],
+      'batch:DescribeJobs has no resource-level permissions.',
+    );
+  }
+
+  private grantTerminate(target: BindingTarget): void {
     iam.Grant.addToPrincipal({
       grantee: target,
       actions: ['batch:TerminateJob'],
@@ -161,11 +181,8 @@ export class TrainerBatch extends Construct {
     });
     acknowledgeOnPrincipal(
       target,
-      [
-        'AwsSolutions-IAM5[Resource::*]',
-        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:batch:<AWS::Region>:<AWS::AccountId>:job/*]',
-      ],
-      'batch:DescribeJobs has no resource-level permissions; TerminateJob targets job ids created at run time.',
+      ['AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:batch:<AWS::Region>:<AWS::AccountId>:job/*]'],
+      'TerminateJob targets Batch job ids created at run time.',
     );
   }
 

@@ -31,8 +31,8 @@ import { LocalEventBus } from './local-events.ts';
 import { LocalMonitor, type MonitorTaskHandler } from './local-monitor.ts';
 
 /** The job definition and queue names the local submit-job passes to the local runner (informational). */
-const LOCAL_JOB_QUEUE = 'plateau-local';
-const LOCAL_JOB_DEFINITION = 'plateau-trainer-local';
+export const LOCAL_JOB_QUEUE = 'plateau-local';
+export const LOCAL_JOB_DEFINITION = 'plateau-trainer-local';
 
 export interface EmbeddedPipelineOptions {
   /** The package folder (not the user's working directory): the trainer entry is found and run from here. */

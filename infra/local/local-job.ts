@@ -3,6 +3,7 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { dvarParamsOf, dvarRatio } from '../../shared/dvar.ts';
+import { isHiddenFile } from '../../shared/hidden-files.ts';
 import { isFinal, type JobRecord } from '../../shared/job-record.ts';
 import { jobKeys, MODELS_PREFIX } from '../../shared/keys.ts';
 import type { EmbeddedPipeline } from './embedded-pipeline.ts';
@@ -36,7 +37,7 @@ export async function submitLocalJob(pipeline: EmbeddedPipeline, request: LocalJ
   }
   const entries = await readdir(request.imagesDir, { withFileTypes: true });
   const files = entries
-    .filter((e) => e.isFile() && !e.name.startsWith('.'))
+    .filter((e) => e.isFile() && !isHiddenFile(e.name))
     .map((e) => e.name)
     .sort();
   if (files.length === 0) throw new Error(`no image files in ${request.imagesDir}`);

@@ -10,8 +10,21 @@ declare module 's3rver' {
     configureBuckets?: { name: string }[];
     allowMismatchedSignatures?: boolean;
   }
+  /** The Koa context, as far as plateau's request guard uses it. */
+  interface S3rverContext {
+    readonly method: string;
+    readonly url: string;
+    readonly headers: import('node:http').IncomingHttpHeaders;
+    readonly response: { readonly headers: Record<string, unknown> };
+    status: number;
+    type: string;
+    body: unknown;
+    remove(header: string): void;
+  }
   export default class S3rver {
     constructor(options: S3rverOptions);
+    /** Koa's middleware list, composed when the server starts listening. */
+    readonly middleware: ((context: S3rverContext, next: () => Promise<void>) => Promise<void>)[];
     run(): Promise<AddressInfo>;
     close(): Promise<void>;
     on(event: 'event', listener: (event: unknown) => void): this;
@@ -28,4 +41,14 @@ declare module 'dynalite' {
     updateTableMs?: number;
   }
   export default function dynalite(options?: DynaliteOptions): Server;
+}
+
+declare module 's3rver/lib/models/account.js' {
+  /** s3rver's accounts: a process-wide registry of access keys it knows. */
+  interface Account {
+    createKeyPair(accessKeyId: string, secretAccessKey: string): void;
+    revokeAccessKey(accessKeyId: string): void;
+  }
+  const accounts: { readonly DUMMY_ACCOUNT: Account };
+  export default accounts;
 }

@@ -1,8 +1,9 @@
 // BatchJobs on AWS Batch: SubmitJob with the per-job environment as container overrides, DescribeJobs reduced
-// to what the monitor needs (status, reason, attempt times), TerminateJob.
+// to what the monitor needs (status, reason, attempt times), TerminateJob, and ListJobs by name for orphans.
 import {
   type BatchClient,
   DescribeJobsCommand,
+  ListJobsCommand,
   SubmitJobCommand,
   TerminateJobCommand,
 } from '@aws-sdk/client-batch';
@@ -58,6 +59,28 @@ export class AwsBatchJobs implements BatchJobs {
         exitCode: attempt.container?.exitCode,
       })),
     };
+  }
+
+  async findByName(jobQueue: string, jobName: string, createdAfterMs: number): Promise<string[]> {
+    const found: { id: string; createdAt: number }[] = [];
+    let nextToken: string | undefined;
+    do {
+      // With a JOB_NAME filter ListJobs returns jobs in every status (jobStatus is ignored), newest first.
+      const out = await this.#client.send(
+        new ListJobsCommand({
+          jobQueue,
+          filters: [{ name: 'JOB_NAME', values: [jobName] }],
+          ...(nextToken ? { nextToken } : {}),
+        }),
+      );
+      for (const job of out.jobSummaryList ?? []) {
+        const createdAt = job.createdAt ?? 0;
+        if (job.jobId && job.jobName === jobName && createdAt >= createdAfterMs)
+          found.push({ id: job.jobId, createdAt });
+      }
+      nextToken = out.nextToken;
+    } while (nextToken);
+    return found.sort((a, b) => a.createdAt - b.createdAt).map((job) => job.id);
   }
 
   async terminate(batchJobId: string, reason: string): Promise<void> {

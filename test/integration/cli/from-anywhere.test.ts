@@ -31,7 +31,7 @@ function plateau(args: readonly string[]): Promise<{ code: number | null; out: s
 test('plateau run: the embedded pipeline and the default model, outputs in ./out/<jobId>', async () => {
   const { code, out, err } = await plateau([
     ...['run', '--images', images, '--token', '<gem>', '--init', 'diamond'],
-    ...['--max-steps', '3', '--job-id', 'elsewhere-run'],
+    ...['--max-steps', '3', '--window', '2', '--job-id', 'elsewhere-run'],
   ]);
   expect({ code, err: code === 0 ? '' : err }).toEqual({ code: 0, err: '' });
   expect(out).toMatch(/^SUCCEEDED: job elsewhere-run\n {2}trained 3 of 3 steps: 0% of training time saved/);

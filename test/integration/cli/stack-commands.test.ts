@@ -100,6 +100,7 @@ test('submit without --model uses the embedded model, uploading it to the stack 
   const index = 'models/plateau-world-32/model_index.json';
   expect(await pipeline.stores.objects.head(index)).toBeUndefined();
   const args = ['submit', '--images', images, '--token', '<t>', '--max-steps', '30', '--stack', stack];
+  args.push('--window', '20'); // DVAR must be able to hold before step 30
   const first = await cli(...args, '--job-id', 'cli-default-1');
   expect(first).toMatchObject({ code: 0, out: 'cli-default-1\n' });
   expect(first.err).toMatch(/uploaded the embedded model to s3:\/\/.*\/models\/plateau-world-32\//);
@@ -145,7 +146,7 @@ test('submit --class-dir uploads the class images beside the instance images, ch
 }, 60_000);
 
 test('cancel stops a running job: CANCELLED (watch exits 3); a second cancel is refused', async () => {
-  expect((await cli(...submitArgs(1000), '--job-id', 'cli-cancel')).code).toBe(0);
+  expect((await cli(...submitArgs(390), '--job-id', 'cli-cancel')).code).toBe(0);
   let step = -1;
   for (let i = 0; i < 400 && step < 10; i++) {
     const status = await cli('status', 'cli-cancel', '--stack', stack, '--json');

@@ -200,7 +200,7 @@ describe('embedded pipeline', () => {
   });
 
   it("cancels a running job: CANCELLED with the last step's artifacts", async () => {
-    await upload('toy-cancel', [await png()], { window: 1000 });
+    await upload('toy-cancel', [await png()], { window: 390 });
     for (let i = 0; i < 400 && (await samples.read('toy-cancel')).length < 10; i++) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }

@@ -147,6 +147,11 @@ describe('embedded pipeline with the real trainer', () => {
     expect(token.metadata['plateau.prior_class_images']).toBe('3');
     const cached = await pipeline.stores.objects.list(`${keys.root}class-images/`);
     expect(cached).toHaveLength(2);
+    // Their time is reported apart from training: the trainer's partial report, kept and completed by finalize.
+    const report = JSON.parse(new TextDecoder().decode((await pipeline.stores.objects.get(keys.report))!));
+    expect(report.classImages).toMatchObject({ count: 3, generated: 2 });
+    expect(report.timings.classImagesSeconds).toBe(report.classImages.seconds);
+    expect(report.timings.classImagesSeconds).toBeGreaterThan(0);
   }, 240_000);
 
   it('resumes after a reclaim with the same embedding as an uninterrupted run and no duplicate samples', async () => {

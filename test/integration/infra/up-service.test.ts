@@ -59,6 +59,18 @@ describe('plateau up', () => {
     const got = await s3.send(new GetObjectCommand({ Bucket: ready.bucket, Key: 'scratch/hello.txt' }));
     expect(await got.Body?.transformToString()).toBe('hi');
     s3.destroy();
+    // The printed credentials are this start's own; s3rver's well-known ones are refused.
+    expect(ready.accessKeyId).toMatch(/^PLAT[A-Z2-7]{16}$/);
+    const stranger = new S3Client({
+      region: ready.region,
+      endpoint: ready.s3Endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
+    await expect(
+      stranger.send(new GetObjectCommand({ Bucket: ready.bucket, Key: 'scratch/hello.txt' })),
+    ).rejects.toThrow(/not this stack's/);
+    stranger.destroy();
     expect(err).toContain('loaded model tiny (2 files)');
     // The embedded default model is always there, so `plateau submit` without --model works.
     expect(err).toMatch(/loaded model plateau-world-32 \(\d+ files\)/);

@@ -76,7 +76,13 @@ async function upload(p: ReturnType<typeof wire>, jobId: string): Promise<void> 
   await p.objects.put(`${keys.imagesPrefix}img1.png`, await png(120));
   await p.objects.put(
     keys.manifest,
-    json({ token: '<my-toy>', initializerToken: 'toy', baseModel: 'tiny', training: { maxSteps: 6 } }),
+    json({
+      token: '<my-toy>',
+      initializerToken: 'toy',
+      baseModel: 'tiny',
+      training: { maxSteps: 6 },
+      stop: { criterion: 'none' },
+    }),
   );
 }
 

@@ -1,8 +1,9 @@
 /** @jest-environment ./test/onnx/support/onnx-environment.cjs */
 // Custom Diffusion through the shared trainer: on tiny-sd, 6 straight steps equal 3 + resume + 3 bit for bit (the
-// gradient clip included), the diffusers file holds exactly the trained K/V and the `.diff` file W − W₀; on
-// tiny-sd15topo the diffusers file has the SD 1.5 key set (32 tensors); and `plateau gradcheck --method
-// custom-diffusion` lands within 1e-4 of PyTorch on every fixture, plain and with the position-0 detach.
+// gradient clip included; with random rescale and a prior weight too), the loss is linear in the prior weight,
+// the diffusers file holds exactly the trained K/V and the `.diff` file W − W₀; on tiny-sd15topo the diffusers
+// file has the SD 1.5 key set (32 tensors); and `plateau gradcheck --method custom-diffusion` lands within 1e-4
+// of PyTorch on every fixture, plain and with the position-0 detach.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +40,12 @@ const images: PixelImage[] = [0, 1, 2].map((k) => ({
   height: 32,
   width: 32,
   data: Float32Array.from({ length: 3 * 32 * 32 }, (_, i) => Math.sin(i * (k + 1) * 0.37)),
+}));
+const classImages: PixelImage[] = [5, 6, 7, 8].map((k) => ({
+  channels: 3,
+  height: 32,
+  width: 32,
+  data: Float32Array.from({ length: 3 * 32 * 32 }, (_, i) => Math.cos(i * k * 0.11)),
 }));
 const nullSink: SampleSink = { write: async () => {}, flush: async () => {} };
 
@@ -125,12 +132,6 @@ describe('Custom Diffusion through the trainer', () => {
 
   it('with prior preservation: batch doubled, lr doubled, resumes bit for bit', async () => {
     const pipeline = fixtureDir('tiny-sd');
-    const classImages: PixelImage[] = [5, 6, 7, 8].map((k) => ({
-      channels: 3,
-      height: 32,
-      width: 32,
-      data: Float32Array.from({ length: 3 * 32 * 32 }, (_, i) => Math.cos(i * k * 0.11)),
-    }));
     const withPrior: RunSettings = {
       ...cd,
       method: {
@@ -159,6 +160,80 @@ describe('Custom Diffusion through the trainer', () => {
     // The deterministic DVAR batch is instance-only: step 0 is the same with or without the prior.
     const plain = await runPersonalization({ ...cd, maxSteps: 1 }, deps(pipeline, fresh()));
     expect(straight.history[0]!.loss).toBe(plain.history[0]!.loss);
+  }, 300_000);
+
+  it('with random rescale and a prior: resumes bit for bit, changes the run, never touches the DVAR batch', async () => {
+    const pipeline = fixtureDir('tiny-sd');
+    const withRescale: RunSettings = {
+      ...cd,
+      method: {
+        ...(cd.method as CustomDiffusionConfig & { name: 'custom-diffusion' }),
+        priorPreservation: true,
+        classImages: 4,
+        priorLossWeight: 0.5,
+        randomRescale: true,
+      },
+    };
+    const seen: (boolean | undefined)[] = [];
+    const rescaleDeps = (store: FolderArtifactStore, resume = false): RunDeps => ({
+      ...deps(pipeline, store, resume),
+      classImages,
+      loadModel: async (request) => {
+        seen.push(request.lossWeights);
+        return loadOnnxModel(request, { device: 'cpu', intraOpThreads: 1 });
+      },
+    });
+    const straight = await runPersonalization(withRescale, rescaleDeps(fresh()));
+    expect(seen[0]).toBe(true);
+    const store = fresh();
+    await runPersonalization({ ...withRescale, maxSteps: 3 }, rescaleDeps(store));
+    const resumed = await runPersonalization(withRescale, rescaleDeps(store, true));
+    expect(resumed.resumedFrom).toBe(3);
+    expect(resumed.params).toEqual(straight.params);
+    expect(resumed.history).toEqual(straight.history);
+    // The augmentation is on the training batches only: step 0's deterministic loss is the plain run's.
+    const plain = await runPersonalization({ ...cd, maxSteps: 1 }, deps(pipeline, fresh()));
+    expect(straight.history[0]!.loss).toBe(plain.history[0]!.loss);
+    // …and it changes what is trained (the same run without it ends elsewhere).
+    const off: RunSettings = {
+      ...withRescale,
+      method: {
+        ...(withRescale.method as CustomDiffusionConfig & { name: 'custom-diffusion' }),
+        randomRescale: false,
+      },
+    };
+    const unaugmented = await runPersonalization(off, rescaleDeps(fresh()));
+    expect(unaugmented.params).not.toEqual(straight.params);
+  }, 300_000);
+
+  it('prior loss weight λ: the training loss is L_instance + λ·L_prior (linear in λ, weight 1 on the plain path)', async () => {
+    const pipeline = fixtureDir('tiny-sd');
+    const firstLoss = async (weight: number): Promise<number> => {
+      const settings: RunSettings = {
+        ...cd,
+        maxSteps: 1,
+        method: {
+          ...(cd.method as CustomDiffusionConfig & { name: 'custom-diffusion' }),
+          priorPreservation: true,
+          classImages: 4,
+          priorLossWeight: weight,
+        },
+      };
+      let loss = Number.NaN;
+      await runPersonalization(settings, {
+        ...deps(pipeline, fresh()),
+        classImages,
+        onStep: (p) => {
+          loss = p.trainLoss;
+        },
+      });
+      return loss;
+    };
+    // The same batch at every λ (the batch draws do not depend on it): L(λ) = L_inst + λ·L_prior.
+    const [l0, l1, l3] = [await firstLoss(0), await firstLoss(1), await firstLoss(3)];
+    const prior = l1 - l0;
+    expect(prior).toBeGreaterThan(1e-3);
+    expect(l3).toBeCloseTo(l0 + 3 * prior, 5);
   }, 300_000);
 
   it('tiny-sd15topo: the diffusers file has the SD 1.5 key set (16 blocks × K, V)', async () => {

@@ -122,12 +122,13 @@ describe('job flags: one verdict in every command and in job.json', () => {
     [['--window', 'abc'], "--window must be a number (got 'abc')"],
     [['--lr', '-1'], '--lr needs a value (one that starts with a dash is written --lr=-1)'],
     [['--lr', ''], "--lr must be a number (got '')"],
-    [['--rank', '4'], '--rank, --lora-alpha and --lora-targets need --method dreambooth-lora'],
-    [['--no-prior'], '--class-word, --class-images and --no-prior need --method custom-diffusion'],
+    [['--rank', '4'], '--rank needs --method dreambooth-lora'],
+    [['--no-prior'], '--no-prior needs --method custom-diffusion'],
     [
-      ['--method', 'custom-diffusion', '--lora-alpha', '2'],
-      '--rank, --lora-alpha and --lora-targets need --method dreambooth-lora',
+      ['--no-rescale', '--prior-weight', '2'],
+      '--prior-weight and --no-rescale need --method custom-diffusion',
     ],
+    [['--method', 'custom-diffusion', '--lora-alpha', '2'], '--lora-alpha needs --method dreambooth-lora'],
     [
       ['--class-dir', 'class'],
       '--class-dir needs --method custom-diffusion (class images are its prior preservation; this job is textual-inversion)',

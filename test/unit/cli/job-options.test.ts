@@ -3,15 +3,17 @@
 import { parseOptions, UsageError } from '../../../cli/command.ts';
 import { JOB_OPTIONS, jobFromOptions } from '../../../cli/job-options.ts';
 import { JobManifest } from '../../../shared/manifest.ts';
+import { METHOD_DEFAULTS } from '../../../shared/methods.ts';
 
 const job = (...args: string[]) =>
   jobFromOptions(parseOptions(['--images', 'imgs', '--token', '<t>', ...args], JOB_OPTIONS));
 
 describe('job options', () => {
   it('writes a textual-inversion job without a method field (the manifest fills it in)', () => {
-    const { manifest } = job('--max-steps', '50');
+    const { manifest } = job('--max-steps', '5000');
     expect(manifest).not.toHaveProperty('method');
-    expect(JobManifest.parse(manifest)).toMatchObject({ method: 'textual-inversion', stop: { window: 310 } });
+    const { window } = METHOD_DEFAULTS['textual-inversion'];
+    expect(JobManifest.parse(manifest)).toMatchObject({ method: 'textual-inversion', stop: { window } });
   });
 
   it('carries --method dreambooth-lora and its settings; the rest comes from the method defaults', () => {
@@ -42,13 +44,13 @@ describe('job options', () => {
       stop: { window: 180, threshold: 0.15 },
       customDiffusion: { classWord: 'cat statue', classImages: 0, priorPreservation: false },
     });
-    expect(() => job('--class-word', 'cat')).toThrow(/need --method custom-diffusion/);
+    expect(() => job('--class-word', 'cat')).toThrow(/needs? --method custom-diffusion/);
     expect(() => job('--method', 'custom-diffusion', '--class-images', '-1')).toThrow(/--class-images/);
   });
 
   it('refuses unknown methods, LoRA flags without LoRA, and bad targets', () => {
     expect(() => job('--method', 'lora')).toThrow(UsageError);
-    expect(() => job('--rank', '4')).toThrow(/need --method dreambooth-lora/);
+    expect(() => job('--rank', '4')).toThrow(/needs? --method dreambooth-lora/);
     expect(() => job('--method', 'dreambooth-lora', '--lora-targets', 'ff')).toThrow(
       /--lora-targets: Invalid option: expected one of "paper"\|"attention" \(got 'ff'\)/,
     );

@@ -155,8 +155,17 @@ export class ManualClock implements Clock {
   }
 }
 
-/** Minimal bytes that pass the content sniffers. */
-export const PNG_BYTES = new Uint8Array([
-  0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 73, 72, 68, 82,
-]);
-export const JPEG_BYTES = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0, 16, 74, 70, 73, 70, 0]);
+const base64 = (text: string) => new Uint8Array(Buffer.from(text, 'base64'));
+/** Whole 2×2 images (made with sharp) that pass submit's header checks: PNG, baseline JPEG, lossy and lossless WebP. */
+export const PNG_BYTES = base64(
+  'iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAACXBIWXMAAAPoAAAD6AG1e1JrAAAAFElEQVQImWP4z8DAAMIM/////w8AH+4F+0HwQUsAAAAASUVORK5CYII=',
+);
+export const JPEG_BYTES = base64(
+  '/9j/2wBDAAYEBQYFBAYGBQYHBwYIChAKCgkJChQODwwQFxQYGBcUFhYaHSUfGhsjHBYWICwgIyYnKSopGR8tMC0oMCUoKSj/2wBDAQcHBwoIChMKChMoGhYaKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCj/wAARCAACAAIDASIAAhEBAxEB/8QAFQABAQAAAAAAAAAAAAAAAAAAAAf/xAAcEAADAAIDAQAAAAAAAAAAAAABAgMABQQGByH/xAAUAQEAAAAAAAAAAAAAAAAAAAAG/8QAGhEAAAcAAAAAAAAAAAAAAAAAAAECBDNxsf/aAAwDAQACEQMRAD8Auvm+n1l/O+rWvruHStNVxXd3gpZmMVJJJH0nGMYVcSrs9Ap3Ouz0f//Z',
+);
+export const WEBP_BYTES = base64(
+  'UklGRjoAAABXRUJQVlA4IC4AAACQAQCdASoCAAIAAUAmJaQAAudZtgAA/vZ//5wOIS38q//7Rj88te91eiYeAAAA',
+);
+export const WEBP_LOSSLESS_BYTES = base64(
+  'UklGRiwAAABXRUJQVlA4TB8AAAAvAUAAAB8gEEjeHzqN+RcQFPwf3fxHZA/gBgwR/Q8BAA==',
+);

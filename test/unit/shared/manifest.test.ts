@@ -72,3 +72,26 @@ test('refuses unknown keys at every level, naming them', () => {
   const lora = parseManifest(bytes({ token: 't', method: 'dreambooth-lora' }));
   expect(JobManifest.parse(lora)).toEqual(lora);
 });
+
+test('refuses a DVAR criterion that cannot hold before maxSteps (window in steps, as dvarParamsOf counts it)', () => {
+  // 310 values at evalEvery 1: the ratio is defined at the 310th value (step 309) and is 1 there, so step 310 is
+  // the earliest stop, which a 310-step run never trains.
+  expect(() => parseManifest(bytes({ token: 't', training: { maxSteps: 310 } }))).toThrow(
+    'invalid job.json: stop.window: window 310 with evalEvery 1 lets DVAR hold at step 310 at the earliest, ' +
+      'not before training.maxSteps 310',
+  );
+  expect(parseManifest(bytes({ token: 't', training: { maxSteps: 311 } })).training.maxSteps).toBe(311);
+  // evalEvery 10, window 25 steps → round(2.5) = 3 values → step 30 at the earliest.
+  const sparse = (maxSteps: number) => ({
+    token: 't',
+    training: { maxSteps },
+    stop: { window: 25, evalEvery: 10 },
+  });
+  expect(() => parseManifest(bytes(sparse(30)))).toThrow(/hold at step 30 at the earliest/);
+  expect(parseManifest(bytes(sparse(31))).stop.window).toBe(25);
+  // No criterion, nothing to reach; and stored records of older jobs still parse through the schema.
+  expect(
+    parseManifest(bytes({ token: 't', training: { maxSteps: 5 }, stop: { criterion: 'none' } })),
+  ).toBeDefined();
+  expect(JobManifest.parse({ token: 't', training: { maxSteps: 5 } }).training.maxSteps).toBe(5);
+});

@@ -156,3 +156,119 @@ describe('training batches', () => {
     expect(buildEvalBatch(withPrior)).toEqual(buildEvalBatch(s));
   });
 });
+
+describe('random rescale (Custom Diffusion)', () => {
+  /** 3×12×12 images; the fake VAE average-pools 2×2 (latent 3×6×6), logvar −4. */
+  const big: PixelImage[] = [0, 1].map((k) => ({
+    channels: 3,
+    height: 12,
+    width: 12,
+    data: Float32Array.from({ length: 3 * 144 }, (_, i) => Math.sin(i * (k + 1) * 0.3)),
+  }));
+  const encoded: PixelImage[] = [];
+  const pool: VaeEncode = async (image) => {
+    encoded.push(image);
+    const side = image.height / 2;
+    const data = new Float32Array(2 * 3 * side * side).fill(-4);
+    for (let c = 0; c < 3; c++)
+      for (let y = 0; y < side; y++)
+        for (let x = 0; x < side; x++) {
+          let s = 0;
+          for (const [dy, dx] of [
+            [0, 0],
+            [0, 1],
+            [1, 0],
+            [1, 1],
+          ] as const)
+            s += image.data[(c * image.height + 2 * y + dy) * image.width + 2 * x + dx]!;
+          data[(c * side + y) * side + x] = s / 4;
+        }
+    return { data, dims: [1, 6, side, side] };
+  };
+  const hinted = {
+    'far.0': [[100, 50, 1, 102]],
+    'far.1': [[100, 51, 1, 102]],
+    'near.0': [[100, 52, 1, 102]],
+    'near.1': [[100, 53, 1, 102]],
+  };
+  async function rescaleSetup(priorWeight?: number): Promise<BatchSetup> {
+    const cache = await buildLatentCache(big, pool, { seed: 59, scalingFactor: 0.5 });
+    const classCache = await buildLatentCache([big[1]!], pool, {
+      seed: 59,
+      scalingFactor: 0.5,
+      stream: 'class-latents',
+    });
+    return {
+      cache,
+      schedule,
+      promptIds: [[100, 9, 1, 102]],
+      batchSize: 3,
+      evalBatchSize: 2,
+      seed: 59,
+      lossWeights: { prior: priorWeight ?? 1 },
+      rescale: { images: big, encode: pool, hintedPromptIds: hinted },
+      ...(priorWeight === undefined ? {} : { prior: { cache: classCache, promptIds: [100, 7, 7, 102] } }),
+    };
+  }
+
+  it('re-encodes each augmented instance item, masks its loss, and replays from the same stream state', async () => {
+    const s = await rescaleSetup();
+    const source = batchSource(s);
+    const rng = Rng.forStream(59, 'train');
+    const batches = [];
+    encoded.length = 0;
+    for (let i = 0; i < 6; i++) batches.push(await source.train(rng));
+    expect(encoded).toHaveLength(18); // 3 instance items × 6 batches, nothing cached
+    const saved = rng.state();
+    const next = await source.train(rng);
+    expect(await source.train(Rng.fromState(saved))).toEqual(next);
+
+    let masked = 0;
+    let hints = 0;
+    for (const b of [...batches, next]) {
+      const weights = b.lossWeights!;
+      expect(weights).toHaveLength(3 * 36);
+      for (let item = 0; item < 3; item++) {
+        const w = weights.slice(item * 36, item * 36 + 36);
+        // Normalized per item: the weights of its cells sum to the cell count (its masked mean, weight 1).
+        expect(w.reduce((a, v) => a + v, 0)).toBeCloseTo(36, 4);
+        if (w.some((v) => v === 0)) masked += 1;
+        const ids = b.inputIds.slice(item * 4, item * 4 + 4);
+        if (ids[1] !== 9) {
+          hints += 1;
+          expect(Object.values(hinted).map((h) => h[0])).toContainEqual(ids);
+        }
+      }
+    }
+    // Over 21 items about 2/3 zoom out (masked); the odds that none or all of them do are negligible.
+    expect(masked).toBeGreaterThan(3);
+    expect(masked).toBeLessThan(21);
+    expect(hints).toBeGreaterThan(0);
+  });
+
+  it('never augments the evaluation batch or the class items; class items carry the prior weight', async () => {
+    const s = await rescaleSetup(0.25);
+    const { rescale: _, lossWeights: __, ...plainSetup } = s;
+    const evalBatch = batchSource(s).eval;
+    expect({ ...evalBatch, lossWeights: undefined }).toEqual({
+      ...buildEvalBatch(plainSetup),
+      lossWeights: undefined,
+    });
+    expect(evalBatch.lossWeights?.every((w) => w === 1)).toBe(true);
+    const batch = await batchSource(s).train(Rng.forStream(59, 'train'));
+    expect(batch.size).toBe(6);
+    const cached = s.prior!.cache.latents.flatMap((pair) => [...pair]);
+    const per = 3 * 36;
+    for (let b = 3; b < 6; b++) {
+      const latent = batch.latents.slice(b * per, (b + 1) * per);
+      expect(cached.some((c) => c.every((x, i) => x === latent[i]))).toBe(true);
+      expect(batch.lossWeights!.slice(b * 36, (b + 1) * 36).every((w) => w === 0.25)).toBe(true);
+      expect(batch.inputIds.slice(b * 4, b * 4 + 4)).toEqual([100, 7, 7, 102]);
+    }
+  });
+
+  it('refuses a rescale without loss weights', async () => {
+    const { lossWeights: _, ...s } = await rescaleSetup();
+    expect(() => batchSource(s)).toThrow(/loss weights/);
+  });
+});

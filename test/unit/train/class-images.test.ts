@@ -51,6 +51,26 @@ describe('prepareClassImages', () => {
     expect(again.images).toEqual(first.images);
   });
 
+  // In AWS a role that may list only some prefixes gets AccessDenied, not "no such key", reading a missing key.
+  it('reads only cached keys it has listed (a read of a missing key would be AccessDenied in AWS)', async () => {
+    const folder = new FolderArtifactStore(mkdtempSync(join(tmpdir(), 'plateau-class-')));
+    const store = {
+      put: folder.put.bind(folder),
+      list: folder.list.bind(folder),
+      async get(key: string) {
+        const body = await folder.get(key);
+        if (body === undefined) throw new Error(`AccessDenied: ${key}`);
+        return body;
+      },
+    };
+    const request = { prompt: 'p', count: 3, seed: 5, resolution: 8, uploaded: [] };
+    const first = await prepareClassImages(request, { store, generate });
+    expect(first.generated).toBe(3);
+    const again = await prepareClassImages(request, { store, generate });
+    expect(again.cached).toBe(3);
+    expect(again.images).toEqual(first.images);
+  });
+
   it('generates nothing when the uploads cover the count', async () => {
     const store = new FolderArtifactStore(mkdtempSync(join(tmpdir(), 'plateau-class-')));
     calls.length = 0;

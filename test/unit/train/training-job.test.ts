@@ -9,6 +9,8 @@ import { JobRecord, type JobStore } from '../../../shared/job-record.ts';
 import { parseManifest } from '../../../shared/manifest.ts';
 import type { ObjectInfo, ObjectStore } from '../../../shared/pipeline-ports.ts';
 import type { ArtifactStore, LossSample, SampleSink } from '../../../shared/ports.ts';
+import type { TrainBatch } from '../../../trainer-image/src/train/batches.ts';
+import type { ModelRequest } from '../../../trainer-image/src/train/personalize.ts';
 import { runTrainingJob, syncPrefix } from '../../../trainer-image/src/train/training-job.ts';
 import { fixtureDir } from '../../support/fixtures.ts';
 import { standInModel } from './support/stand-in-model.ts';
@@ -71,6 +73,7 @@ async function bucketWithJob(): Promise<MemoryBucket> {
     initializerToken: 'toy',
     baseModel: 'tiny',
     training: { maxSteps: 12 },
+    stop: { criterion: 'none' },
   };
   bucket.objects.set('jobs/job-1/input/job.json', new TextEncoder().encode(JSON.stringify(manifest)));
   return bucket;
@@ -153,6 +156,50 @@ describe('runTrainingJob', () => {
     const again = await runTrainingJob({ ...deps, sink: new ListSink() });
     expect(again.resumedFrom).toBe(12);
     expect(again.rows).toEqual(result.rows);
+  });
+
+  it('Custom Diffusion with uploaded class images: rescaled, loss-weighted batches and the class images in report.json', async () => {
+    const bucket = await bucketWithJob();
+    for (let k = 0; k < 2; k++) {
+      const png = await sharp({
+        create: { width: 32, height: 32, channels: 3, background: { r: 200, g: 60 * k, b: 30 } },
+      })
+        .png()
+        .toBuffer();
+      bucket.objects.set(`jobs/job-1/input/class/c${k}.png`, new Uint8Array(png));
+    }
+    const manifest = {
+      method: 'custom-diffusion',
+      token: '<my-toy>',
+      initializerToken: 'toy',
+      baseModel: 'tiny',
+      training: { maxSteps: 4 },
+      customDiffusion: { classWord: 'toy', classImages: 2 },
+    };
+    bucket.objects.set('jobs/job-1/input/job.json', new TextEncoder().encode(JSON.stringify(manifest)));
+    const seen: { requests: ModelRequest[]; batches: TrainBatch[] } = { requests: [], batches: [] };
+    const result = await runTrainingJob({
+      jobId: 'job-1',
+      objects: bucket,
+      jobs: acceptedJobs(bucket),
+      store: prefixStore(bucket, 'jobs/job-1/'),
+      sink: new ListSink(),
+      stopSignal: { check: async () => ({ stop: false }) },
+      loadModel: standInModel(seen),
+      modelCacheDir: mkdtempSync(join(tmpdir(), 'plateau-cache-')),
+      workDir: mkdtempSync(join(tmpdir(), 'plateau-work-')),
+    });
+    expect(result.steps).toBe(4);
+    // The manifest's default: random rescale on, so the graph takes loss weights and every batch carries them.
+    expect(seen.requests[0]?.lossWeights).toBe(true);
+    expect(seen.batches).toHaveLength(4);
+    for (const batch of seen.batches) {
+      expect(batch.size).toBe(4); // 2 instance + 2 class items
+      expect(batch.lossWeights).toHaveLength(4 * batch.latentShape[1] * batch.latentShape[2]);
+    }
+    const report = JSON.parse(new TextDecoder().decode(bucket.objects.get('jobs/job-1/output/report.json')));
+    expect(report.classImages).toMatchObject({ count: 2, generated: 0 });
+    expect(report.classImages.seconds).toBeGreaterThanOrEqual(0);
   });
 
   it('fails clearly when the base model is missing', async () => {

@@ -4,6 +4,7 @@
 // (docs/dvar.md) is built once from the "eval" stream, so evaluating never moves the training randomness.
 import { type DdpmSchedule, noiseAndTarget } from './ddpm.ts';
 import type { BatchSource } from './objective.ts';
+import { applyRescale, drawRescale, type RescaleDraw } from './random-rescale.ts';
 import { Rng } from './rng.ts';
 
 /** Pixels of one image, CHW in [-1, 1]. */
@@ -115,6 +116,25 @@ export interface TrainBatch {
   readonly timesteps: readonly number[];
   readonly noisyLatents: Float32Array;
   readonly target: Float32Array;
+  /**
+   * [B, h·w] weights of each item's squared error per latent cell (broadcast over channels), present when the
+   * setup asks for them (`lossWeights`): item b's cells are w_b · m · (h·w)/Σm for its mask m (1 everywhere but
+   * for a zoomed-out image) and its weight w_b (1, or the prior loss weight for class items). The graph's mean
+   * over every element of (error² × weight) is then the mean over items of w_b × the item's masked mean.
+   */
+  readonly lossWeights?: Float32Array;
+}
+
+/** Custom Diffusion's random rescale of the instance items (random-rescale.ts), re-encoded every step. */
+export interface RescaleSetup {
+  /** The instance images, unflipped, in the cache's order. */
+  readonly images: readonly PixelImage[];
+  readonly encode: VaeEncode;
+  /**
+   * Token ids of each template with a hint prefixed, by `<kind>.<index>` ("far.0" = RESCALE_HINTS.far[0]), in
+   * template order; a hint missing here (words the tokenizer does not know) leaves the caption as it is.
+   */
+  readonly hintedPromptIds: Readonly<Record<string, readonly (readonly number[])[]>>;
 }
 
 export interface BatchSetup {
@@ -131,11 +151,46 @@ export interface BatchSetup {
    * evaluation batch stays instance-only.
    */
   readonly prior?: { readonly cache: LatentCache; readonly promptIds: readonly number[] };
+  /**
+   * Batches carry `lossWeights`, class items weighted `prior` (the prior loss weight). Absent: no weights, the
+   * graph's plain mean (and then neither rescale nor a prior weight other than 1 is possible).
+   */
+  readonly lossWeights?: { readonly prior: number };
+  /** Random rescale of the instance items of training batches (never of the evaluation batch). */
+  readonly rescale?: RescaleSetup;
+}
+
+interface Item {
+  readonly ids: readonly number[];
+  readonly latents: Float32Array;
+  /** Latent cells the loss counts ([h·w]); absent = all. */
+  readonly mask?: Float32Array;
+  /** The item's loss weight; absent = 1. */
+  readonly weight?: number;
+}
+
+/** [B, h·w] loss weights: w_b · m · (h·w)/Σm per item (see TrainBatch.lossWeights). */
+export function itemLossWeights(items: readonly Item[], cells: number): Float32Array {
+  const out = new Float32Array(items.length * cells);
+  items.forEach((item, b) => {
+    const w = item.weight ?? 1;
+    const mask = item.mask;
+    if (!mask) {
+      out.fill(w, b * cells, (b + 1) * cells);
+      return;
+    }
+    if (mask.length !== cells) throw new Error(`a loss mask has ${mask.length} cells, expected ${cells}`);
+    const count = mask.reduce((s, m) => s + m, 0);
+    if (!(count > 0)) throw new Error('a loss mask covers no latent cell');
+    const scale = (w * cells) / count;
+    for (let i = 0; i < cells; i++) out[b * cells + i] = mask[i]! * scale;
+  });
+  return out;
 }
 
 function assemble(
   setup: BatchSetup,
-  items: readonly { ids: readonly number[]; latents: Float32Array }[],
+  items: readonly Item[],
   timesteps: readonly number[],
   noise: Float32Array,
 ): TrainBatch {
@@ -146,6 +201,7 @@ function assemble(
   });
   const { noisy, target } = noiseAndTarget(setup.schedule, latents, noise, timesteps);
   const sequenceLength = setup.promptIds[0]!.length;
+  const [, h, w] = setup.cache.latentShape;
   return {
     size: items.length,
     inputIds: items.flatMap((item) => item.ids),
@@ -156,6 +212,7 @@ function assemble(
     timesteps,
     noisyLatents: noisy,
     target,
+    ...(setup.lossWeights ? { lossWeights: itemLossWeights(items, h * w) } : {}),
   };
 }
 
@@ -183,24 +240,90 @@ export function buildEvalBatch(setup: BatchSetup): TrainBatch {
 /** A training batch: per item a random image, template and flip, then timesteps, then noise. */
 export function sampleTrainBatch(setup: BatchSetup, rng: Rng): TrainBatch {
   const { cache, schedule, batchSize } = setup;
-  const items = Array.from({ length: batchSize }, () => {
+  const items: Item[] = Array.from({ length: batchSize }, () => {
     const image = rng.nextInt(cache.images);
     const template = rng.nextInt(setup.promptIds.length);
     const flip = rng.nextFloat() < 0.5;
     return { ids: setup.promptIds[template]!, latents: cache.latents[image]![flip ? 1 : 0] };
   });
   // Class items are drawn after the instance items (and only with a prior), so a run without one is unchanged.
-  const prior = setup.prior;
-  if (prior) {
-    for (let b = 0; b < batchSize; b++) {
-      const image = rng.nextInt(prior.cache.images);
-      const flip = rng.nextFloat() < 0.5;
-      items.push({ ids: prior.promptIds, latents: prior.cache.latents[image]![flip ? 1 : 0] });
-    }
-  }
+  items.push(...classItems(setup, rng));
   const timesteps = items.map(() => rng.nextInt(schedule.numTrainTimesteps));
   const noise = rng.normal(items.length * items[0]!.latents.length);
   return assemble(setup, items, timesteps, noise);
+}
+
+/** Class items after the instance items: a random class image and flip each, weighted by the prior weight. */
+function classItems(setup: BatchSetup, rng: Rng): Item[] {
+  const prior = setup.prior;
+  if (!prior) return [];
+  return Array.from({ length: setup.batchSize }, () => {
+    const image = rng.nextInt(prior.cache.images);
+    const flip = rng.nextFloat() < 0.5;
+    return {
+      ids: prior.promptIds,
+      latents: prior.cache.latents[image]![flip ? 1 : 0],
+      ...(setup.lossWeights ? { weight: setup.lossWeights.prior } : {}),
+    };
+  });
+}
+
+/**
+ * A training batch with the instance items randomly rescaled: per instance item a random image, template, flip
+ * and rescale draw; then the class items, timesteps and noise as sampleTrainBatch; then each augmented image is
+ * encoded and one latent drawn from its posterior, in item order — every draw from the training stream, so a
+ * resumed run (which restores that stream) augments exactly as the uninterrupted one.
+ */
+export async function sampleRescaledBatch(setup: BatchSetup, rng: Rng): Promise<TrainBatch> {
+  const { cache, schedule, batchSize } = setup;
+  const rescale = setup.rescale;
+  if (!rescale) throw new Error('sampleRescaledBatch: the setup has no rescale');
+  const [, h, w] = cache.latentShape;
+  const drawn = Array.from({ length: batchSize }, () => {
+    const image = rng.nextInt(cache.images);
+    const template = rng.nextInt(setup.promptIds.length);
+    const flip = rng.nextFloat() < 0.5;
+    const source = rescale.images[image];
+    if (!source) throw new Error(`rescale: no pixels for instance image ${image}`);
+    return { source, template, flip, draw: drawRescale(rng, source.height) };
+  });
+  const instance = drawn.map(({ template, draw }) => ({ ids: promptOf(setup, rescale, template, draw) }));
+  const classes = classItems(setup, rng);
+  const timesteps = [...instance, ...classes].map(() => rng.nextInt(schedule.numTrainTimesteps));
+  const noise = rng.normal((instance.length + classes.length) * cache.latentShape.reduce((a, b) => a * b, 1));
+  const items: Item[] = [];
+  for (const [b, { source, flip, draw }] of drawn.entries()) {
+    if (source.height !== source.width) throw new Error('rescale needs square instance images');
+    if (source.height % h !== 0 || h !== w) {
+      throw new Error(`rescale: a ${source.height} px image does not map onto a ${h}×${w} latent grid`);
+    }
+    const pixels = flip ? flipHorizontal(source).data : source.data;
+    const { pixels: augmented, mask } = applyRescale(pixels, source.channels, source.height, h, draw);
+    const { data } = await rescale.encode({ ...source, data: augmented });
+    const half = data.length / 2;
+    if (half !== cache.latentShape.reduce((a, b) => a * b, 1)) {
+      throw new Error('rescale: the augmented image encodes to a latent of another shape');
+    }
+    const posterior = { mean: data.subarray(0, half), logvar: data.subarray(half) };
+    items.push({
+      ids: instance[b]!.ids,
+      latents: samplePosterior(posterior, rng, cache.scalingFactor),
+      mask,
+    });
+  }
+  return assemble(setup, [...items, ...classes], timesteps, noise);
+}
+
+/** The caption ids of `template` with the draw's hint, when the tokenizer knows the hint's words. */
+function promptOf(
+  setup: BatchSetup,
+  rescale: RescaleSetup,
+  template: number,
+  draw: RescaleDraw,
+): readonly number[] {
+  const plain = setup.promptIds[template]!;
+  if (!draw.hint) return plain;
+  return rescale.hintedPromptIds[`${draw.hint.kind}.${draw.hint.index}`]?.[template] ?? plain;
 }
 
 export function batchSource(setup: BatchSetup): BatchSource<TrainBatch> {
@@ -215,5 +338,15 @@ export function batchSource(setup: BatchSetup): BatchSource<TrainBatch> {
   if (prior && prior.promptIds.length !== setup.promptIds[0]!.length) {
     throw new Error('the class prompt and the captions tokenize to different lengths');
   }
-  return { train: (rng) => sampleTrainBatch(setup, rng), eval: buildEvalBatch(setup) };
+  if (setup.rescale && !setup.lossWeights) {
+    throw new Error('random rescale masks the loss: the setup must ask for loss weights');
+  }
+  if (setup.rescale && setup.rescale.images.length !== setup.cache.images) {
+    throw new Error('rescale: the instance images and the latent cache differ in number');
+  }
+  const rescale = setup.rescale;
+  return {
+    train: (rng) => (rescale ? sampleRescaledBatch(setup, rng) : sampleTrainBatch(setup, rng)),
+    eval: buildEvalBatch(setup),
+  };
 }

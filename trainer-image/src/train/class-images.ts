@@ -55,11 +55,16 @@ export async function prepareClassImages(
   const images: PixelImage[] = request.uploaded.slice(0, request.count);
   let generated = 0;
   let cached = 0;
+  // Listed once, and only listed keys are read: in AWS a read of a missing key is AccessDenied, not NoSuchKey, for
+  // a role that may list only some prefixes of the bucket (infra/constructs/access.ts).
+  const stored = new Set(wanted > 0 ? await deps.store.list(CLASS_IMAGE_PREFIX) : []);
   for (let start = 0; start < wanted; start += CLASS_IMAGE_CHUNK) {
     const size = Math.min(CLASS_IMAGE_CHUNK, wanted - start);
     const keys = Array.from({ length: size }, (_, i) => keyOf(start + i));
-    let bodies = await Promise.all(keys.map((key) => deps.store.get(key)));
-    if (bodies.some((b) => b === undefined)) {
+    let bodies = keys.every((key) => stored.has(key))
+      ? await Promise.all(keys.map((key) => deps.store.get(key)))
+      : [];
+    if (bodies.length === 0 || bodies.some((b) => b === undefined)) {
       // Seed per chunk (not per run position) so the same chunk is the same images on every attempt.
       const drawn = await deps.generate(
         request.prompt,

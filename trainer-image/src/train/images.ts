@@ -4,6 +4,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { isHiddenFile } from '../../../shared/hidden-files.ts';
+import { MAX_IMAGE_PIXELS } from '../../../shared/image-header.ts';
 import { type ImageType, sniffImageType } from '../../../shared/image-type.ts';
 
 export interface TrainingImage {
@@ -79,8 +81,10 @@ export async function decodeTrainingImage(
   if (type === undefined) {
     throw new ImageInputError(name, 'not a PNG, JPEG or WebP image (by its content)');
   }
-  // failOn 'warning': truncated or damaged pixel data is an error, never a half-grey training image.
-  const input = () => sharp(bytes, { failOn: 'warning', autoOrient: true });
+  // failOn 'warning': truncated or damaged pixel data is an error, never a half-grey training image. The pixel
+  // limit is submit's (shared/image-header.ts): a decompression bomb fails from its header, before any decode.
+  const input = () =>
+    sharp(bytes, { failOn: 'warning', autoOrient: true, limitInputPixels: MAX_IMAGE_PIXELS });
   let width: number;
   let height: number;
   try {
@@ -157,7 +161,7 @@ export async function loadTrainingImage(path: string, resolution: number): Promi
 
 /**
  * Every image in a folder, sorted by name (so the deterministic eval batch is the same on every machine).
- * Hidden files (names starting with '.') are ignored; any other file must be a usable image.
+ * Hidden files (shared/hidden-files.ts: dotfiles, Thumbs.db, …) are ignored; any other file must be a usable image.
  */
 export async function loadTrainingImages(dir: string, resolution: number): Promise<TrainingImage[]> {
   let entries: { name: string; isFile(): boolean }[];
@@ -171,7 +175,7 @@ export async function loadTrainingImages(dir: string, resolution: number): Promi
     );
   }
   const names = entries
-    .filter((e) => e.isFile() && !e.name.startsWith('.'))
+    .filter((e) => e.isFile() && !isHiddenFile(e.name))
     .map((e) => e.name)
     .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   if (names.length === 0) throw new ImageInputError(dir, 'no images in this folder');

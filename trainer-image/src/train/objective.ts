@@ -11,8 +11,11 @@ export interface LossAndGradient<Batch> {
 }
 
 export interface BatchSource<Batch> {
-  /** A fresh training batch; every random draw comes from `rng` (the training stream). */
-  train(rng: Rng): Batch;
+  /**
+   * A fresh training batch; every random draw comes from `rng` (the training stream). A promise when making it
+   * runs a model (Custom Diffusion's rescale re-encodes images); the loop awaits it before drawing again.
+   */
+  train(rng: Rng): Batch | Promise<Batch>;
   /** The fixed evaluation batch, built once from its own stream. */
   readonly eval: Batch;
 }

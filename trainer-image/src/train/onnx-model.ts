@@ -19,7 +19,12 @@ import {
   type SharedObjective,
 } from './shared-session-objective.ts';
 import { CLIP_MAX_LENGTH } from './tokenizer.ts';
-import { buildTextualInversionGraph, sessionSource, type TextualInversionGraph } from './training-graph.ts';
+import {
+  buildTextualInversionGraph,
+  LOSS_WEIGHTS,
+  sessionSource,
+  type TextualInversionGraph,
+} from './training-graph.ts';
 import { openVaeEncoder } from './vae-encoder.ts';
 
 export interface OnnxModelOptions {
@@ -59,6 +64,17 @@ function integers(dataType: number, values: readonly number[], what: string): Ty
   throw new Error(`${what}: input data type ${dataType} is not supported`);
 }
 
+/** The batch's [B, 1, h, w] loss weights; a graph built with them refuses a batch without. */
+function lossWeightsFeed(batch: TrainBatch): TypedTensor {
+  const [, h, w] = batch.latentShape;
+  if (!batch.lossWeights || batch.lossWeights.length !== batch.size * h * w) {
+    throw new Error(
+      `the training graph takes loss weights [${batch.size}, 1, ${h}, ${w}]; the batch has none`,
+    );
+  }
+  return { dataType: DataType.FLOAT, dims: [batch.size, 1, h, w], data: batch.lossWeights };
+}
+
 export async function loadOnnxModel(
   request: ModelRequest,
   options: OnnxModelOptions = {},
@@ -77,6 +93,7 @@ export async function loadOnnxModel(
     ...(request.evalBatchSize === undefined || lowMemory ? {} : { forwardBatchSize: request.evalBatchSize }),
     ...(lowMemory ? { frozenWeights: 'reference' as const } : {}),
     ...(request.snrGamma === undefined ? {} : { snrGamma: request.snrGamma }),
+    ...(request.lossWeights ? { lossWeights: true } : {}),
     ...(request.unetSurgery ? { unetSurgery: request.unetSurgery } : {}),
   });
   if (graph.placeholderIds[0] !== request.placeholderId) {
@@ -159,6 +176,7 @@ export async function loadOnnxModel(
         dims: [batch.size],
         data: integers(types.timesteps, batch.timesteps, 'timesteps'),
       },
+      ...(graph.lossWeights ? { [LOSS_WEIGHTS]: lossWeightsFeed(batch) } : {}),
     };
   };
   const pack = (out: Readonly<Record<string, TypedTensor>>): Float32Array => {
@@ -204,6 +222,7 @@ export async function loadOnnxModel(
               [graph.inputs.noise]: latentDims,
               [graph.inputs.timesteps]: [batch],
               [graph.inputs.rows]: [request.nVectors, graph.hiddenSize],
+              ...(graph.lossWeights ? { [LOSS_WEIGHTS]: [batch, 1, latentShape[1], latentShape[2]] } : {}),
             });
             assertFitsGpu(
               estimate,

@@ -21,6 +21,7 @@ import { embeddingFileName, encodeEmbeddingFile } from './embedding-file.ts';
 import { type MethodConfig, methodFor } from './methods/index.ts';
 import type { NamedTensor } from './methods/method.ts';
 import type { LossAndGradient, StopCriterion } from './objective.ts';
+import { RESCALE_HINTS } from './random-rescale.ts';
 import { Rng } from './rng.ts';
 import { fillTemplate, type TemplateSet, templatesFor } from './templates.ts';
 import { loadTokenizer } from './tokenizer.ts';
@@ -119,6 +120,8 @@ export interface ModelRequest {
   readonly snrGamma?: number;
   /** The method's UNet rewrite (its tensors become inputs); absent for textual inversion. */
   readonly unetSurgery?: UnetSurgery;
+  /** Batches carry per-cell loss weights (TrainBatch.lossWeights): masked loss, prior loss weight ≠ 1. */
+  readonly lossWeights?: boolean;
 }
 
 export interface RunDeps {
@@ -222,8 +225,9 @@ function fingerprintOf(settings: RunSettings, images: number, methodPrint: Finge
 }
 
 /**
- * The prior-preservation loss with weight 1: L_instance + L_prior, each the mean over its half of the batch, is
- * twice the graph's mean over the whole batch. ×2 is exact in float32, and it matters: the gradient clip sees it.
+ * The prior-preservation loss L_instance + λ·L_prior, each the mean over its half of the batch: the graph's mean
+ * over the whole batch, with the class items' errors weighted λ (the batches' loss weights; with λ = 1 and no
+ * weights the plain mean), is half of it. ×2 is exact in float32, and it matters: the gradient clip sees it.
  */
 function priorObjective(objective: LossAndGradient<TrainBatch>): LossAndGradient<TrainBatch> {
   return {
@@ -234,6 +238,25 @@ function priorObjective(objective: LossAndGradient<TrainBatch>): LossAndGradient
       return { loss: loss * 2, gradient };
     },
   };
+}
+
+/**
+ * The captions with each rescale hint prefixed ("a far away a photo of a <tok> cat", as the reference code
+ * writes it), by `<kind>.<index>`; a hint whose words the tokenizer does not know (the embedded model's small
+ * vocabulary) is left out, and its draws keep the plain caption.
+ */
+async function hintedPrompts(
+  tokenizer: Awaited<ReturnType<typeof loadTokenizer>>,
+  captions: readonly string[],
+): Promise<Record<string, number[][]>> {
+  const out: Record<string, number[][]> = {};
+  for (const kind of ['far', 'near'] as const) {
+    for (const [index, hint] of RESCALE_HINTS[kind].entries()) {
+      if (!(await tokenizer.knows(hint))) continue;
+      out[`${kind}.${index}`] = await Promise.all(captions.map((c) => tokenizer.encode(`${hint}${c}`)));
+    }
+  }
+  return out;
 }
 
 export async function runPersonalization(settings: RunSettings, deps: RunDeps): Promise<RunResult> {
@@ -260,12 +283,11 @@ export async function runPersonalization(settings: RunSettings, deps: RunDeps): 
   );
   // Prior preservation: the class prompt's ids, and the batch doubled (instance items, then as many class items).
   const prior = method.prior && (deps.classImages?.length ?? 0) > 0 ? method.prior : undefined;
-  if (prior && prior.weight !== 1) {
-    // Equal halves make the paper's L_instance + L_prior twice the graph's batch mean; other weights need
-    // per-item loss weights in the graph, not built yet.
-    throw new Error(`prior loss weight ${prior.weight} is not supported yet (only 1)`);
-  }
+  const rescale = method.randomRescale === true;
+  // Per-cell loss weights in the graph only where they change something: a masked loss, or a prior weight ≠ 1.
+  const lossWeights = rescale || (prior !== undefined && prior.weight !== 1);
   const classIds = prior ? await tokenizer.encode(prior.prompt) : undefined;
+  const hintedPromptIds = rescale ? await hintedPrompts(tokenizer, captions) : {};
   // The paper's code doubles the learning rate with prior preservation (Custom Diffusion: 1e-5 × 2 × 2 = 4e-5).
   const lr = effectiveLearningRate(settings) * (prior ? 2 : 1);
   const fingerprint = fingerprintOf(settings, deps.images.length, {
@@ -285,6 +307,7 @@ export async function runPersonalization(settings: RunSettings, deps: RunDeps): 
     evalBatchSize: settings.evalBatchSize,
     ...(settings.snrGamma === undefined ? {} : { snrGamma: settings.snrGamma }),
     ...(method.unetSurgery ? { unetSurgery: method.unetSurgery } : {}),
+    ...(lossWeights ? { lossWeights: true } : {}),
   });
   try {
     if (model.initialRows.length !== settings.nVectors * model.hiddenSize) {
@@ -334,6 +357,8 @@ export async function runPersonalization(settings: RunSettings, deps: RunDeps): 
       evalBatchSize: settings.evalBatchSize,
       seed: settings.seed,
       ...(priorSetup ? { prior: priorSetup } : {}),
+      ...(lossWeights ? { lossWeights: { prior: prior?.weight ?? 1 } } : {}),
+      ...(rescale ? { rescale: { images: deps.images, encode: model.encodeVae, hintedPromptIds } } : {}),
     });
     const start: TrainState = saved ?? initialState(initial, settings.seed, fingerprint);
     if (start.params.length !== layout.size) {
@@ -387,7 +412,10 @@ export async function runPersonalization(settings: RunSettings, deps: RunDeps): 
       seed: settings.seed,
       eval_batch_size: settings.evalBatchSize,
       eval_every: settings.evalEvery,
-      ...(prior ? { prior_class_images: deps.classImages?.length ?? 0 } : {}),
+      ...(prior
+        ? { prior_class_images: deps.classImages?.length ?? 0, prior_loss_weight: prior.weight }
+        : {}),
+      ...(rescale ? { random_rescale: true } : {}),
       ...deps.outputFacts,
     };
     const file = encodeEmbeddingFile({

@@ -14,6 +14,7 @@ import {
   runPersonalization,
 } from './personalize.ts';
 import { type RenderSamples, type SampleSettings, validationPrompts } from './sampler.ts';
+import { recordClassImages } from './trainer-report.ts';
 
 /** Cadences that are the caller's, not the job's: how often to flush samples and write checkpoints. */
 export interface LoopCadence {
@@ -65,6 +66,11 @@ export interface JobRunDeps extends Omit<RunDeps, 'pipelineDir' | 'images'> {
   readonly log?: (line: string) => void;
   /** Draws class images with the base model (prior preservation); absent = uploaded class images only. */
   readonly generateImages?: GenerateImages;
+  /**
+   * Record the class images' count and time in the job's partial report.json before training (the pipeline:
+   * finalize reports it apart from training time). `plateau train` writes its own report instead.
+   */
+  readonly reportClassImages?: boolean;
 }
 
 export interface JobRunResult extends RunResult {
@@ -103,6 +109,13 @@ export async function runJob(
   const { manifest } = job;
   const settings = runSettingsOf(manifest, cadence);
   const classes = await classImagesOf(job, settings, deps);
+  if (classes && deps.reportClassImages) {
+    await recordClassImages(deps.store, {
+      count: classes.images.length,
+      generated: classes.generated,
+      seconds: classes.seconds,
+    });
+  }
   const result = await runPersonalization(settings, {
     ...deps,
     pipelineDir: job.pipelineDir,

@@ -51,6 +51,14 @@ export function sliceBatch(batch: TrainBatch, start: number, size: number): Trai
     timesteps: batch.timesteps.slice(start, start + size),
     noisyLatents: batch.noisyLatents.slice(start * per, (start + size) * per),
     target: batch.target.slice(start * per, (start + size) * per),
+    ...(batch.lossWeights
+      ? {
+          lossWeights: batch.lossWeights.slice(
+            (start * batch.lossWeights.length) / batch.size,
+            ((start + size) * batch.lossWeights.length) / batch.size,
+          ),
+        }
+      : {}),
   };
 }
 

@@ -28,6 +28,8 @@ export interface TextTokenizer {
   tokenId(word: string): Promise<number>;
   /** tokenId for the initializer word, with an error that says what the initializer must be. */
   initializerId(word: string): Promise<number>;
+  /** Whether every word of `text` is in the vocabulary (none maps to the unknown token). */
+  knows(text: string): Promise<boolean>;
 }
 
 const Vocab = z.record(z.string(), z.number().int().nonnegative());
@@ -297,5 +299,10 @@ export async function loadTokenizer(
     },
     tokenId: (word) => singleToken(word, 'token'),
     initializerId: (word) => singleToken(word, 'initializer token'),
+    async knows(text) {
+      if (unkId === undefined) return true;
+      const { ids } = await pieces(text);
+      return ids.every((id) => id !== unkId);
+    },
   };
 }

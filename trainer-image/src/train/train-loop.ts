@@ -160,7 +160,7 @@ export async function runTrainingLoop<Batch>(
         if (holds) state.criterionStep = step;
       }
     }
-    const batch = deps.batches.train(rng);
+    const batch = await deps.batches.train(rng);
     const { loss, gradient } = await deps.objective.lossAndGradient(state.params, batch);
     assertFinite(loss, 'the training loss', step);
     if (options.maxGradNorm !== undefined) clipGradNorm(gradient, options.maxGradNorm);

@@ -7,6 +7,7 @@
 //   latents           UNet sample dtype      [B, 4, h, w] VAE latents × scaling factor
 //   noise             UNet sample dtype      [B, 4, h, w] ε ~ N(0, 1)
 //   timesteps         UNet timestep dtype    [B] in [0, T); ᾱ_t comes from a constant table Gathered in-graph
+//   loss_weights      FLOAT [B, 1, h, w]     only with `lossWeights`: each squared error × its cell's weight
 //   unet/<conv_in weight>  only with wrt 'conv_in': the weight is then an input instead of an initializer
 //   <method tensors>  FLOAT, as the method's UNet surgery declares them (LoRA A/B, Custom Diffusion K/V)
 // Outputs: `loss` (scalar FLOAT, mean over all elements of (unet(noisy, t, te(ids)) − target)², target ε or v
@@ -64,6 +65,12 @@ export interface TextualInversionGraphOptions {
    * has a static size (memory estimates) and unbroadcasting needs no run-time axis search. Default: symbolic.
    */
   readonly latentSize?: number;
+  /**
+   * A `loss_weights` input [B, 1, h, w] that multiplies each squared error (broadcast over channels) before the
+   * mean: Custom Diffusion's masked loss and a prior loss weight other than 1 (batches.ts builds the weights).
+   * Absent: the plain mean.
+   */
+  readonly lossWeights?: boolean;
   /** How backward nodes read frozen weights (GradientGraphOptions.frozenWeights; default 'fold'). */
   readonly frozenWeights?: 'fold' | 'reference';
   /**
@@ -125,6 +132,9 @@ export interface GraphInputs {
   readonly timesteps: string;
 }
 
+/** The loss-weight input's name (TextualInversionGraphOptions.lossWeights). */
+export const LOSS_WEIGHTS = 'loss_weights';
+
 export interface TextualInversionGraph {
   readonly train: OnnxModel;
   readonly forward: OnnxModel;
@@ -140,6 +150,8 @@ export interface TextualInversionGraph {
   readonly trainableInitial: Float32Array | undefined;
   /** The method's tensors trained beside the placeholder rows (none for textual inversion). */
   readonly methodTrainables: readonly MethodTrainable[];
+  /** Whether `train` and `forward` take `loss_weights` (TextualInversionGraphOptions.lossWeights). */
+  readonly lossWeights: boolean;
   /** Inputs of `train` and `forward` to feed with a method tensor's values, never differentiated. */
   readonly constantFeeds: readonly ConstantFeed[];
   readonly placeholderIds: readonly number[];
@@ -220,6 +232,7 @@ function noisingAndLoss(
   pred: string,
   opset: number,
   snrGamma?: number,
+  lossWeights?: boolean,
 ): { before: OnnxGraph; after: OnnxGraph; noisy: string } {
   const n = schedule.numTrainTimesteps;
   const sqrtAb: number[] = [];
@@ -286,6 +299,11 @@ function noisingAndLoss(
   if (snrGamma !== undefined) {
     l.node('Mul', ['loss/squared', 'ddpm/loss_weight'], ['loss/weighted']);
     squared = 'loss/weighted';
+  }
+  if (lossWeights) {
+    // [B, 1, h, w] × [B, C, h, w]: the mask and item weights, already normalized per item (batches.ts).
+    l.node('Mul', [squared, LOSS_WEIGHTS], ['loss/masked']);
+    squared = 'loss/masked';
   }
   l.node('ReduceMean', [squared], ['loss'], { keepdims: { type: 'int', value: 0 } });
   return { before, after: l.build(opset).graph, noisy: 'ddpm/noisy_latents' };
@@ -367,6 +385,7 @@ export function buildTextualInversionGraph(
     pred,
     c.opset,
     options.snrGamma,
+    options.lossWeights,
   );
   let unet = prefixGraph(surgery?.graph ?? unetGraph, 'unet/', {
     [sample.name]: noisy,
@@ -379,6 +398,15 @@ export function buildTextualInversionGraph(
     { name: INPUTS.latents, dataType: sample.dataType, dims: sample.dims },
     { name: INPUTS.noise, dataType: sample.dataType, dims: sample.dims },
     { name: INPUTS.timesteps, dataType: timestep.dataType, dims: timestep.dims },
+    ...(options.lossWeights
+      ? [
+          {
+            name: LOSS_WEIGHTS,
+            dataType: DataType.FLOAT,
+            dims: [sample.dims?.[0] ?? 'batch', 1, sample.dims?.[2] ?? 'height', sample.dims?.[3] ?? 'width'],
+          },
+        ]
+      : []),
   ];
   unet = { ...unet, inputs: [...unet.inputs.filter((v) => v.name !== noisy), ...inputs] };
   const lossInfo: ValueInfo = { name: 'loss', dataType: DataType.FLOAT, dims: [] };
@@ -455,6 +483,7 @@ export function buildTextualInversionGraph(
     trainableInitial:
       wrt === 'conv_in' ? initializerValues(c.unet, convIn.weight, join(pipelineDir, 'unet')) : undefined,
     methodTrainables,
+    lossWeights: options.lossWeights === true,
     constantFeeds: wrt === 'placeholder' ? constantFeeds : [],
     placeholderIds: Array.from({ length: nVectors }, (_, i) => spliced.vocabSize + i),
     tokenTable: `te/${spliced.tableName}`,
@@ -474,7 +503,13 @@ export function buildTextualInversionGraph(
 function withBatch(model: OnnxModel, batch: number): OnnxModel {
   if (!Number.isInteger(batch) || batch < 1)
     throw new Error(`batchSize must be a positive integer (got ${batch})`);
-  const batched = new Set<string>([INPUTS.inputIds, INPUTS.latents, INPUTS.noise, INPUTS.timesteps]);
+  const batched = new Set<string>([
+    INPUTS.inputIds,
+    INPUTS.latents,
+    INPUTS.noise,
+    INPUTS.timesteps,
+    LOSS_WEIGHTS,
+  ]);
   const inputs = model.graph.inputs.map((v) => {
     const first = v.dims?.[0];
     if (!batched.has(v.name) || v.dims === undefined || typeof first === 'number') return v;
@@ -485,7 +520,7 @@ function withBatch(model: OnnxModel, batch: number): OnnxModel {
 
 /** The model with the latents' and noise's spatial dims fixed to `side`. */
 function withLatentSize(model: OnnxModel, side: number): OnnxModel {
-  const spatial = new Set<string>([INPUTS.latents, INPUTS.noise]);
+  const spatial = new Set<string>([INPUTS.latents, INPUTS.noise, LOSS_WEIGHTS]);
   const inputs = model.graph.inputs.map((v) =>
     spatial.has(v.name) && v.dims?.length === 4 ? { ...v, dims: [v.dims[0], v.dims[1], side, side] } : v,
   );

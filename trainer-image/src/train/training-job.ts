@@ -204,6 +204,7 @@ export async function runTrainingJob(deps: TrainingJobDeps): Promise<JobRunResul
         : {}),
       ...(deps.renderSamples ? { renderSamples: deps.renderSamples } : {}),
       ...(deps.generateImages ? { generateImages: deps.generateImages } : {}),
+      reportClassImages: true,
       log: (line) => log(`job ${deps.jobId}: ${line}`),
     },
   );

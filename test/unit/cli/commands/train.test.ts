@@ -80,7 +80,7 @@ describe('plateau train', () => {
       /--method: .*'textual-inversion' \| 'dreambooth-lora' \| 'custom-diffusion' \(got 'dreambooth'\)/,
     );
     await expect(run([...base(join(root, 'x')), '--rank', '8'])).rejects.toThrow(
-      /need --method dreambooth-lora/,
+      /needs? --method dreambooth-lora/,
     );
     await expect(
       run([...base(join(root, 'x')), '--method', 'dreambooth-lora', '--lora-targets', 'all']),
@@ -111,7 +111,7 @@ describe('plateau train', () => {
     });
     expect(cd.stop).toMatchObject({ window: 180, threshold: 0.15 });
     expect(() => manifestFromFlags({ token: '<t>', 'no-prior': true })).toThrow(
-      /need --method custom-diffusion/,
+      /needs? --method custom-diffusion/,
     );
     const ti = manifestFromFlags({ token: '<t>', window: '50', 'no-dvar': true });
     expect(ti).toMatchObject({ method: 'textual-inversion', initializerToken: 'object' });

@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { MAX_IMAGE_PIXELS } from '../../../../shared/image-header.ts';
 import {
   decodeTrainingImage,
   flipHorizontal,
@@ -12,6 +13,7 @@ import {
   loadTrainingImages,
   minImageSide,
 } from '../../../../trainer-image/src/train/images.ts';
+import { pngBomb } from '../../../support/png-bomb.ts';
 
 const RED = { r: 255, g: 0, b: 0 };
 const BLUE = { r: 0, g: 0, b: 255 };
@@ -137,6 +139,18 @@ describe('decodeTrainingImage', () => {
       /^half\.jpg: cannot (read|decode) this JPEG image/,
     );
   });
+
+  it("refuses a decompression bomb from its header with submit's pixel limit", async () => {
+    // 100000 × 100000 declared in a file under 1 kB: sharp stops at the header instead of allocating 10 GB.
+    await expect(decodeTrainingImage(pngBomb(100_000, 100_000), 'bomb.png', 32)).rejects.toThrow(
+      /^bomb\.png: cannot read this PNG image \(Input image exceeds pixel limit\)$/,
+    );
+    // One row over MAX_IMAGE_PIXELS (and under sharp's own default limit): refused by the shared constant.
+    expect(16384 * 8193).toBeGreaterThan(MAX_IMAGE_PIXELS);
+    await expect(decodeTrainingImage(pngBomb(16384, 8193), 'tall.png', 32)).rejects.toThrow(
+      /^tall\.png: cannot read this PNG image \(Input image exceeds pixel limit\)$/,
+    );
+  });
 });
 
 describe('loadTrainingImage(s)', () => {
@@ -150,6 +164,7 @@ describe('loadTrainingImage(s)', () => {
       .jpeg()
       .toFile(join(folder, 'a.jpg'));
     writeFileSync(join(folder, '.DS_Store'), 'junk');
+    writeFileSync(join(folder, 'Thumbs.db'), 'junk');
     const images = await loadTrainingImages(folder, 16);
     expect(images.map((i) => [i.name, i.type])).toEqual([
       ['a.jpg', 'jpeg'],

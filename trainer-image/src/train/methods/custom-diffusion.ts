@@ -16,6 +16,11 @@ export interface CustomDiffusionConfig {
   readonly classImages: number;
   readonly priorPreservation: boolean;
   readonly priorLossWeight: number;
+  /**
+   * Masked loss with random rescale (the Custom Diffusion code's augmentation, random-rescale.ts). The manifest's
+   * default is on; absent here = off (gradcheck and tests that compare against unaugmented numbers).
+   */
+  readonly randomRescale?: boolean;
   /** Gradient-norm clip over all trained tensors together (the paper: 1.0). */
   readonly maxGradNorm: number;
   /**
@@ -70,8 +75,11 @@ export function customDiffusion(config: CustomDiffusionConfig): TrainingMethod {
       'cd.classWord': config.classWord,
       'cd.maxGradNorm': config.maxGradNorm,
       'cd.detachPositions': positions,
+      // Only when on, so checkpoints from before the option resume unchanged.
+      ...(config.randomRescale ? { 'cd.randomRescale': true } : {}),
     },
     maxGradNorm: config.maxGradNorm,
+    ...(config.randomRescale ? { randomRescale: true } : {}),
     caption: (token) => customDiffusionCaption(token, config.classWord),
     ...(config.priorPreservation && config.classImages > 0
       ? {

@@ -42,6 +42,11 @@ export interface TrainingMethod {
   readonly maxGradNorm?: number;
   /** The one caption of every training image, in place of the job's templates; absent = the templates. */
   readonly caption?: (token: string) => string;
+  /**
+   * Custom Diffusion's augmentation (random-rescale.ts): instance items of training batches randomly zoomed out
+   * or in, the loss masked to the image, the caption hinted. Absent or false: none.
+   */
+  readonly randomRescale?: boolean;
   /** Prior preservation: class images captioned `prompt` join every batch (loss weight `weight`); absent = none. */
   readonly prior?: { readonly prompt: string; readonly images: number; readonly weight: number };
   /** Starting values of one method tensor; random draws come from `rng` (the run's "init" stream). */
