@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { DataType } from '../../trainer-image/src/onnx/model.ts';
 import { Session, type TypedTensor } from '../../trainer-image/src/runtime/session.ts';
 import { lowMemorySessionOptions } from '../../trainer-image/src/train/shared-session-objective.ts';
-import { buildTextualInversionGraph, sessionSource } from '../../trainer-image/src/train/training-graph.ts';
+import { buildTrainingGraph, sessionSource } from '../../trainer-image/src/train/training-graph.ts';
 
 const { values } = parseArgs({
   options: {
@@ -21,7 +21,7 @@ const latent = Number(values.resolution) / 8;
 
 async function step(model: string): Promise<{ loss: number; gradient: Float32Array; ms: number }> {
   const started = performance.now();
-  const g = buildTextualInversionGraph(model, { batchSize: batch, frozenWeights: 'reference' });
+  const g = buildTrainingGraph(model, { batchSize: batch, frozenWeights: 'reference' });
   const session = await Session.create(sessionSource(g.train, g.modelDir), lowMemorySessionOptions({}));
   const n = batch * 4 * latent * latent;
   const ids = new BigInt64Array(batch * 77).fill(49407n);

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { memoryEstimateFits, TRAINING_GPUS } from '../../trainer-image/src/onnx/gpu-fit.ts';
 import { estimateMemory } from '../../trainer-image/src/onnx/memory-estimate.ts';
 import { defaultOpset } from '../../trainer-image/src/onnx/model.ts';
-import { buildTextualInversionGraph } from '../../trainer-image/src/train/training-graph.ts';
+import { buildTrainingGraph } from '../../trainer-image/src/train/training-graph.ts';
 
 const { values } = parseArgs({
   options: {
@@ -20,7 +20,7 @@ if (!model) throw new Error('--model <pipeline dir> is required');
 const latent = Number(values.resolution) / 8;
 for (const batch of values.batches.split(',').map(Number)) {
   const started = performance.now();
-  const g = buildTextualInversionGraph(model, {
+  const g = buildTrainingGraph(model, {
     batchSize: batch,
     latentSize: latent,
     frozenWeights: 'reference',

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { gateBackward } from '../../trainer-image/src/onnx/gate-backward.ts';
 import { DataType } from '../../trainer-image/src/onnx/model.ts';
 import { Session, type SessionOptions, type TypedTensor } from '../../trainer-image/src/runtime/session.ts';
-import { buildTextualInversionGraph, sessionSource } from '../../trainer-image/src/train/training-graph.ts';
+import { buildTrainingGraph, sessionSource } from '../../trainer-image/src/train/training-graph.ts';
 
 const { values } = parseArgs({
   options: {
@@ -72,7 +72,7 @@ async function phase<T>(name: string, run: () => Promise<T> | T): Promise<T> {
 
 const two = values.sessions === 'two';
 const graph = await phase('build', () =>
-  buildTextualInversionGraph(model, {
+  buildTrainingGraph(model, {
     batchSize: batch,
     frozenWeights: values.weights === 'fold' ? 'fold' : 'reference',
     ...(two ? { forwardBatchSize: evalBatch } : {}),

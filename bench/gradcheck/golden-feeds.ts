@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { readSafetensors, toBigInt64, toFloat32 } from '../../shared/safetensors.ts';
 import { DataType } from '../../trainer-image/src/onnx/model.ts';
 import type { TypedTensor } from '../../trainer-image/src/runtime/session.ts';
-import type { TextualInversionGraph } from '../../trainer-image/src/train/training-graph.ts';
+import type { TrainingGraph } from '../../trainer-image/src/train/training-graph.ts';
 
 /** The batch of the fixture's golden inputs. */
 export function goldenBatch(pipelineDir: string): number {
@@ -13,7 +13,7 @@ export function goldenBatch(pipelineDir: string): number {
   return golden.tensors.get('ti.input_ids')?.shape[0] ?? 1;
 }
 
-export function goldenFeeds(pipelineDir: string, graph: TextualInversionGraph): Record<string, TypedTensor> {
+export function goldenFeeds(pipelineDir: string, graph: TrainingGraph): Record<string, TypedTensor> {
   const golden = readSafetensors(readFileSync(join(pipelineDir, 'golden.safetensors')));
   const get = (key: string) => {
     const t = golden.tensors.get(key);

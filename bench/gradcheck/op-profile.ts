@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { TypedTensor } from '../../trainer-image/src/runtime/session.ts';
-import { buildTextualInversionGraph, sessionSource } from '../../trainer-image/src/train/training-graph.ts';
+import { buildTrainingGraph, sessionSource } from '../../trainer-image/src/train/training-graph.ts';
 import { benchArgs } from './bench-args.ts';
 import { goldenFeeds } from './golden-feeds.ts';
 
@@ -137,7 +137,7 @@ function byRule(byNode: Map<string, { op: string; ms: number }>): Map<string, nu
   }
   return out;
 }
-const graph = buildTextualInversionGraph(dir);
+const graph = buildTrainingGraph(dir);
 const feeds = toOrt(goldenFeeds(dir, graph));
 const count = (nodes: readonly { opType: string }[]) => {
   const m = new Map<string, number>();

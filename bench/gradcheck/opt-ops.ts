@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { loadModel } from '../../trainer-image/src/onnx/codec.ts';
-import { buildTextualInversionGraph, sessionSource } from '../../trainer-image/src/train/training-graph.ts';
+import { buildTrainingGraph, sessionSource } from '../../trainer-image/src/train/training-graph.ts';
 import { benchArgs } from './bench-args.ts';
 
 const args = benchArgs(['--threads', '--keep']);
@@ -18,7 +18,7 @@ const fixtures = args.fixtures;
 const keep = args.value('--keep');
 const name = args.names[0] ?? 'tiny-sd15topo';
 
-const graphs = buildTextualInversionGraph(join(fixtures, name));
+const graphs = buildTrainingGraph(join(fixtures, name));
 const outDir = keep ?? mkdtempSync(join(tmpdir(), 'plateau-opt-ops-'));
 const counts: Record<'forward' | 'train', Map<string, number>> = { forward: new Map(), train: new Map() };
 for (const side of ['forward', 'train'] as const) {

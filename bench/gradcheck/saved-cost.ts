@@ -13,7 +13,7 @@ import {
 } from '../../trainer-image/src/onnx/model.ts';
 import { inferShapes } from '../../trainer-image/src/onnx/shape-inference.ts';
 import { Session, type TypedTensor } from '../../trainer-image/src/runtime/session.ts';
-import { buildTextualInversionGraph, sessionSource } from '../../trainer-image/src/train/training-graph.ts';
+import { buildTrainingGraph, sessionSource } from '../../trainer-image/src/train/training-graph.ts';
 import { benchArgs } from './bench-args.ts';
 import { goldenFeeds } from './golden-feeds.ts';
 
@@ -102,7 +102,7 @@ function keptForward(train: OnnxModel, saved: readonly string[]): OnnxModel {
 }
 
 const dir = join(fixtures, name);
-const graph = buildTextualInversionGraph(dir, {});
+const graph = buildTrainingGraph(dir, {});
 const feeds = goldenFeeds(dir, graph);
 const saved = savedTensors(graph.train);
 const kept = keptForward(graph.train, saved);

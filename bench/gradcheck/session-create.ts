@@ -1,10 +1,10 @@
 // Benchmark for session start-up (issue 3, target 2): onnxruntime session-create time of the textual-inversion
 // training graph under several session-option variants, with the step time each gives, as one JSON line each.
-// `--batch N` builds the graph for a fixed batch (TextualInversionGraphOptions.batchSize) instead of the symbolic one.
+// `--batch N` builds the graph for a fixed batch (TrainingGraphOptions.batchSize) instead of the symbolic one.
 // Usage: node bench/gradcheck/session-create.ts [--runs N] [--threads N] [--batch N] [--fixtures DIR] [fixture] [variant ...]
 import { join } from 'node:path';
 import { Session, type SessionOptions } from '../../trainer-image/src/runtime/session.ts';
-import { buildTextualInversionGraph, sessionSource } from '../../trainer-image/src/train/training-graph.ts';
+import { buildTrainingGraph, sessionSource } from '../../trainer-image/src/train/training-graph.ts';
 import { benchArgs } from './bench-args.ts';
 import { goldenFeeds } from './golden-feeds.ts';
 
@@ -30,7 +30,7 @@ const fixture = names[0] ?? 'tiny-sd15topo';
 const variants = names.length > 1 ? names.slice(1) : Object.keys(VARIANTS);
 
 const dir = join(fixtures, fixture);
-const graph = buildTextualInversionGraph(dir, {
+const graph = buildTrainingGraph(dir, {
   wrt: 'placeholder',
   ...(batchSize === undefined ? {} : { batchSize }),
 });

@@ -26,8 +26,8 @@ const round = (v: number): number => Number(v.toFixed(2));
 for (const name of selected) {
   const dir = join(fixtures, name);
   const graphs = {
-    before: before.buildTextualInversionGraph(dir),
-    after: after.buildTextualInversionGraph(dir),
+    before: before.buildTrainingGraph(dir),
+    after: after.buildTrainingGraph(dir),
   };
   const feeds = goldenFeeds(dir, graphs.after);
   const options = { intraOpThreads: threads };

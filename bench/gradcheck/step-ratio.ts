@@ -1,10 +1,10 @@
 // Train step / forward ratio (issue 3, target ≤ 2.5) measured robustly on a shared machine: the training and
 // loss-only sessions run alternately, so load swings hit both alike (run.ts times one graph after the other).
 // Usage: node bench/gradcheck/step-ratio.ts [--runs N] [--threads N] [--static] [--fixtures DIR] [fixture ...]
-// `--static` builds both graphs for the golden batch (TextualInversionGraphOptions.batchSize / forwardBatchSize).
+// `--static` builds both graphs for the golden batch (TrainingGraphOptions.batchSize / forwardBatchSize).
 import { join } from 'node:path';
 import { Session } from '../../trainer-image/src/runtime/session.ts';
-import { buildTextualInversionGraph, sessionSource } from '../../trainer-image/src/train/training-graph.ts';
+import { buildTrainingGraph, sessionSource } from '../../trainer-image/src/train/training-graph.ts';
 import { benchArgs } from './bench-args.ts';
 import { goldenBatch, goldenFeeds } from './golden-feeds.ts';
 
@@ -24,7 +24,7 @@ const median = (values: readonly number[]): number => {
 for (const name of selected) {
   const dir = join(fixtures, name);
   const batch = goldenBatch(dir);
-  const graph = buildTextualInversionGraph(dir, fixed ? { batchSize: batch, forwardBatchSize: batch } : {});
+  const graph = buildTrainingGraph(dir, fixed ? { batchSize: batch, forwardBatchSize: batch } : {});
   const feeds = goldenFeeds(dir, graph);
   const options = { intraOpThreads: threads };
   const t0 = performance.now();

@@ -9,7 +9,7 @@ import { FIXTURES_DIR } from '../../test/support/fixtures.ts';
 import { DataType, type OnnxModel } from '../../trainer-image/src/onnx/model.ts';
 import { Session, type TypedTensor } from '../../trainer-image/src/runtime/session.ts';
 import { dreamboothLora } from '../../trainer-image/src/train/methods/dreambooth-lora.ts';
-import { buildTextualInversionGraph, sessionSource } from '../../trainer-image/src/train/training-graph.ts';
+import { buildTrainingGraph, sessionSource } from '../../trainer-image/src/train/training-graph.ts';
 import { goldenBatch, goldenFeeds } from '../gradcheck/golden-feeds.ts';
 
 const { values, positionals } = parseArgs({
@@ -42,9 +42,9 @@ for (const name of names) {
   const dir = join(FIXTURES_DIR, name);
   const batch = goldenBatch(dir);
   const fixed = { batchSize: batch, forwardBatchSize: batch };
-  const ti = buildTextualInversionGraph(dir, fixed);
+  const ti = buildTrainingGraph(dir, fixed);
   const method = dreamboothLora({ rank, alpha: rank, targets });
-  const lora = buildTextualInversionGraph(dir, {
+  const lora = buildTrainingGraph(dir, {
     ...fixed,
     ...(method.unetSurgery ? { unetSurgery: method.unetSurgery } : {}),
   });

@@ -8,7 +8,7 @@ import type { PixelImage } from '../../trainer-image/src/train/batches.ts';
 import { modelResolution } from '../../trainer-image/src/train/model-resolution.ts';
 import { loadOnnxModel } from '../../trainer-image/src/train/onnx-model.ts';
 import { runPersonalization, TI_DEFAULTS } from '../../trainer-image/src/train/personalize.ts';
-import { buildTextualInversionGraph } from '../../trainer-image/src/train/training-graph.ts';
+import { buildTrainingGraph } from '../../trainer-image/src/train/training-graph.ts';
 
 const args = process.argv.slice(2);
 const flagValue = (flag: string): string | undefined => {
@@ -135,7 +135,7 @@ async function benchOne(name: string): Promise<Record<string, unknown>> {
   const trainMs = median(steady(t.trainMs));
   // "One forward pass and nothing more": one loss-only session run per evaluated step, on a graph that
   // computes no gradient (its node count is the forward's, far below the training graph's).
-  const graph = buildTextualInversionGraph(dir, { batchSize: BATCH, forwardBatchSize: EVAL_BATCH });
+  const graph = buildTrainingGraph(dir, { batchSize: BATCH, forwardBatchSize: EVAL_BATCH });
   return {
     fixture: name,
     resolution: size,

@@ -9,9 +9,9 @@ import { Session, type TypedTensor } from '../../trainer-image/src/runtime/sessi
 import { customDiffusion } from '../../trainer-image/src/train/methods/custom-diffusion.ts';
 import { Rng } from '../../trainer-image/src/train/rng.ts';
 import {
-  buildTextualInversionGraph,
+  buildTrainingGraph,
   sessionSource,
-  type TextualInversionGraph,
+  type TrainingGraph,
 } from '../../trainer-image/src/train/training-graph.ts';
 import { floats, relativeError, tensor, tiFeeds, timed } from './gradcheck-support.ts';
 
@@ -37,7 +37,7 @@ export interface CdGradcheckResult {
 }
 
 interface Checked {
-  readonly graph: TextualInversionGraph;
+  readonly graph: TrainingGraph;
   readonly loss: number;
   readonly kv: number;
   readonly row: number;
@@ -63,7 +63,7 @@ async function checkVariant(
 ): Promise<Checked> {
   const method = customDiffusion({ ...CD_DEFAULTS, detachPositions: detach });
   const batch = tensor(golden, 'ti.input_ids').shape[0];
-  const graph = buildTextualInversionGraph(pipelineDir, {
+  const graph = buildTrainingGraph(pipelineDir, {
     ...(batch === undefined ? {} : { batchSize: batch, forwardBatchSize: batch }),
     ...(method.unetSurgery ? { unetSurgery: method.unetSurgery } : {}),
   });

@@ -7,7 +7,7 @@ import { readSafetensors, toFloat32, toFloat64 } from '../../shared/safetensors.
 import { DataType } from '../../trainer-image/src/onnx/model.ts';
 import { Session, type TypedTensor } from '../../trainer-image/src/runtime/session.ts';
 import { dreamboothLora } from '../../trainer-image/src/train/methods/dreambooth-lora.ts';
-import { buildTextualInversionGraph, sessionSource } from '../../trainer-image/src/train/training-graph.ts';
+import { buildTrainingGraph, sessionSource } from '../../trainer-image/src/train/training-graph.ts';
 import { floats, relativeError, tensor, tiFeeds, timed } from './gradcheck-support.ts';
 
 export interface LoraGradcheckResult {
@@ -45,7 +45,7 @@ export async function runLoraGradcheck(
   // The goldens put rank-4, alpha-4 LoRA on the attention projections (diffusers' convention).
   const method = dreamboothLora({ rank: 4, alpha: 4, targets: 'attention' });
   const batch = tensor(golden, 'ti.input_ids').shape[0];
-  const graph = buildTextualInversionGraph(pipelineDir, {
+  const graph = buildTrainingGraph(pipelineDir, {
     ...(batch === undefined ? {} : { batchSize: batch, forwardBatchSize: batch }),
     ...(method.unetSurgery ? { unetSurgery: method.unetSurgery } : {}),
   });

@@ -3,7 +3,7 @@
 import { type SafetensorsFile, toBigInt64, toFloat32, toFloat64 } from '../../shared/safetensors.ts';
 import { DataType } from '../../trainer-image/src/onnx/model.ts';
 import type { Session, TypedTensor } from '../../trainer-image/src/runtime/session.ts';
-import type { TextualInversionGraph } from '../../trainer-image/src/train/training-graph.ts';
+import type { TrainingGraph } from '../../trainer-image/src/train/training-graph.ts';
 
 /** ‖ours − ref‖₂ / ‖ref‖₂ in float64. */
 export function relativeError(ours: ArrayLike<number>, ref: ArrayLike<number>): number {
@@ -59,7 +59,7 @@ export function feedFor(
   }
 }
 
-export function tiFeeds(g: TextualInversionGraph, golden: SafetensorsFile): Record<string, TypedTensor> {
+export function tiFeeds(g: TrainingGraph, golden: SafetensorsFile): Record<string, TypedTensor> {
   const ids = tensor(golden, 'ti.input_ids');
   const latents = tensor(golden, 'ti.latents');
   const timesteps = tensor(golden, 'ti.timesteps');

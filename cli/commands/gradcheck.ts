@@ -8,7 +8,7 @@ import { readSafetensors } from '../../shared/safetensors.ts';
 import { DataType } from '../../trainer-image/src/onnx/model.ts';
 import { Session, type TypedTensor } from '../../trainer-image/src/runtime/session.ts';
 import {
-  buildTextualInversionGraph,
+  buildTrainingGraph,
   sessionSource,
   type TrainableChoice,
 } from '../../trainer-image/src/train/training-graph.ts';
@@ -64,7 +64,7 @@ export async function runGradcheck(
 
   // The golden batch is the only one these graphs run with: a static batch makes session creation fast.
   const batch = tensor(golden, 'ti.input_ids').shape[0];
-  const graph = buildTextualInversionGraph(pipelineDir, {
+  const graph = buildTrainingGraph(pipelineDir, {
     wrt,
     check: true,
     ...(batch === undefined ? {} : { batchSize: batch, forwardBatchSize: batch }),

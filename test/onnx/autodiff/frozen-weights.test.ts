@@ -14,9 +14,9 @@ import {
 import { DataType } from '../../../trainer-image/src/onnx/model.ts';
 import { Session, type TypedTensor } from '../../../trainer-image/src/runtime/session.ts';
 import {
-  buildTextualInversionGraph,
+  buildTrainingGraph,
   sessionSource,
-  type TextualInversionGraph,
+  type TrainingGraph,
 } from '../../../trainer-image/src/train/training-graph.ts';
 import { fixtureDir } from '../../support/fixtures.ts';
 
@@ -38,7 +38,7 @@ function relErr(ours: ArrayLike<number>, ref: ArrayLike<number>): number {
   return Math.sqrt(num / den);
 }
 
-function goldenFeeds(g: TextualInversionGraph, golden: SafetensorsFile): Record<string, TypedTensor> {
+function goldenFeeds(g: TrainingGraph, golden: SafetensorsFile): Record<string, TypedTensor> {
   const ints = (key: string) => ({
     dataType: g.inputDataTypes.inputIds,
     dims: tensor(golden, key).shape,
@@ -60,7 +60,7 @@ function goldenFeeds(g: TextualInversionGraph, golden: SafetensorsFile): Record<
 }
 
 /** Backward nodes that would fold into a copy of a frozen weight: a Transpose or Slice reading a ≥ 2-D initializer. */
-function weightCopies(g: TextualInversionGraph): string[] {
+function weightCopies(g: TrainingGraph): string[] {
   const weights = new Set(g.train.graph.initializers.filter((t) => t.dims.length >= 2).map((t) => t.name));
   return g.train.graph.nodes
     .filter((n) => (n.opType === 'Transpose' || n.opType === 'Slice') && weights.has(n.inputs[0] ?? ''))
@@ -70,9 +70,9 @@ function weightCopies(g: TextualInversionGraph): string[] {
 describe("frozenWeights: 'reference'", () => {
   it('copies no weight and keeps the gradients of the goldens', async () => {
     const golden = readSafetensors(readFileSync(join(DIR, 'golden.safetensors')));
-    const folded = buildTextualInversionGraph(DIR);
+    const folded = buildTrainingGraph(DIR);
     expect(weightCopies(folded).length).toBeGreaterThan(0);
-    const g = buildTextualInversionGraph(DIR, { frozenWeights: 'reference' });
+    const g = buildTrainingGraph(DIR, { frozenWeights: 'reference' });
     expect(weightCopies(g)).toEqual([]);
 
     const session = await Session.create(sessionSource(g.train, g.modelDir), { intraOpThreads: 1 });

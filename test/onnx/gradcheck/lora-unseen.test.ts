@@ -11,10 +11,7 @@ import { writePipeline } from '../../../scripts/fullsize/write-pipeline.ts';
 import { DataType } from '../../../trainer-image/src/onnx/model.ts';
 import { Session, type TypedTensor } from '../../../trainer-image/src/runtime/session.ts';
 import { dreamboothLora } from '../../../trainer-image/src/train/methods/dreambooth-lora.ts';
-import {
-  buildTextualInversionGraph,
-  sessionSource,
-} from '../../../trainer-image/src/train/training-graph.ts';
+import { buildTrainingGraph, sessionSource } from '../../../trainer-image/src/train/training-graph.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'plateau-lora-unseen-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -34,7 +31,7 @@ describe('LoRA on an unseen SD 2.1-architecture export', () => {
     writePipeline({ arch: 'sd21', size: 'tiny', seed: 5, out: dir });
     const method = dreamboothLora({ rank: 2, alpha: 2, targets: 'paper' });
     // Static batch and latent size: onnxruntime plans the training session in seconds instead of minutes.
-    const g = buildTextualInversionGraph(dir, {
+    const g = buildTrainingGraph(dir, {
       batchSize: 1,
       forwardBatchSize: 1,
       latentSize: 8,

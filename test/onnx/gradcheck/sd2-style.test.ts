@@ -10,10 +10,7 @@ import { encodeModel, loadModel } from '../../../trainer-image/src/onnx/codec.ts
 import { DataType } from '../../../trainer-image/src/onnx/model.ts';
 import { Session, type TypedTensor } from '../../../trainer-image/src/runtime/session.ts';
 import { noiseAndTarget } from '../../../trainer-image/src/train/ddpm.ts';
-import {
-  buildTextualInversionGraph,
-  sessionSource,
-} from '../../../trainer-image/src/train/training-graph.ts';
+import { buildTrainingGraph, sessionSource } from '../../../trainer-image/src/train/training-graph.ts';
 import { SD2_STYLE, writeSd2StylePipeline } from '../support/sd2-style-pipeline.ts';
 
 const B = 2;
@@ -48,7 +45,7 @@ const lossOf = (out: Record<string, TypedTensor>): number => Number(out.loss?.da
 
 describe('SD 2-style pipeline (not a fixture)', () => {
   it('reads the float timestep from the model and computes the v-prediction loss of the components', async () => {
-    const g = buildTextualInversionGraph(dir);
+    const g = buildTrainingGraph(dir);
     expect(g.inputDataTypes.timesteps).toBe(DataType.FLOAT);
     expect(g.predictionType).toBe('v_prediction');
     expect(g.placeholderIds).toEqual([vocab]);
@@ -89,8 +86,8 @@ describe('SD 2-style pipeline (not a fixture)', () => {
       externalData: true,
     });
     try {
-      const inline = buildTextualInversionGraph(dir);
-      const g = buildTextualInversionGraph(external);
+      const inline = buildTrainingGraph(dir);
+      const g = buildTrainingGraph(external);
       expect(g.train.graph.initializers.some((t) => t.data.kind === 'external')).toBe(true);
       const source = sessionSource(g.train, g.modelDir);
       expect(typeof source).toBe('string');
@@ -112,7 +109,7 @@ describe('SD 2-style pipeline (not a fixture)', () => {
   });
 
   it('matches central finite differences for the placeholder row', async () => {
-    const g = buildTextualInversionGraph(dir, { wrt: 'placeholder' });
+    const g = buildTrainingGraph(dir, { wrt: 'placeholder' });
     // The row reaches the loss only through cross-attention, so its gradient is small next to the loss: use it at
     // three positions and a wide step, where float32 rounding of the loss stays well under the tolerance.
     const ids = Array.from({ length: B * seq }, (_, i) =>
@@ -139,7 +136,7 @@ describe('SD 2-style pipeline (not a fixture)', () => {
   }, 120_000);
 
   it('matches central finite differences for conv_in.weight along random directions', async () => {
-    const g = buildTextualInversionGraph(dir, { wrt: 'conv_in' });
+    const g = buildTrainingGraph(dir, { wrt: 'conv_in' });
     const weight = g.trainableInitial as Float32Array;
     const ids = Array.from({ length: B * seq }, (_, i) => (i % seq === 1 ? vocab : (i * 7) % vocab));
     const base = feeds(ids, values(d, 13));

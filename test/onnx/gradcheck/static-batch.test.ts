@@ -1,5 +1,5 @@
 /** @jest-environment ./test/onnx/support/onnx-environment.cjs */
-// The training graph built for a known batch (TextualInversionGraphOptions.batchSize): static batched inputs, no
+// The training graph built for a known batch (TrainingGraphOptions.batchSize): static batched inputs, no
 // more nodes than the symbolic graph (whose gradient reshapes take constant 0/−1 shapes too), the same loss and
 // placeholder gradient as PyTorch within 1e-4, and a clear onnxruntime error when fed another batch. The symbolic
 // `forward` stays usable at any batch.
@@ -15,9 +15,9 @@ import {
 import { DataType } from '../../../trainer-image/src/onnx/model.ts';
 import { Session, type TypedTensor } from '../../../trainer-image/src/runtime/session.ts';
 import {
-  buildTextualInversionGraph,
+  buildTrainingGraph,
   sessionSource,
-  type TextualInversionGraph,
+  type TrainingGraph,
 } from '../../../trainer-image/src/train/training-graph.ts';
 import { fixtureDir } from '../../support/fixtures.ts';
 
@@ -44,11 +44,7 @@ function relErr(ours: ArrayLike<number>, ref: ArrayLike<number>): number {
 }
 
 /** Golden feeds (tiny-sd declares int64 ids and timesteps, float latents), the first `batch` items. */
-function feeds(
-  g: TextualInversionGraph,
-  golden: SafetensorsFile,
-  batch?: number,
-): Record<string, TypedTensor> {
+function feeds(g: TrainingGraph, golden: SafetensorsFile, batch?: number): Record<string, TypedTensor> {
   const take = <T extends BigInt64Array | Float32Array>(data: T, dims: readonly number[]) => {
     const n = batch ?? dims[0] ?? 1;
     const per = dims.slice(1).reduce((a, b) => a * b, 1);
@@ -76,8 +72,8 @@ describe('training graph for a known batch', () => {
   it('is static, no larger, matches the goldens, and rejects another batch', async () => {
     const golden = readSafetensors(readFileSync(join(DIR, 'golden.safetensors')));
     const batch = tensor(golden, 'ti.input_ids').shape[0] ?? 0;
-    const symbolic = buildTextualInversionGraph(DIR);
-    const fixed = buildTextualInversionGraph(DIR, { batchSize: batch });
+    const symbolic = buildTrainingGraph(DIR);
+    const fixed = buildTrainingGraph(DIR, { batchSize: batch });
     for (const name of [
       fixed.inputs.inputIds,
       fixed.inputs.latents,

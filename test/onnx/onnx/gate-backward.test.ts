@@ -5,10 +5,7 @@
 import { gateBackward } from '../../../trainer-image/src/onnx/gate-backward.ts';
 import { DataType } from '../../../trainer-image/src/onnx/model.ts';
 import { Session, type TypedTensor } from '../../../trainer-image/src/runtime/session.ts';
-import {
-  buildTextualInversionGraph,
-  sessionSource,
-} from '../../../trainer-image/src/train/training-graph.ts';
+import { buildTrainingGraph, sessionSource } from '../../../trainer-image/src/train/training-graph.ts';
 import { fixtureDir } from '../../support/fixtures.ts';
 
 const DIR = fixtureDir('tiny-sd15topo');
@@ -16,7 +13,7 @@ const BATCH = 2;
 
 describe('gateBackward', () => {
   it('computes the gradient only when asked, and the same numbers as the ungated graph', async () => {
-    const g = buildTextualInversionGraph(DIR, { batchSize: BATCH, frozenWeights: 'reference' });
+    const g = buildTrainingGraph(DIR, { batchSize: BATCH, frozenWeights: 'reference' });
     const gated = gateBackward(g.train, { ungated: [g.loss], gated: [g.gradient] });
     expect(gated.model.graph.nodes.filter((n) => n.opType === 'If')).toHaveLength(1);
     expect(gated.model.graph.nodes.length).toBeLessThan(g.train.graph.nodes.length);

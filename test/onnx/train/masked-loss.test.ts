@@ -13,10 +13,10 @@ import { customDiffusion } from '../../../trainer-image/src/train/methods/custom
 import { applyRescale } from '../../../trainer-image/src/train/random-rescale.ts';
 import { Rng } from '../../../trainer-image/src/train/rng.ts';
 import {
-  buildTextualInversionGraph,
+  buildTrainingGraph,
   LOSS_WEIGHTS,
   sessionSource,
-  type TextualInversionGraph,
+  type TrainingGraph,
 } from '../../../trainer-image/src/train/training-graph.ts';
 import { fixtureDir } from '../../support/fixtures.ts';
 
@@ -58,11 +58,11 @@ async function lossOf(session: Session, feeds: Record<string, TypedTensor>): Pro
 describe('masked loss (loss_weights)', () => {
   it('reduces to the plain loss, weights items, and has the gradient of finite differences', async () => {
     const cd = method();
-    const plain = buildTextualInversionGraph(DIR, {
+    const plain = buildTrainingGraph(DIR, {
       ...(cd.unetSurgery ? { unetSurgery: cd.unetSurgery } : {}),
     });
     const cd2 = method();
-    const weighted = buildTextualInversionGraph(DIR, {
+    const weighted = buildTrainingGraph(DIR, {
       lossWeights: true,
       ...(cd2.unetSurgery ? { unetSurgery: cd2.unetSurgery } : {}),
     });
@@ -85,7 +85,7 @@ describe('masked loss (loss_weights)', () => {
         ? (golden[plain.inputs.rows]!.data as Float32Array)
         : cd2.initial(t, init).map((v, i) => v + 0.01 * Math.sin(i + k)),
     );
-    const feedsAt = (g: TextualInversionGraph, p: readonly Float32Array[], weights?: Float32Array) => {
+    const feedsAt = (g: TrainingGraph, p: readonly Float32Array[], weights?: Float32Array) => {
       const out: Record<string, TypedTensor> = { ...golden };
       trainables.forEach((t, k) => {
         out[t.name] = { dataType: DataType.FLOAT, dims: t.dims, data: p[k]! };
@@ -98,7 +98,7 @@ describe('masked loss (loss_weights)', () => {
       if (weights) out[LOSS_WEIGHTS] = { dataType: DataType.FLOAT, dims: [batch, 1, h, w], data: weights };
       return out;
     };
-    const open = (g: TextualInversionGraph, which: 'train' | 'forward') =>
+    const open = (g: TrainingGraph, which: 'train' | 'forward') =>
       Session.create(sessionSource(g[which], g.modelDir), { intraOpThreads: 1 });
     const plainFwd = await open(plain, 'forward');
     const weightedFwd = await open(weighted, 'forward');

@@ -1,5 +1,5 @@
 /** @jest-environment ./test/onnx/support/onnx-environment.cjs */
-// Min-SNR-γ weights in the textual-inversion graph (TextualInversionGraphOptions.snrGamma): each sample's mean
+// Min-SNR-γ weights in the training graph (TrainingGraphOptions.snrGamma): each sample's mean
 // squared error is scaled by min(SNR_t, γ)/SNR_t (ε targets) inside the graph, gathered by its timestep; without
 // the option the graph is the paper's plain MSE. Checked per golden sample on tiny-sd, and the weighted gradient
 // is finite and differs from the plain one.
@@ -10,9 +10,9 @@ import { goldenFeeds } from '../../../bench/gradcheck/golden-feeds.ts';
 import { Session, type TypedTensor } from '../../../trainer-image/src/runtime/session.ts';
 import { parseSchedulerConfig } from '../../../trainer-image/src/train/ddpm.ts';
 import {
-  buildTextualInversionGraph,
+  buildTrainingGraph,
   sessionSource,
-  type TextualInversionGraph,
+  type TrainingGraph,
 } from '../../../trainer-image/src/train/training-graph.ts';
 import { fixtureDir } from '../../support/fixtures.ts';
 
@@ -20,11 +20,7 @@ const DIR = fixtureDir('tiny-sd');
 const GAMMA = 5;
 
 /** Item `b` of every batched feed (the rows input is not batched). */
-function item(
-  g: TextualInversionGraph,
-  feeds: Record<string, TypedTensor>,
-  b: number,
-): Record<string, TypedTensor> {
+function item(g: TrainingGraph, feeds: Record<string, TypedTensor>, b: number): Record<string, TypedTensor> {
   const out: Record<string, TypedTensor> = { ...feeds };
   for (const name of [g.inputs.inputIds, g.inputs.latents, g.inputs.noise, g.inputs.timesteps]) {
     const t = feeds[name];
@@ -48,8 +44,8 @@ async function lossOf(session: Session, feeds: Record<string, TypedTensor>): Pro
 
 describe('min-SNR loss weights', () => {
   it('weights each sample by min(SNR, γ)/SNR of its timestep, and changes the gradient', async () => {
-    const plain = buildTextualInversionGraph(DIR);
-    const weighted = buildTextualInversionGraph(DIR, { snrGamma: GAMMA });
+    const plain = buildTrainingGraph(DIR);
+    const weighted = buildTrainingGraph(DIR, { snrGamma: GAMMA });
     expect(plain.forward.graph.initializers.some((t) => t.name === 'ddpm/min_snr_weights')).toBe(false);
     const schedule = parseSchedulerConfig(
       JSON.parse(readFileSync(join(DIR, 'scheduler', 'scheduler_config.json'), 'utf8')),

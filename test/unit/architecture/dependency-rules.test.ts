@@ -44,6 +44,10 @@ describe('dependency rules', () => {
       { 'trainer-image/src/onnx/a.ts': "import { run } from '../runtime/session.ts';" },
     ],
     [
+      'onnx/ imports autodiff/',
+      { 'trainer-image/src/onnx/a.ts': "import type { Dim } from '../autodiff/grad-rule.ts';" },
+    ],
+    [
       'train/ imports onnxruntime-node',
       { 'trainer-image/src/train/a.ts': "import ort from 'onnxruntime-node';" },
     ],
@@ -76,6 +80,7 @@ describe('dependency rules', () => {
     const root = scratchTree({
       'functions/x/handler.ts': "import { x } from './x.ts';\nimport { ENV } from '../../shared/env.ts';",
       'trainer-image/src/runtime/s.ts': "import * as ort from 'onnxruntime-node';",
+      'trainer-image/src/autodiff/a.ts': "import type { Dim } from '../onnx/typed-values.ts';",
       'trainer-image/src/train/t.ts':
         "import { s } from '../runtime/s.ts';\nimport '../../../shared/dvar.ts';",
       'infra/local/l.ts': "import { handler } from '../../functions/x/handler.ts';",

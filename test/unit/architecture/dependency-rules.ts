@@ -107,6 +107,9 @@ export function checkImport(
     ) {
       return `${from} is pure and never imports runtime/`;
     }
+    if (from === 'trainer-image/src/onnx' && to === 'trainer-image/src/autodiff') {
+      return 'onnx/ never imports autodiff/ (the dependency runs autodiff → onnx)';
+    }
     return undefined;
   }
   if (fromTop === 'infra') {

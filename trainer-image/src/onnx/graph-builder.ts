@@ -1,8 +1,9 @@
 // Builds ONNX models in code: tests, helper graphs (noising, loss) and SD-style variants are written with it
 // instead of being committed as opaque bytes. Node names are deterministic (`<opType>_<n>` unless given).
-import type { Attr, ConstTensor, Dim, OnnxDataType } from '../autodiff/grad-rule.ts';
+
 import type { OnnxAttribute, OnnxModel, OnnxNode, OnnxTensor, ValueInfo } from './model.ts';
 import { constToTensor } from './tensor-values.ts';
+import type { Attr, ConstTensor, Dim, OnnxDataType } from './typed-values.ts';
 
 /** Converts a rule-level attribute to the IR form (tensor values become raw bytes). */
 export function toOnnxAttribute(a: Attr): OnnxAttribute {

@@ -1,8 +1,8 @@
 // The in-memory ONNX IR the project reads, edits and writes: a plain-data mirror of ModelProto with tensor
 // payloads normalised to little-endian raw bytes, or left on disk as an external-data reference.
-import type { Dim, OnnxDataType } from '../autodiff/grad-rule.ts';
+import type { Dim, OnnxDataType } from './typed-values.ts';
 
-export type { Dim, OnnxDataType } from '../autodiff/grad-rule.ts';
+export type { Dim, OnnxDataType } from './typed-values.ts';
 
 /** TensorProto.DataType numbers used by the project. */
 export const DataType = {

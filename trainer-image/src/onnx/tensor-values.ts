@@ -1,7 +1,8 @@
 // Converts between the rules' small ConstTensor values (numbers, bigint for INT64) and the IR's raw
 // little-endian bytes, including float16/bfloat16, so constants can be emitted and read back in any dtype.
-import type { ConstTensor } from '../autodiff/grad-rule.ts';
+
 import { DataType, elementCount, elementSize, type OnnxTensor } from './model.ts';
+import type { ConstTensor } from './typed-values.ts';
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);

@@ -19,12 +19,7 @@ import {
   type SharedObjective,
 } from './shared-session-objective.ts';
 import { CLIP_MAX_LENGTH } from './tokenizer.ts';
-import {
-  buildTextualInversionGraph,
-  LOSS_WEIGHTS,
-  sessionSource,
-  type TextualInversionGraph,
-} from './training-graph.ts';
+import { buildTrainingGraph, LOSS_WEIGHTS, sessionSource, type TrainingGraph } from './training-graph.ts';
 import { openVaeEncoder } from './vae-encoder.ts';
 
 export interface OnnxModelOptions {
@@ -85,7 +80,7 @@ export async function loadOnnxModel(
   // Low memory: one static batch serves both when the eval batch is a multiple of it, else the batch is symbolic.
   const sharedBatch =
     request.batchSize !== undefined && (request.evalBatchSize ?? request.batchSize) % request.batchSize === 0;
-  const graph = buildTextualInversionGraph(request.pipelineDir, {
+  const graph = buildTrainingGraph(request.pipelineDir, {
     nVectors: request.nVectors,
     ...(request.batchSize === undefined || (lowMemory && !sharedBatch)
       ? {}
@@ -239,7 +234,7 @@ export async function loadOnnxModel(
 
 /** The default objective: the training graph and its loss-only twin in two sessions (each opens the weights). */
 async function openTwoSessions(
-  graph: TextualInversionGraph,
+  graph: TrainingGraph,
   open: (model: OnnxModel) => Promise<Session>,
   feeds: (params: Float32Array, batch: TrainBatch) => Record<string, TypedTensor>,
   gradientNames: readonly string[],

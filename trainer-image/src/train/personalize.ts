@@ -116,7 +116,7 @@ export interface ModelRequest {
   /** Batch sizes the graphs will always run with, when known: a static batch lets onnxruntime plan memory fast. */
   readonly batchSize?: number;
   readonly evalBatchSize?: number;
-  /** Min-SNR-γ loss weights (TextualInversionGraphOptions.snrGamma); absent = the paper's plain MSE. */
+  /** Min-SNR-γ loss weights (TrainingGraphOptions.snrGamma); absent = the paper's plain MSE. */
   readonly snrGamma?: number;
   /** The method's UNet rewrite (its tensors become inputs); absent for textual inversion. */
   readonly unetSurgery?: UnetSurgery;

@@ -1,7 +1,7 @@
-// The textual-inversion training graph: text encoder (token table grown by the trainable rows) + DDPM noising +
+// The training graph of every method: text encoder (token table grown by the trainable rows) + DDPM noising +
 // UNet + MSE loss merged into one ONNX graph with prefixed names ('te/', 'unet/'), differentiated by our autodiff.
 //
-// Inputs (feed all of them; dtypes in `TextualInversionGraph.inputs`):
+// Inputs (feed all of them; dtypes in `TrainingGraph.inputs`):
 //   placeholder_rows  FLOAT [nVectors, D]   the new token rows (ids vocabSize .. vocabSize+nVectors−1)
 //   input_ids         text encoder's dtype   [B, 77] tokenized prompts using those ids
 //   latents           UNet sample dtype      [B, 4, h, w] VAE latents × scaling factor
@@ -37,7 +37,7 @@ import { type DdpmSchedule, minSnrWeight, type PredictionType, parseSchedulerCon
 
 export type TrainableChoice = 'placeholder' | 'conv_in';
 
-export interface TextualInversionGraphOptions {
+export interface TrainingGraphOptions {
   readonly wrt?: TrainableChoice;
   /** Vectors per token (default 1). */
   readonly nVectors?: number;
@@ -132,10 +132,10 @@ export interface GraphInputs {
   readonly timesteps: string;
 }
 
-/** The loss-weight input's name (TextualInversionGraphOptions.lossWeights). */
+/** The loss-weight input's name (TrainingGraphOptions.lossWeights). */
 export const LOSS_WEIGHTS = 'loss_weights';
 
-export interface TextualInversionGraph {
+export interface TrainingGraph {
   readonly train: OnnxModel;
   readonly forward: OnnxModel;
   readonly inputs: GraphInputs;
@@ -150,7 +150,7 @@ export interface TextualInversionGraph {
   readonly trainableInitial: Float32Array | undefined;
   /** The method's tensors trained beside the placeholder rows (none for textual inversion). */
   readonly methodTrainables: readonly MethodTrainable[];
-  /** Whether `train` and `forward` take `loss_weights` (TextualInversionGraphOptions.lossWeights). */
+  /** Whether `train` and `forward` take `loss_weights` (TrainingGraphOptions.lossWeights). */
   readonly lossWeights: boolean;
   /** Inputs of `train` and `forward` to feed with a method tensor's values, never differentiated. */
   readonly constantFeeds: readonly ConstantFeed[];
@@ -334,10 +334,7 @@ function initializerValues(model: OnnxModel, name: string, modelDir: string): Fl
 }
 
 /** Builds the training graph (loss + gradient) and its loss-only twin for a diffusers ONNX pipeline folder. */
-export function buildTextualInversionGraph(
-  pipelineDir: string,
-  options: TextualInversionGraphOptions = {},
-): TextualInversionGraph {
+export function buildTrainingGraph(pipelineDir: string, options: TrainingGraphOptions = {}): TrainingGraph {
   const started = performance.now();
   const wrt = options.wrt ?? 'placeholder';
   const nVectors = options.nVectors ?? 1;
