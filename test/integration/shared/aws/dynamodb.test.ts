@@ -5,7 +5,7 @@ import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbJobStore } from '../../../../shared/aws/dynamodb-job-store.ts';
 import { DynamoDbSampleReader, DynamoDbSampleSink } from '../../../../shared/aws/dynamodb-samples.ts';
 import { DynamoDbStopSignal } from '../../../../shared/aws/dynamodb-stop-signal.ts';
-import type { JobRecord } from '../../../../shared/job-record.ts';
+import { type JobRecord, markTrainerStarted, recordTrainerError } from '../../../../shared/job-record.ts';
 import { JobManifest } from '../../../../shared/manifest.ts';
 import type { LossSample } from '../../../../shared/ports.ts';
 import { TTL_ATTRIBUTE } from '../../../../shared/table-layout.ts';
@@ -87,6 +87,25 @@ describe('DynamoDbJobStore', () => {
     expect(await claim(11_001)).toBeDefined();
     await store.update('j3', { from: ['QUEUED'], patch: { batchJobId: 'b' } });
     expect(await claim(99_999)).toBeUndefined();
+  });
+
+  test("each trainer attempt clears the previous attempt's error and the queue position in the same write", async () => {
+    const store = new DynamoDbJobStore(aws.documents, aws.table);
+    await store.create({ ...queued('j4'), queuePosition: 3 });
+    const first = await markTrainerStarted(store, 'j4', new Date(T0));
+    expect(first).toMatchObject({ status: 'RUNNING', startedAt: T0 });
+    expect(first).not.toHaveProperty('queuePosition');
+    await recordTrainerError(store, 'j4', 'trainer failed: SlowDown');
+    expect((await store.get('j4'))?.error).toBe('trainer failed: SlowDown');
+    // The retried attempt: already RUNNING, so only the clearing applies (startedAt stays the first attempt's).
+    const retried = await markTrainerStarted(store, 'j4', new Date('2026-01-01T00:05:00.000Z'));
+    expect(retried).toMatchObject({ status: 'RUNNING', startedAt: T0 });
+    expect(retried).not.toHaveProperty('error');
+    expect(await store.get('j4')).not.toHaveProperty('error');
+    // A final job keeps its error.
+    await store.update('j4', { from: ['RUNNING'], to: 'FAILED', patch: { error: 'final' } });
+    expect(await markTrainerStarted(store, 'j4', new Date())).toBeUndefined();
+    expect((await store.get('j4'))?.error).toBe('final');
   });
 });
 
