@@ -110,6 +110,27 @@ describe('DynamoDbJobStore', () => {
 });
 
 describe('DynamoDbSampleSink and DynamoDbSampleReader', () => {
+  test("discardFrom deletes this job's samples at or after a step (more than one batch), nothing else", async () => {
+    const sink = new DynamoDbSampleSink(aws.documents, aws.table, 'lost', { ttlDays: 1 });
+    const other = new DynamoDbSampleSink(aws.documents, aws.table, 'other', { ttlDays: 1 });
+    for (let step = 0; step < 90; step++) {
+      await sink.write(sample(step));
+      await other.write(sample(step));
+    }
+    await Promise.all([sink.flush(), other.flush()]);
+    const store = new DynamoDbJobStore(aws.documents, aws.table);
+    await store.create(queued('lost'));
+    // A resumed attempt from the checkpoint at step 40 drops the 50 samples the lost attempt wrote past it.
+    const resumed = new DynamoDbSampleSink(aws.documents, aws.table, 'lost', { ttlDays: 1 });
+    await resumed.discardFrom(40);
+    const reader = new DynamoDbSampleReader(aws.documents, aws.table);
+    expect((await reader.read('lost')).map((s) => s.step)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    expect(await reader.read('other')).toHaveLength(90);
+    expect((await store.get('lost'))?.status).toBe('QUEUED');
+    await resumed.discardFrom(0);
+    expect(await reader.read('lost')).toEqual([]);
+  });
+
   test('writes in chunks of 25, overwrites a rewritten step, sets the TTL, reads back in step order', async () => {
     const sink = new DynamoDbSampleSink(aws.documents, aws.table, 's1', {
       ttlDays: 2,
@@ -266,5 +287,8 @@ test('DynamoDbStopSignal reads the stop flag and reason from the job record', as
     patch: { stopRequested: true, stopReason: 'criterion' },
   });
   expect(await signal.check()).toEqual({ stop: true, reason: 'criterion' });
+  // With the criterion step, which the trainer trains through before it stops.
+  await store.update('stop1', { from: ['STOPPING'], patch: { criterionStep: 41 } });
+  expect(await signal.check()).toEqual({ stop: true, reason: 'criterion', criterionStep: 41 });
   expect(await new DynamoDbStopSignal(aws.documents, aws.table, 'absent').check()).toEqual({ stop: false });
 });
