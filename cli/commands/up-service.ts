@@ -29,6 +29,7 @@ export async function runUp(options: UpOptions, io: CliIo, until: Promise<unknow
   const pipeline = await startEmbeddedPipeline({
     projectRoot: projectRoot(io),
     ...(options.stateDir ? { stateDir: options.stateDir } : {}),
+    ...(options.maxTrainers === undefined ? {} : { maxTrainers: options.maxTrainers }),
     log: (line) => {
       if (options.verbose || line.startsWith('[submit-job]')) io.err.write(`${line}\n`);
     },

@@ -15,6 +15,8 @@ export interface UpOptions {
   readonly verbose: boolean;
   /** The web console's port; any free one when absent. */
   readonly consolePort?: number;
+  /** Trainers run at once (the rest queue); absent: PLATEAU_LOCAL_MAX_TRAINERS, else what the machine holds. */
+  readonly maxTrainers?: number;
 }
 
 export function parseUpOptions(args: readonly string[]): UpOptions {
@@ -24,6 +26,7 @@ export function parseUpOptions(args: readonly string[]): UpOptions {
     model?: string[];
     verbose?: boolean;
     'console-port'?: string;
+    'max-trainers'?: string;
   };
   try {
     ({ values } = parseArgs({
@@ -34,6 +37,7 @@ export function parseUpOptions(args: readonly string[]): UpOptions {
         model: { type: 'string', multiple: true },
         verbose: { type: 'boolean' },
         'console-port': { type: 'string' },
+        'max-trainers': { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -49,8 +53,14 @@ export function parseUpOptions(args: readonly string[]): UpOptions {
   ) {
     throw new UsageError(`--console-port must be a port number (got '${port}')`);
   }
+  const maxTrainers = values['max-trainers'];
+  const trainers = maxTrainers === undefined ? undefined : Number(maxTrainers);
+  if (trainers !== undefined && !(Number.isInteger(trainers) && trainers >= 1)) {
+    throw new UsageError(`--max-trainers must be a whole number ≥ 1 (got '${maxTrainers}')`);
+  }
   return {
     json: values.json === true,
+    ...(trainers === undefined ? {} : { maxTrainers: trainers }),
     ...(consolePort === undefined ? {} : { consolePort }),
     ...(values.state ? { stateDir: resolve(values.state) } : {}),
     models: (values.model ?? []).map((dir) => resolve(dir)),
@@ -62,8 +72,9 @@ export const upCommand: Command = {
   name: 'up',
   summary: 'Run the embedded pipeline (S3, DynamoDB, monitor, trainer) and its web console until stopped',
   usage:
-    'plateau up [--json] [--state <dir>] [--model <dir>]... [--console-port <n>] [--verbose]\n' +
-    '  the embedded models/plateau-world-32 is always loaded; --model adds more',
+    'plateau up [--json] [--state <dir>] [--model <dir>]... [--console-port <n>] [--max-trainers <n>] [--verbose]\n' +
+    '  the embedded models/plateau-world-32 is always loaded; --model adds more\n' +
+    '  --max-trainers: trainers run at once, the rest wait in a FIFO queue (default: what this machine holds)',
   async run(args, io) {
     const options = parseUpOptions(args);
     const until = new Promise<string>((resolveSignal) => {

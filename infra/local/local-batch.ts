@@ -227,7 +227,10 @@ export class LocalBatchJobs implements BatchJobs {
   /** RUNNABLE in the queue at the job's submission place; starts what the free slots allow. */
   #enqueue(job: LocalJob): void {
     if (isDone(job.status)) return;
-    if (job.terminateReason !== undefined) return this.#finish(job, 'FAILED', job.terminateReason);
+    if (job.terminateReason !== undefined) {
+      this.#finish(job, 'FAILED', job.terminateReason);
+      return;
+    }
     job.status = 'RUNNABLE';
     const at = this.#queue.findIndex((queued) => queued.order > job.order);
     this.#queue.splice(at === -1 ? this.#queue.length : at, 0, job);
