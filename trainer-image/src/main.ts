@@ -37,6 +37,10 @@ async function main(): Promise<number> {
   if (device !== 'auto' && device !== 'cuda' && device !== 'cpu') {
     throw new Error(`${ENV.EXECUTION_PROVIDER} must be auto, cuda or cpu (got ${device})`);
   }
+  const samplesText = process.env[ENV.VALIDATION_SAMPLES];
+  const sampleCount = samplesText ? Number(samplesText) : undefined;
+  if (sampleCount !== undefined && !(Number.isInteger(sampleCount) && sampleCount >= 0))
+    throw new Error(`${ENV.VALIDATION_SAMPLES} must be a whole number ≥ 0 (got ${samplesText})`);
   const ttlDays = Number(process.env[ENV.SAMPLE_TTL_DAYS] ?? DEFAULT_SAMPLE_TTL_DAYS);
   if (!Number.isFinite(ttlDays) || ttlDays <= 0)
     throw new Error(`${ENV.SAMPLE_TTL_DAYS} must be a positive number`);
@@ -76,6 +80,7 @@ async function main(): Promise<number> {
       modelCacheDir: process.env[ENV.MODEL_CACHE_DIR] ?? DEFAULT_MODEL_CACHE,
       workDir,
       renderSamples: renderOnnxSamples,
+      ...(sampleCount === undefined ? {} : { sampleCount }),
       generateImages: generateOnnxImages,
       interrupted: termination.requested,
       onCheckpoint: async (step) => {

@@ -39,6 +39,8 @@ export interface TrainingJobDeps {
   readonly log?: (line: string) => void;
   /** Validation images of the learned token, written under output/samples/ after the embedding. */
   readonly renderSamples?: RenderSamples;
+  /** How many validation prompts to draw (default all). */
+  readonly sampleCount?: number;
   /** Class images from the base model for prior preservation, where the job uploaded fewer than it wants. */
   readonly generateImages?: GenerateImages;
 }
@@ -212,6 +214,7 @@ export async function runTrainingJob(deps: TrainingJobDeps): Promise<JobRunResul
         : {}),
       ...(deps.interrupted ? { interrupted: deps.interrupted } : {}),
       ...(deps.renderSamples ? { renderSamples: deps.renderSamples } : {}),
+      ...(deps.sampleCount === undefined ? {} : { sampleCount: deps.sampleCount }),
       ...(deps.generateImages ? { generateImages: deps.generateImages } : {}),
       log: (line) => log(`job ${deps.jobId}: ${line}`),
     },
