@@ -29,7 +29,7 @@ const quick = args.includes('--quick');
 const verbose = args.includes('--verbose');
 const CONFIG = {
   jobs: flag('--jobs') ?? (quick ? 4 : 50),
-  maxSteps: flag('--max-steps') ?? (quick ? 20 : 24),
+  maxSteps: flag('--max-steps') ?? (quick ? 20 : 16),
   burst: flag('--burst') ?? (quick ? 4 : 10),
   /** Seconds between bursts. */
   burstGapSeconds: quick ? 0 : 20,
@@ -39,7 +39,7 @@ const CONFIG = {
   /** How long a fault window answers 503 (outlasting the SDK's own three attempts). */
   faultWindowMs: 4000,
   /** A job not final after this long counts as lost. */
-  jobTimeoutSeconds: quick ? 240 : 1800,
+  jobTimeoutSeconds: quick ? 240 : 3600,
 };
 const maxTrainers = flag('--max-trainers');
 const TOKEN = '<soak>';
