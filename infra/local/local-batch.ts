@@ -300,16 +300,17 @@ export class LocalBatchJobs implements BatchJobs {
       attempt.exitCode = code ?? 137;
       job.child = undefined;
       this.#release(job);
-      // The job definition's retry strategy: a Spot reclaim, or the trainer's temporary-failure exit code.
-      if (job.reclaiming || (code === TRANSIENT_EXIT_CODE && job.terminateReason === undefined)) {
-        const reclaimed = job.reclaiming === true;
+      // The job definition's retry strategy: a Spot reclaim, or the trainer's temporary-failure exit code. A trainer
+      // that finished (exit 0) within a reclaim's grace period has SUCCEEDED, as on Batch.
+      const reclaimedEarly = job.reclaiming === true && code !== 0;
+      if (reclaimedEarly || (code === TRANSIENT_EXIT_CODE && job.terminateReason === undefined)) {
         job.reclaiming = false;
         if (job.attempts.length < (this.#options.retryAttempts ?? 5) && !this.#closing) {
           job.status = 'RUNNABLE';
           setImmediate(() => this.#enqueue(job));
           return;
         }
-        if (reclaimed) return this.#finish(job, 'FAILED', 'Host EC2 (instance i-local) terminated.');
+        if (reclaimedEarly) return this.#finish(job, 'FAILED', 'Host EC2 (instance i-local) terminated.');
       }
       if (job.terminateReason !== undefined) return this.#finish(job, 'FAILED', job.terminateReason);
       if (code === 0) return this.#finish(job, 'SUCCEEDED');
