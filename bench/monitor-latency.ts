@@ -11,10 +11,8 @@ import { findCriterionIndex } from '../shared/dvar.ts';
 import {
   applyUpdate,
   conditionHolds,
-  type JobCondition,
+  type JobChange,
   JobRecord,
-  type JobRecordPatch,
-  type JobStatus,
   type JobStore,
 } from '../shared/job-record.ts';
 import { JobManifest } from '../shared/manifest.ts';
@@ -84,14 +82,11 @@ class SimJobStore implements JobStore {
     this.records.set(record.jobId, JobRecord.parse(record));
     return true;
   }
-  async update(
-    jobId: string,
-    change: { from: readonly JobStatus[]; to?: JobStatus; patch?: JobRecordPatch; when?: JobCondition },
-  ) {
+  async update(jobId: string, change: JobChange) {
     const record = this.records.get(jobId);
     if (!record || !change.from.includes(record.status) || !conditionHolds(record, change.when))
       return undefined;
-    const updated = applyUpdate(record, change.to, change.patch ?? {}, this.clock.now());
+    const updated = applyUpdate(record, change.to, change.patch ?? {}, this.clock.now(), change.clear);
     this.records.set(jobId, updated);
     if (updated.stopRequested && this.flaggedAt === undefined) this.flaggedAt = this.clock.now().getTime();
     return updated;

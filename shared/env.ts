@@ -29,6 +29,10 @@ export const ENV = {
   EXECUTION_PROVIDER: 'PLATEAU_EXECUTION_PROVIDER',
   /** GPU memory (bytes) every instance type of the compute environment has: the trainer refuses jobs that exceed it. */
   GPU_MEMORY_BYTES: 'PLATEAU_GPU_MEMORY_BYTES',
+  /** Validation prompts the trainer draws after training (default all; 0 = none, e.g. for the soak bench). */
+  VALIDATION_SAMPLES: 'PLATEAU_VALIDATION_SAMPLES',
+  /** The embedded runtime only: trainers its local job runner runs at once (default: what the machine holds). */
+  LOCAL_MAX_TRAINERS: 'PLATEAU_LOCAL_MAX_TRAINERS',
 } as const;
 
 export type EnvKey = keyof typeof ENV;

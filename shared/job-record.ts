@@ -72,14 +72,22 @@ export const JobRecord = z.object({
   artifacts: z.array(z.string()).optional(),
   /** When finalize published the completion event (so a retried finalize publishes at least once, not twice). */
   notifiedAt: IsoTime.optional(),
-  /** Why the job failed (or a note on a cancelled job). */
+  /** Why the job failed (or a note on a cancelled job). Cleared when a trainer attempt starts. */
   error: z.string().max(4000).optional(),
+  /**
+   * 1-based place in the embedded runner's queue while the job waits for a trainer slot (infra/local/
+   * local-batch.ts); absent once its trainer starts, and always in the cloud (Batch reports no position).
+   */
+  queuePosition: z.number().int().positive().optional(),
 });
 export type JobRecord = z.infer<typeof JobRecord>;
 export type JobRecordInput = z.input<typeof JobRecord>;
 
 /** Fields a guarded update may set (never jobId, status or createdAt directly). */
 export type JobRecordPatch = Partial<Omit<JobRecord, 'jobId' | 'status' | 'createdAt' | 'updatedAt'>>;
+
+/** Optional fields a guarded update may remove: an earlier attempt's error, a queue position left behind. */
+export type ClearableField = 'error' | 'queuePosition';
 
 /** Persistence of job records with the guarantees the pipeline's idempotency rests on. */
 export interface JobStore {
@@ -88,18 +96,19 @@ export interface JobStore {
   create(record: JobRecord): Promise<boolean>;
   /**
    * Sets the patch (and `to`, when given) only if the record exists and its status is one of `from`;
-   * `when` adds a condition on the current record (evaluated atomically by the store). Returns the updated
-   * record, or undefined when a condition failed.
+   * `when` adds a condition on the current record (evaluated atomically by the store); `clear` removes fields
+   * in the same write. Returns the updated record, or undefined when a condition failed.
    */
-  update(
-    jobId: string,
-    change: {
-      readonly from: readonly JobStatus[];
-      readonly to?: JobStatus;
-      readonly patch?: JobRecordPatch;
-      readonly when?: JobCondition;
-    },
-  ): Promise<JobRecord | undefined>;
+  update(jobId: string, change: JobChange): Promise<JobRecord | undefined>;
+}
+
+/** One guarded update of a job record (JobStore.update). */
+export interface JobChange {
+  readonly from: readonly JobStatus[];
+  readonly to?: JobStatus;
+  readonly patch?: JobRecordPatch;
+  readonly when?: JobCondition;
+  readonly clear?: readonly ClearableField[];
 }
 
 /**
@@ -131,8 +140,16 @@ export function applyUpdate(
   to: JobStatus | undefined,
   patch: JobRecordPatch,
   now: Date,
+  clear: readonly ClearableField[] = [],
 ): JobRecord {
-  return JobRecord.parse({ ...record, ...patch, status: to ?? record.status, updatedAt: now.toISOString() });
+  const next: Record<string, unknown> = {
+    ...record,
+    ...patch,
+    status: to ?? record.status,
+    updatedAt: now.toISOString(),
+  };
+  for (const field of clear) delete next[field];
+  return JobRecord.parse(next);
 }
 
 /**
@@ -150,11 +167,24 @@ export function requestCancel(jobs: JobStore, jobId: string, now: Date): Promise
 }
 
 /**
- * For the trainer as it starts: QUEUED → RUNNING at once, so the status is true from the first sample instead of
- * waiting for the monitor's next poll (which also moves it, from Batch's status; whichever comes first wins).
+ * For the trainer as each attempt starts: QUEUED → RUNNING at once, so the status is true from the first sample
+ * instead of waiting for the monitor's next poll (which also moves it, from Batch's status; whichever comes first
+ * wins). Every attempt also clears what an earlier one left: its error (a retried attempt that succeeds must not
+ * carry it to a SUCCEEDED record, and one that fails records its own) and a queue position.
  */
-export function markTrainerStarted(jobs: JobStore, jobId: string, now: Date): Promise<JobRecord | undefined> {
-  return jobs.update(jobId, { from: ['QUEUED'], to: 'RUNNING', patch: { startedAt: now.toISOString() } });
+export async function markTrainerStarted(
+  jobs: JobStore,
+  jobId: string,
+  now: Date,
+): Promise<JobRecord | undefined> {
+  const clear: ClearableField[] = ['error', 'queuePosition'];
+  const first = await jobs.update(jobId, {
+    from: ['QUEUED'],
+    to: 'RUNNING',
+    patch: { startedAt: now.toISOString() },
+    clear,
+  });
+  return first ?? jobs.update(jobId, { from: ['RUNNING', 'STOPPING'], clear });
 }
 
 /**

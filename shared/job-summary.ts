@@ -12,6 +12,8 @@ import { formatSavings } from './savings.ts';
 export interface JobSummary {
   readonly jobId: string;
   readonly status: JobRecord['status'];
+  /** While QUEUED in the embedded runner's queue: 1 = the next to start. */
+  readonly queuePosition?: number;
   /** The job's method (textual-inversion, dreambooth-lora, …). */
   readonly method?: string;
   /** The last step with a stored sample. */
@@ -42,6 +44,7 @@ export function summarize(record: JobRecord, samples: readonly LossSample[]): Jo
   return {
     jobId: record.jobId,
     status: record.status,
+    ...optional('queuePosition', record.status === 'QUEUED' ? record.queuePosition : undefined),
     ...optional('method', record.manifest?.method),
     ...optional('step', latest?.step),
     ...optional('detLoss', history[history.length - 1]),

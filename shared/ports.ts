@@ -16,11 +16,28 @@ export interface LossSample {
 export interface SampleSink {
   write(sample: LossSample): Promise<void>;
   flush(): Promise<void>;
+  /**
+   * Deletes the stored samples at or after `step`: a resumed attempt drops what a lost one wrote past its
+   * checkpoint, so the samples only ever describe steps the run that continues has trained. Optional: a sink
+   * whose file starts afresh on every run has nothing to drop.
+   */
+  discardFrom?(step: number): Promise<void>;
+}
+
+/** What a stop check found. */
+export interface StopCheck {
+  readonly stop: boolean;
+  readonly reason?: string;
+  /**
+   * For a criterion stop, the step at which the criterion held: the trainer trains through it before stopping (a
+   * resumed attempt may start before it when the monitor decided on the samples of a lost attempt).
+   */
+  readonly criterionStep?: number;
 }
 
 /** Asked at every flush whether the monitor (or a cancel) wants the trainer to stop. */
 export interface StopSignal {
-  check(): Promise<{ readonly stop: boolean; readonly reason?: string }>;
+  check(): Promise<StopCheck>;
 }
 
 /** Blob storage for checkpoints and outputs, addressed by keys relative to the job's prefix. */

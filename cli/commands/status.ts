@@ -9,6 +9,7 @@ import { resolveStackTarget, STACK_OPTIONS, STACK_USAGE, type StackTarget } from
 /** One line: what the progress views print. */
 export function formatProgress(summary: JobSummary): string {
   const parts = [`${summary.jobId}  ${summary.status.padEnd(9)}`];
+  if (summary.queuePosition !== undefined) parts.push(`#${summary.queuePosition} in the queue`);
   if (summary.step !== undefined) parts.push(`step ${summary.step}`);
   if (summary.detLoss !== undefined) parts.push(`det loss ${summary.detLoss.toPrecision(4)}`);
   if (summary.ratio !== undefined) {

@@ -17,6 +17,8 @@ export interface UpOptions {
   readonly verbose: boolean;
   /** The web console's port; any free one when absent. */
   readonly consolePort?: number;
+  /** Trainers run at once (the rest queue); absent: PLATEAU_LOCAL_MAX_TRAINERS, else what the machine holds. */
+  readonly maxTrainers?: number;
 }
 
 /** The one line `--json` prints when the service is ready (with the console's URL when it serves one). */
@@ -39,6 +41,7 @@ export async function runUp(options: UpOptions, io: CliIo, until: Promise<unknow
   const pipeline = await startEmbeddedPipeline({
     projectRoot: projectRoot(io),
     ...(options.stateDir ? { stateDir: options.stateDir } : {}),
+    ...(options.maxTrainers === undefined ? {} : { maxTrainers: options.maxTrainers }),
     log: (line) => {
       if (options.verbose || line.startsWith('[submit-job]')) io.err.write(`${line}\n`);
     },

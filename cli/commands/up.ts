@@ -5,7 +5,7 @@
 // The service itself lives in up-service.ts, imported only when `up` runs (it loads aws-cdk-lib and the
 // embedded servers, which the other commands never need).
 import { resolve } from 'node:path';
-import { type Command, parseOptions, stringOption, UsageError } from '../command.ts';
+import { boundedOption, type Command, parseOptions, stringOption, UsageError } from '../command.ts';
 import type { UpOptions } from './up-service.ts';
 
 export function parseUpOptions(args: readonly string[]): UpOptions {
@@ -15,6 +15,7 @@ export function parseUpOptions(args: readonly string[]): UpOptions {
     model: { type: 'string', multiple: true },
     verbose: { type: 'boolean' },
     'console-port': { type: 'string' },
+    'max-trainers': { type: 'string' },
   });
   const port = stringOption(values, 'console-port');
   const consolePort = port === undefined ? undefined : Number(port);
@@ -26,8 +27,10 @@ export function parseUpOptions(args: readonly string[]): UpOptions {
   }
   const state = stringOption(values, 'state');
   const models = values.model;
+  const trainers = boundedOption(values, 'max-trainers', { integer: true, min: 1 });
   return {
     json: values.json === true,
+    ...(trainers === undefined ? {} : { maxTrainers: trainers }),
     ...(consolePort === undefined ? {} : { consolePort }),
     ...(state ? { stateDir: resolve(state) } : {}),
     models: (Array.isArray(models) ? models : []).map((dir) => resolve(dir)),
@@ -39,8 +42,9 @@ export const upCommand: Command = {
   name: 'up',
   summary: 'Run the embedded pipeline (S3, DynamoDB, monitor, trainer) and its web console until stopped',
   usage:
-    'plateau up [--json] [--state <dir>] [--model <dir>]... [--console-port <n>] [--verbose]\n' +
-    '  the embedded models/plateau-world-32 is always loaded; --model adds more',
+    'plateau up [--json] [--state <dir>] [--model <dir>]... [--console-port <n>] [--max-trainers <n>] [--verbose]\n' +
+    '  the embedded models/plateau-world-32 is always loaded; --model adds more\n' +
+    '  --max-trainers: trainers run at once, the rest wait in a FIFO queue (default: what this machine holds)',
   async run(args, io) {
     const options = parseUpOptions(args);
     const until = new Promise<string>((resolveSignal) => {

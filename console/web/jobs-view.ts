@@ -41,7 +41,12 @@ export function jobsView(main: HTMLElement): () => void {
           h('strong', {}, job.token ?? job.jobId),
           h('span', { class: 'muted id' }, job.method ? `${job.jobId} · ${job.method}` : job.jobId),
         );
-        const step = s?.step === undefined ? '—' : `${s.step}${job.maxSteps ? ` / ${job.maxSteps}` : ''}`;
+        const step =
+          s?.queuePosition !== undefined
+            ? `#${s.queuePosition} in queue`
+            : s?.step === undefined
+              ? '—'
+              : `${s.step}${job.maxSteps ? ` / ${job.maxSteps}` : ''}`;
         return h(
           'tr',
           { 'data-job': job.jobId },

@@ -1,6 +1,7 @@
-// finalize: the end of every job. Checks the artifacts, completes report.json and writes loss.svg, sets the
-// final status (SUCCEEDED, CANCELLED or FAILED with a reason), then publishes the completion event and the
-// optional webhook. Safe to repeat: the status update is guarded and the event goes out once it is recorded.
+// finalize: the end of every job. Checks the artifacts, completes report.json (step counts from the saved
+// weights) and writes loss.svg, sets the final status (SUCCEEDED, CANCELLED or FAILED with a reason), then
+// publishes the completion event and the optional webhook. Safe to repeat: the status update is guarded and the
+// event goes out once it is recorded.
 import { dvarParamsOf, dvarRatio } from '../../shared/dvar.ts';
 import { JOB_FINISHED_DETAIL_TYPE, type JobFinishedDetail, webhookDeliveryId } from '../../shared/events.ts';
 import {
@@ -13,6 +14,7 @@ import {
 } from '../../shared/job-record.ts';
 import { jobKeys } from '../../shared/keys.ts';
 import { renderLossChart } from '../../shared/loss-chart.ts';
+import type { JobManifest } from '../../shared/manifest.ts';
 import { MonitorState } from '../../shared/monitor-contract.ts';
 import type {
   BatchJobInfo,
@@ -23,7 +25,9 @@ import type {
   ObjectStore,
   SecretSource,
 } from '../../shared/pipeline-ports.ts';
+import type { LossSample } from '../../shared/ports.ts';
 import { REPORT_VERSION, Report } from '../../shared/report.ts';
+import { readSafetensors } from '../../shared/safetensors.ts';
 import { detLossHistory, type SampleReader } from '../../shared/samples.ts';
 import { computeSavings, gpuCostUsd } from '../../shared/savings.ts';
 import { deliverWebhookOnce, type WebhookResult } from './webhook.ts';
@@ -77,85 +81,200 @@ export async function finalize(state: MonitorState, deps: FinalizeDeps): Promise
   return notify(final, deps);
 }
 
+/** What settling a job rests on, read once: the Batch job, the samples of the steps trained, the step counts. */
+interface JobFacts {
+  readonly now: Date;
+  readonly batch: BatchJobInfo | undefined;
+  /** The samples of the steps the saved weights went through (a lost attempt's later ones dropped). */
+  readonly samples: LossSample[];
+  /** Steps trained, from the saved weights (token file, else the latest checkpoint), else the samples. */
+  readonly steps: number | undefined;
+  readonly gpuSeconds: number;
+  readonly criterionStep: number | undefined;
+}
+
 /** Computes the outcome, writes report.json and loss.svg on success, and records the final status. */
 async function settle(record: JobRecord, state: MonitorState, deps: FinalizeDeps): Promise<JobRecord> {
-  const now = deps.clock.now();
-  const keys = jobKeys(record.jobId);
-  const batch = record.batchJobId ? await deps.batch.describe(record.batchJobId) : undefined;
-  const samples = await deps.samples.read(record.jobId);
-  const lastStep = samples.length ? samples[samples.length - 1]!.step : undefined;
-  const gpuSeconds = batch ? gpuSecondsOf(batch) : 0;
-  const criterionStep = record.criterionStep ?? state.decision?.criterionStep;
-  const manifest = record.manifest;
-  let failure: string | undefined;
-  if (record.stopReason === 'cancelled' && lastStep === undefined && state.decision?.action !== 'failed') {
-    // Cancelled before training began: nothing to report, and nothing may start any more.
-    if (batch && record.batchJobId && BATCH_ACTIVE.has(batch.status))
-      await deps.batch.terminate(record.batchJobId, 'plateau: cancelled').catch(() => undefined);
-    return guardedFinal(
-      record,
-      'CANCELLED',
-      { finishedAt: now.toISOString(), gpuSeconds, error: 'cancelled before the trainer started' },
-      deps,
-    );
-  }
-  if (state.decision?.action === 'failed')
-    failure = state.decision.reason ?? 'the monitor reported a failure';
-  else if (!manifest) failure = record.error ?? 'job has no valid manifest';
-  else {
-    // Every file of the job's method must be there: a LoRA job without its LoRA file is not a result.
-    const missing: string[] = [];
-    for (const key of keys.outputs(manifest.method, manifest.token)) {
-      if (!(await deps.objects.head(key))) missing.push(key);
-    }
-    if (missing.length > 0) failure = `trainer exited without writing ${missing.join(', ')}`;
-  }
-  const common = {
-    finishedAt: now.toISOString(),
-    gpuSeconds,
-    ...(lastStep === undefined ? {} : { lastStep }),
-    ...(criterionStep === undefined ? {} : { criterionStep }),
-  };
-  if (failure !== undefined || !manifest) {
-    if (batch && record.batchJobId && BATCH_ACTIVE.has(batch.status)) {
-      await deps.batch
-        .terminate(record.batchJobId, `plateau: ${failure}`.slice(0, 250))
-        .catch(() => undefined);
-    }
-    const reason = failure ?? 'failed';
-    return guardedFinal(record, 'FAILED', { ...common, error: reason, stopReason: 'failed' }, deps);
-  }
+  const facts = await gatherFacts(record, state, deps);
+  if (record.stopReason === 'cancelled' && facts.samples.length === 0 && state.decision?.action !== 'failed')
+    return settleCancelledBeforeStart(record, facts, deps);
+  const failure = await failureOf(record, state, deps);
+  if (failure !== undefined || !record.manifest)
+    return settleFailed(record, facts, failure ?? 'failed', deps);
+  return settleSucceeded(record, record.manifest, facts, deps);
+}
 
+async function gatherFacts(record: JobRecord, state: MonitorState, deps: FinalizeDeps): Promise<JobFacts> {
+  const batch = record.batchJobId ? await deps.batch.describe(record.batchJobId) : undefined;
+  const stored = await deps.samples.read(record.jobId);
+  const saved = await savedSteps(deps.objects, record);
+  const steps = saved ?? (stored.length ? stored[stored.length - 1]!.step + 1 : undefined);
+  return {
+    now: deps.clock.now(),
+    batch,
+    samples: steps === undefined ? stored : stored.filter((sample) => sample.step < steps),
+    steps,
+    gpuSeconds: batch ? gpuSecondsOf(batch) : 0,
+    criterionStep: record.criterionStep ?? state.decision?.criterionStep,
+  };
+}
+
+/**
+ * The steps the saved weights were trained for: `plateau.steps` in the token file's metadata, else the step of
+ * the latest checkpoint; undefined when neither exists. Not the samples: those of a lost attempt may run past
+ * what the run that continued trained.
+ */
+async function savedSteps(objects: ObjectStore, record: JobRecord): Promise<number | undefined> {
+  const keys = jobKeys(record.jobId);
+  const token = record.manifest?.token;
+  const bytes = token === undefined ? undefined : await objects.get(keys.embedding(token));
+  if (bytes) {
+    try {
+      const steps = Number(readSafetensors(bytes).metadata['plateau.steps']);
+      if (Number.isInteger(steps) && steps >= 0) return steps;
+    } catch {
+      // Not a safetensors file with the fact: the checkpoints say it.
+    }
+  }
+  const checkpointSteps = (await objects.list(keys.checkpointsPrefix)).flatMap((object) => {
+    const match = /step-(\d+)\.(safetensors|json)$/.exec(object.key);
+    return match ? [Number(match[1])] : [];
+  });
+  return checkpointSteps.length ? Math.max(...checkpointSteps) : undefined;
+}
+
+/** Why the job failed, or undefined when its outputs are all there. */
+async function failureOf(
+  record: JobRecord,
+  state: MonitorState,
+  deps: FinalizeDeps,
+): Promise<string | undefined> {
+  if (state.decision?.action === 'failed') return state.decision.reason ?? 'the monitor reported a failure';
+  const manifest = record.manifest;
+  if (!manifest) return record.error ?? 'job has no valid manifest';
+  // Every file of the job's method must be there: a LoRA job without its LoRA file is not a result.
+  const missing: string[] = [];
+  for (const key of jobKeys(record.jobId).outputs(manifest.method, manifest.token)) {
+    if (!(await deps.objects.head(key))) missing.push(key);
+  }
+  return missing.length > 0 ? `trainer exited without writing ${missing.join(', ')}` : undefined;
+}
+
+/** Terminates the Batch job if it is still queued or running (the job ends here whatever it does). */
+async function terminateActive(record: JobRecord, facts: JobFacts, reason: string, deps: FinalizeDeps) {
+  if (facts.batch && record.batchJobId && BATCH_ACTIVE.has(facts.batch.status))
+    await deps.batch.terminate(record.batchJobId, reason.slice(0, 250)).catch(() => undefined);
+}
+
+/** Cancelled before training began: nothing to report, and nothing may start any more. */
+async function settleCancelledBeforeStart(record: JobRecord, facts: JobFacts, deps: FinalizeDeps) {
+  await terminateActive(record, facts, 'plateau: cancelled', deps);
+  return guardedFinal(
+    record,
+    'CANCELLED',
+    {
+      finishedAt: facts.now.toISOString(),
+      gpuSeconds: facts.gpuSeconds,
+      error: 'cancelled before the trainer started',
+    },
+    deps,
+  );
+}
+
+/** The fields every trained outcome records: when, the GPU time, the last step trained and the criterion step. */
+function commonPatch(facts: JobFacts) {
+  return {
+    finishedAt: facts.now.toISOString(),
+    gpuSeconds: facts.gpuSeconds,
+    ...(facts.steps === undefined || facts.steps === 0 ? {} : { lastStep: facts.steps - 1 }),
+    ...(facts.criterionStep === undefined ? {} : { criterionStep: facts.criterionStep }),
+  };
+}
+
+async function settleFailed(record: JobRecord, facts: JobFacts, reason: string, deps: FinalizeDeps) {
+  await terminateActive(record, facts, `plateau: ${reason}`, deps);
+  return guardedFinal(record, 'FAILED', { ...commonPatch(facts), error: reason, stopReason: 'failed' }, deps);
+}
+
+/** SUCCEEDED (or CANCELLED with the last step's outputs): loss.svg, report.json, then the final status. */
+async function settleSucceeded(
+  record: JobRecord,
+  manifest: JobManifest,
+  facts: JobFacts,
+  deps: FinalizeDeps,
+): Promise<JobRecord> {
+  const keys = jobKeys(record.jobId);
   const stopReason: StopReason = record.stopReason ?? 'max-steps';
   const status: JobStatus = stopReason === 'cancelled' ? 'CANCELLED' : 'SUCCEEDED';
-  const history = detLossHistory(samples).values;
-  const steps = lastStep === undefined ? 0 : lastStep + 1;
+  const sampleImages = (await deps.objects.list(keys.samplesPrefix)).map((o) => o.key).sort();
+  const report = buildReport(record, manifest, facts, {
+    status,
+    stopReason,
+    sampleImages,
+    trainerReport: await readTrainerReport(deps.objects, keys.report),
+    gpuHourPriceUsd: deps.gpuHourPriceUsd,
+  });
+  const lastStep = report.lastStep ?? undefined;
+  const encoder = new TextEncoder();
+  const chart = await renderLossChart({
+    samples: facts.samples,
+    window: dvarParamsOf(manifest.stop).window,
+    threshold: manifest.stop.threshold,
+    criterionStep: facts.criterionStep,
+    lastStep,
+    title: `${manifest.token}: ${stopReason} after ${report.steps} steps`,
+  });
+  await deps.objects.put(keys.lossChart, encoder.encode(chart), 'image/svg+xml');
+  await deps.objects.put(
+    keys.report,
+    encoder.encode(`${JSON.stringify(report, null, 2)}\n`),
+    'application/json',
+  );
+  const artifacts = [
+    ...keys.outputs(manifest.method, manifest.token),
+    keys.report,
+    keys.lossChart,
+    ...sampleImages,
+  ];
+  return guardedFinal(record, status, { ...commonPatch(facts), stopReason, artifacts }, deps);
+}
+
+/** report.json of a trained job (pure): the trainer's own fields, then the outcome, timings, savings and cost. */
+function buildReport(
+  record: JobRecord,
+  manifest: JobManifest,
+  facts: JobFacts,
+  outcome: {
+    readonly status: JobStatus;
+    readonly stopReason: StopReason;
+    readonly sampleImages: readonly string[];
+    readonly trainerReport: Record<string, unknown>;
+    readonly gpuHourPriceUsd: number;
+  },
+): Report {
+  const keys = jobKeys(record.jobId);
+  const { criterionStep, gpuSeconds, samples } = facts;
+  const steps = facts.steps ?? 0;
+  const lastStep = steps > 0 ? steps - 1 : undefined;
   const latency =
     criterionStep !== undefined && lastStep !== undefined ? Math.max(0, lastStep - criterionStep) : null;
-  const starts = batch?.attempts.map((a) => a.startedAtMs).filter((t) => t !== undefined) ?? [];
-  const stops = batch?.attempts.map((a) => a.stoppedAtMs).filter((t) => t !== undefined) ?? [];
-  const firstStart = starts.length ? Math.min(...starts) : batch?.startedAtMs;
-  const lastStop = stops.length ? Math.max(...stops) : batch?.stoppedAtMs;
-  const price = deps.gpuHourPriceUsd;
+  const price = outcome.gpuHourPriceUsd;
   const savings = computeSavings({
     stepsTrained: steps,
     budgetSteps: manifest.training.maxSteps,
     gpuSeconds,
     samples,
   });
-  const chartKey = keys.lossChart;
-  const samplesPrefix = keys.samplesPrefix;
-  const sampleImages = (await deps.objects.list(samplesPrefix)).map((o) => o.key).sort();
-  const trainerReport = await readTrainerReport(deps.objects, keys.report);
-  const report: Report = Report.parse({
-    ...trainerReport,
+  const history = detLossHistory(samples).values;
+  return Report.parse({
+    ...outcome.trainerReport,
     version: REPORT_VERSION,
     jobId: record.jobId,
-    status,
+    status: outcome.status,
     method: manifest.method,
     token: manifest.token,
     baseModel: manifest.baseModel,
-    stopReason,
+    stopReason: outcome.stopReason,
     steps,
     lastStep: lastStep ?? null,
     criterionStep: criterionStep ?? null,
@@ -164,16 +283,9 @@ async function settle(record: JobRecord, state: MonitorState, deps: FinalizeDeps
     maxSteps: manifest.training.maxSteps,
     dvar: { ...manifest.stop, finalRatio: dvarRatio(history, dvarParamsOf(manifest.stop).window) ?? null },
     timings: {
-      createdAt: record.createdAt,
-      trainerStartedAt: firstStart === undefined ? null : new Date(firstStart).toISOString(),
-      finishedAt: now.toISOString(),
-      wallSeconds:
-        firstStart !== undefined && lastStop !== undefined ? Math.max(0, lastStop - firstStart) / 1000 : 0,
-      gpuSeconds,
-      pipelineSeconds: Math.max(0, now.getTime() - Date.parse(record.createdAt)) / 1000,
-      attempts: batch?.attempts.length ?? record.attempts,
+      ...timingsOf(record, facts),
       // The trainer's class-image time (its partial report), apart from training.
-      ...classImagesTiming(trainerReport),
+      ...classImagesTiming(outcome.trainerReport),
     },
     savings,
     cost: {
@@ -186,37 +298,29 @@ async function settle(record: JobRecord, state: MonitorState, deps: FinalizeDeps
     artifacts: {
       embedding: keys.embedding(manifest.token),
       outputs: keys.outputs(manifest.method, manifest.token),
-      lossChart: chartKey,
-      samples: sampleImages,
+      lossChart: keys.lossChart,
+      samples: outcome.sampleImages,
     },
   });
-  const encoder = new TextEncoder();
-  await deps.objects.put(
-    chartKey,
-    encoder.encode(
-      await renderLossChart({
-        samples,
-        window: dvarParamsOf(manifest.stop).window,
-        threshold: manifest.stop.threshold,
-        criterionStep,
-        lastStep,
-        title: `${manifest.token}: ${stopReason} after ${steps} steps`,
-      }),
-    ),
-    'image/svg+xml',
-  );
-  await deps.objects.put(
-    keys.report,
-    encoder.encode(`${JSON.stringify(report, null, 2)}\n`),
-    'application/json',
-  );
-  const artifacts = [
-    ...keys.outputs(manifest.method, manifest.token),
-    keys.report,
-    chartKey,
-    ...sampleImages,
-  ];
-  return guardedFinal(record, status, { ...common, stopReason, artifacts }, deps);
+}
+
+/** The report's timings: from the first attempt's start to the last one's stop, and the pipeline's whole time. */
+function timingsOf(record: JobRecord, facts: JobFacts) {
+  const { batch, now } = facts;
+  const starts = batch?.attempts.map((a) => a.startedAtMs).filter((t) => t !== undefined) ?? [];
+  const stops = batch?.attempts.map((a) => a.stoppedAtMs).filter((t) => t !== undefined) ?? [];
+  const firstStart = starts.length ? Math.min(...starts) : batch?.startedAtMs;
+  const lastStop = stops.length ? Math.max(...stops) : batch?.stoppedAtMs;
+  return {
+    createdAt: record.createdAt,
+    trainerStartedAt: firstStart === undefined ? null : new Date(firstStart).toISOString(),
+    finishedAt: now.toISOString(),
+    wallSeconds:
+      firstStart !== undefined && lastStop !== undefined ? Math.max(0, lastStop - firstStart) / 1000 : 0,
+    gpuSeconds: facts.gpuSeconds,
+    pipelineSeconds: Math.max(0, now.getTime() - Date.parse(record.createdAt)) / 1000,
+    attempts: batch?.attempts.length ?? record.attempts,
+  };
 }
 
 async function guardedFinal(

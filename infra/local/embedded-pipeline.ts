@@ -26,7 +26,7 @@ import { systemClock } from '../../shared/pipeline-ports.ts';
 import { DEFAULT_GPU_HOUR_PRICE_USD } from '../../shared/savings.ts';
 import { trainerSettings } from '../trainer-settings.ts';
 import { type EmbeddedAws, type S3Notification, startEmbeddedAws } from './embedded-aws.ts';
-import { LocalBatchJobs } from './local-batch.ts';
+import { LocalBatchJobs, parseMaxTrainers, type QueuedJob } from './local-batch.ts';
 import { LocalEventBus } from './local-events.ts';
 import { LocalMonitor, type MonitorTaskHandler } from './local-monitor.ts';
 
@@ -60,6 +60,13 @@ export interface EmbeddedPipelineOptions {
     task: 'evaluateStop' | 'requestStop' | 'finalize',
     handler: MonitorTaskHandler,
   ) => MonitorTaskHandler;
+  /**
+   * Trainers alive at once; more jobs wait in a FIFO queue (Batch's maxvCpus).
+   * @default ENV.LOCAL_MAX_TRAINERS when set, else defaultMaxTrainers() (local-batch.ts)
+   */
+  readonly maxTrainers?: number;
+  /** SIGTERM → SIGKILL grace of the local runner's TerminateJob. @default 30 s, as Batch */
+  readonly stopGraceMs?: number;
   /** Extra environment for every trainer process (merged over the job definition's). */
   readonly trainerEnvironment?: Readonly<Record<string, string>>;
   /**
@@ -120,7 +127,13 @@ export async function startEmbeddedPipeline(options: EmbeddedPipelineOptions): P
   const jobs = new DynamoDbJobStore(documents, aws.table);
   const samples = new DynamoDbSampleReader(documents, aws.table);
   const events = new LocalEventBus();
+  const maxTrainers =
+    options.maxTrainers ?? parseMaxTrainers(process.env[ENV.LOCAL_MAX_TRAINERS], ENV.LOCAL_MAX_TRAINERS);
+  const positions = queuePositionWriter(jobs, log);
   const batch = new LocalBatchJobs({
+    ...(maxTrainers === undefined ? {} : { maxTrainers }),
+    ...(options.stopGraceMs === undefined ? {} : { stopGraceMs: options.stopGraceMs }),
+    onQueueChange: positions.update,
     command: options.trainerCommand ?? [
       process.execPath,
       join(options.projectRoot, 'trainer-image/src/main.ts'),
@@ -237,17 +250,51 @@ export async function startEmbeddedPipeline(options: EmbeddedPipelineOptions): P
     async idle() {
       while (inFlight.size > 0) await Promise.all(inFlight);
       await monitor.idle();
+      await positions.settled();
     },
     async close() {
       clearInterval(reconcileTimer);
       while (inFlight.size > 0) await Promise.all(inFlight);
       await monitor.close();
       await batch.close();
+      await positions.settled();
       s3.destroy();
       documents.destroy();
       await aws.close();
       if (temporary) rmSync(stateDir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * Keeps `queuePosition` on the records of queued jobs (1 = next to start) and removes it from a job that left
+ * the queue. Writes go one after another, so a later queue never loses to an earlier one; a job that left its
+ * QUEUED status (cancelled, failed) is not touched.
+ */
+function queuePositionWriter(jobs: DynamoDbJobStore, log: (line: string) => void) {
+  let chain: Promise<void> = Promise.resolve();
+  let shown = new Map<string, number>();
+  const jobIdOf = (queued: QueuedJob) => queued.environment[ENV.JOB_ID] ?? queued.jobName;
+  const write = async (queue: readonly QueuedJob[]) => {
+    const next = new Map(queue.map((queued, i) => [jobIdOf(queued), i + 1]));
+    for (const [jobId, position] of next) {
+      if (shown.get(jobId) === position) continue;
+      await jobs.update(jobId, { from: ['QUEUED'], patch: { queuePosition: position } });
+    }
+    for (const jobId of shown.keys()) {
+      if (next.has(jobId)) continue;
+      await jobs.update(jobId, { from: ['QUEUED', 'RUNNING', 'STOPPING'], clear: ['queuePosition'] });
+    }
+    shown = next;
+  };
+  return {
+    update(queue: readonly QueuedJob[]) {
+      const snapshot = [...queue];
+      chain = chain
+        .then(() => write(snapshot))
+        .catch((error: unknown) => log(`[batch] queue positions not written: ${String(error)}`));
+    },
+    settled: () => chain,
   };
 }
 

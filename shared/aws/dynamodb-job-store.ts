@@ -7,14 +7,7 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import {
-  type JobCondition,
-  JobRecord,
-  type JobRecordPatch,
-  type JobStatus,
-  type JobStore,
-  type UnsettledJobs,
-} from '../job-record.ts';
+import { type JobChange, JobRecord, type JobStore, type UnsettledJobs } from '../job-record.ts';
 import { jobPartitionKey, PARTITION_KEY, RECORD_SORT_KEY, SORT_KEY } from '../table-layout.ts';
 import { errorName } from './clients.ts';
 
@@ -86,15 +79,7 @@ export class DynamoDbJobStore implements JobStore, UnsettledJobs {
     return found;
   }
 
-  async update(
-    jobId: string,
-    change: {
-      readonly from: readonly JobStatus[];
-      readonly to?: JobStatus;
-      readonly patch?: JobRecordPatch;
-      readonly when?: JobCondition;
-    },
-  ): Promise<JobRecord | undefined> {
+  async update(jobId: string, change: JobChange): Promise<JobRecord | undefined> {
     if (change.from.length === 0) return undefined;
     const names: Record<string, string> = {
       '#pk': PARTITION_KEY,
@@ -112,6 +97,10 @@ export class DynamoDbJobStore implements JobStore, UnsettledJobs {
       names[`#f${index}`] = field;
       values[`:v${index}`] = value;
       sets.push(`#f${index} = :v${index}`);
+    });
+    const removes = (change.clear ?? []).map((field, index) => {
+      names[`#c${index}`] = field;
+      return `#c${index}`;
     });
     const froms = change.from.map((status, index) => {
       values[`:from${index}`] = status;
@@ -136,7 +125,7 @@ export class DynamoDbJobStore implements JobStore, UnsettledJobs {
         new UpdateCommand({
           TableName: this.#table,
           Key: this.#key(jobId),
-          UpdateExpression: `SET ${sets.join(', ')}`,
+          UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
           ConditionExpression: conditions.join(' AND '),
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,

@@ -1,6 +1,7 @@
 // Loss samples on DynamoDB: a SampleSink for the trainer (write-behind: each sample leaves at once in the
 // background, coalesced into BatchWriteItem chunks of 25, unprocessed items retried with exponential backoff
-// and jitter) and the SampleReader the monitor queries (all samples, or only those after a step).
+// and jitter; a resumed attempt deletes the samples past its checkpoint the same way) and the SampleReader the
+// monitor queries (all samples, or only those after a step).
 import {
   BatchWriteCommand,
   type BatchWriteCommandInput,
@@ -85,6 +86,39 @@ export class DynamoDbSampleSink implements SampleSink {
     await this.#sending;
     this.#throwFailure();
     await this.#drain();
+  }
+
+  /** Deletes every stored sample at or after `step` (their keys by one query, then batched deletes). */
+  async discardFrom(step: number): Promise<void> {
+    await this.flush();
+    const deletes: WriteRequests = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.#client.send(
+        new QueryCommand({
+          TableName: this.#table,
+          KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
+          ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY },
+          ExpressionAttributeValues: {
+            ':pk': jobPartitionKey(this.#jobId),
+            ':from': sampleSortKey(step),
+            ':to': SAMPLE_KEY_END,
+          },
+          ProjectionExpression: '#pk, #sk',
+          ExclusiveStartKey: startKey,
+          ConsistentRead: true,
+        }),
+      );
+      for (const item of out.Items ?? []) {
+        deletes.push({
+          DeleteRequest: { Key: { [PARTITION_KEY]: item[PARTITION_KEY], [SORT_KEY]: item[SORT_KEY] } },
+        });
+      }
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    for (let i = 0; i < deletes.length; i += BATCH_WRITE_LIMIT) {
+      await this.#writeChunk(deletes.slice(i, i + BATCH_WRITE_LIMIT));
+    }
   }
 
   /** Sends the buffer in chunks until it is empty (samples written meanwhile included, in order). */

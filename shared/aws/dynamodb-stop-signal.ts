@@ -1,7 +1,7 @@
-// StopSignal for the trainer: reads stopRequested and stopReason from the job record (one consistent GetItem
-// of two attributes per check; the trainer checks at every sample flush).
+// StopSignal for the trainer: reads stopRequested, stopReason and criterionStep from the job record (one
+// consistent GetItem of three attributes per check; the trainer checks at every sample flush).
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import type { StopSignal } from '../ports.ts';
+import type { StopCheck, StopSignal } from '../ports.ts';
 import { jobPartitionKey, PARTITION_KEY, RECORD_SORT_KEY, SORT_KEY } from '../table-layout.ts';
 
 export class DynamoDbStopSignal implements StopSignal {
@@ -15,17 +15,21 @@ export class DynamoDbStopSignal implements StopSignal {
     this.#jobId = jobId;
   }
 
-  async check(): Promise<{ readonly stop: boolean; readonly reason?: string }> {
+  async check(): Promise<StopCheck> {
     const out = await this.#client.send(
       new GetCommand({
         TableName: this.#table,
         Key: { [PARTITION_KEY]: jobPartitionKey(this.#jobId), [SORT_KEY]: RECORD_SORT_KEY },
-        ProjectionExpression: 'stopRequested, stopReason',
+        ProjectionExpression: 'stopRequested, stopReason, criterionStep',
         ConsistentRead: true,
       }),
     );
     const stop = out.Item?.stopRequested === true;
     const reason = out.Item?.stopReason;
-    return stop && typeof reason === 'string' ? { stop, reason } : { stop };
+    if (!stop || typeof reason !== 'string') return { stop };
+    const step = out.Item?.criterionStep;
+    return reason === 'criterion' && typeof step === 'number'
+      ? { stop, reason, criterionStep: step }
+      : { stop, reason };
   }
 }

@@ -1,6 +1,7 @@
 // Trainer container entry (AWS Batch, or the embedded runtime's local job runner): reads its configuration
 // from ENV once, wires the S3 and DynamoDB adapters, and runs the job — resuming from the latest checkpoint
-// on every start. Exit 0 when the run ended (stopped by the monitor, or at the step cap), 1 with the reason.
+// on every start. Exit 0 when the run ended (stopped by the monitor, or at the step cap), 1 with the reason,
+// 75 (retried by Batch) on a temporary failure or after SIGTERM, once the current step is checkpointed.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +18,8 @@ import { jobKeys } from '../../shared/keys.ts';
 import { isTransientError, TRANSIENT_EXIT_CODE } from '../../shared/transient-error.ts';
 import { loadOnnxModel } from './train/onnx-model.ts';
 import { generateOnnxImages, renderOnnxSamples } from './train/sampler.ts';
+import { watchTermination } from './train/termination.ts';
+import { TrainingInterrupted } from './train/train-loop.ts';
 import { runTrainingJob } from './train/training-job.ts';
 
 const DEFAULT_MODEL_CACHE = '/var/cache/plateau/models';
@@ -34,6 +37,10 @@ async function main(): Promise<number> {
   if (device !== 'auto' && device !== 'cuda' && device !== 'cpu') {
     throw new Error(`${ENV.EXECUTION_PROVIDER} must be auto, cuda or cpu (got ${device})`);
   }
+  const samplesText = process.env[ENV.VALIDATION_SAMPLES];
+  const sampleCount = samplesText ? Number(samplesText) : undefined;
+  if (sampleCount !== undefined && !(Number.isInteger(sampleCount) && sampleCount >= 0))
+    throw new Error(`${ENV.VALIDATION_SAMPLES} must be a whole number ≥ 0 (got ${samplesText})`);
   const ttlDays = Number(process.env[ENV.SAMPLE_TTL_DAYS] ?? DEFAULT_SAMPLE_TTL_DAYS);
   if (!Number.isFinite(ttlDays) || ttlDays <= 0)
     throw new Error(`${ENV.SAMPLE_TTL_DAYS} must be a positive number`);
@@ -45,6 +52,18 @@ async function main(): Promise<number> {
   const jobs = new DynamoDbJobStore(documents, env.TABLE);
   const workDir = await mkdtemp(join(tmpdir(), 'plateau-job-'));
   const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+  // SIGTERM: checkpoint the step in progress and exit 75 (retried) well inside Batch's 30 s before SIGKILL; an
+  // attempt that cannot get there (a step or an upload too slow) exits 75 at the deadline, from its last checkpoint.
+  const termination = watchTermination({
+    target: process,
+    log,
+    onDeadline: () => {
+      log(
+        'termination deadline reached before a checkpoint: exiting; the next attempt resumes from the last one',
+      );
+      process.exit(TRANSIENT_EXIT_CODE);
+    },
+  });
   await markTrainerStarted(jobs, env.JOB_ID, new Date()).catch((error: unknown) =>
     log(`could not mark the job RUNNING: ${String(error)}`),
   );
@@ -61,7 +80,9 @@ async function main(): Promise<number> {
       modelCacheDir: process.env[ENV.MODEL_CACHE_DIR] ?? DEFAULT_MODEL_CACHE,
       workDir,
       renderSamples: renderOnnxSamples,
+      ...(sampleCount === undefined ? {} : { sampleCount }),
       generateImages: generateOnnxImages,
+      interrupted: termination.requested,
       onCheckpoint: async (step) => {
         await jobs.update(env.JOB_ID, {
           from: ['QUEUED', 'RUNNING', 'STOPPING'],
@@ -75,6 +96,13 @@ async function main(): Promise<number> {
     );
     return 0;
   } catch (error) {
+    if (error instanceof TrainingInterrupted || termination.requested()) {
+      // Not a failure of the job: the next attempt resumes from the checkpoint (Batch retries exit 75).
+      log(
+        `job ${env.JOB_ID}: ${error instanceof Error ? error.message : String(error)}; exiting for a retry`,
+      );
+      return TRANSIENT_EXIT_CODE;
+    }
     // The reason (first line, and where) goes on the job record so the FAILED job says why, not Batch's
     // generic exit message.
     await recordTrainerError(jobs, env.JOB_ID, `trainer failed: ${summarizeError(error)}`).catch(
@@ -82,6 +110,7 @@ async function main(): Promise<number> {
     );
     throw error;
   } finally {
+    termination.dispose();
     await rm(workDir, { recursive: true, force: true });
   }
 }

@@ -1,7 +1,8 @@
 // The embedded pipeline with the real trainer (trainer-image/src/main.ts) on test/fixtures/tiny-sd:
 // a job stopped by the monitor ends SUCCEEDED with a loadable embedding; a job whose trainer is killed
 // mid-run (a Spot reclaim) is restarted by the local runner, resumes from its checkpoint, and ends with the
-// same embedding as an uninterrupted run and one sample per step.
+// same embedding as an uninterrupted run and one sample per step; one sent SIGTERM checkpoints the step it is
+// at and exits 75, and its retry resumes from exactly that step.
 
 import sharp from 'sharp';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from '../../../infra/local/embedded-pipeline.ts';
@@ -182,5 +183,50 @@ describe('embedded pipeline with the real trainer', () => {
     expect(Array.from(a)).toEqual(Array.from(b));
     const steps = (await pipeline.stores.samples.read('real-reclaim')).map((s) => s.step);
     expect(steps).toEqual(Array.from({ length: 130 }, (_, i) => i));
+  }, 480_000);
+
+  it('checkpoints the step it is at on SIGTERM and exits 75; the retry resumes there, bit-identical', async () => {
+    const manifest = {
+      training: { maxSteps: 90, batchSize: 1 },
+      stop: { criterion: 'none', evalBatchSize: 2 },
+    };
+    await upload('term-ref', manifest);
+    await upload('term', manifest);
+    let batchJobId: string | undefined;
+    let seen = -1;
+    for (let i = 0; i < 6000 && seen < 30; i++) {
+      batchJobId = (await pipeline.stores.jobs.get('term'))?.batchJobId;
+      const samples = await pipeline.stores.samples.read('term');
+      seen = samples[samples.length - 1]?.step ?? -1;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    if (!batchJobId) throw new Error('no Batch job');
+    // A reclaim with ECS's stop: SIGTERM, SIGKILL only after Batch's 30 s.
+    const signalledAt = Date.now();
+    pipeline.batch.reclaim(batchJobId, 30_000);
+    const [reference, resumed] = await Promise.all([finished('term-ref'), finished('term')]);
+    expect(reference.status).toBe('SUCCEEDED');
+    expect(resumed.status).toBe('SUCCEEDED');
+    const batch = await pipeline.batch.describe(batchJobId);
+    expect(batch?.attempts.map((a) => a.exitCode)).toEqual([75, 0]);
+    const firstStop = batch?.attempts[0]?.stoppedAtMs ?? Number.POSITIVE_INFINITY;
+    lines.push(`resume: SIGTERM at step ≥ ${seen}, attempt exited ${firstStop - signalledAt} ms later`);
+    expect(firstStop - signalledAt).toBeLessThan(30_000);
+    // The checkpoint the SIGTERM wrote: past the last sample seen, off the every-100 cadence, and the retry's start.
+    const checkpoints = (await pipeline.stores.objects.list(jobKeys('term').checkpointsPrefix)).map((o) =>
+      Number(/step-(\d+)/.exec(o.key)?.[1]),
+    );
+    const atSignal = checkpoints.filter((step) => step > seen && step < 90);
+    expect(atSignal).toHaveLength(1);
+    expect(
+      lines.some(
+        (l) => l.includes(`job term: textual-inversion`) && l.includes(`resuming at step ${atSignal[0]}`),
+      ),
+    ).toBe(true);
+    const [a, b] = [await embedding('term'), await embedding('term-ref')];
+    expect(Array.from(a)).toEqual(Array.from(b));
+    const steps = (await pipeline.stores.samples.read('term')).map((s) => s.step);
+    expect(steps).toEqual(Array.from({ length: 90 }, (_, i) => i));
+    expect(resumed.error).toBeUndefined();
   }, 480_000);
 });

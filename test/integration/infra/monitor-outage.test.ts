@@ -64,6 +64,11 @@ test('a trainer attempt that fails temporarily (exit 75) is retried: SUCCEEDED o
   const batch = await pipeline.batch.describe(record?.batchJobId ?? '');
   expect(batch?.status).toBe('SUCCEEDED');
   expect(batch?.attempts.map((a) => a.exitCode)).toEqual([75, 0]);
+  // The first attempt recorded its SlowDown; the second attempt cleared it as it started, so the SUCCEEDED job and
+  // its completion event carry no stale error.
+  expect(record?.error).toBeUndefined();
+  const event = pipeline.events.events.find((e) => (e.detail as { jobId?: string }).jobId === 'flaky');
+  expect(event?.detail).not.toHaveProperty('error');
 }, 120_000);
 
 test('an evaluate-stop outage costs time, not the job: SUCCEEDED by the criterion, no TerminateJob', async () => {

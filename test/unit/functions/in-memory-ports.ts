@@ -3,10 +3,8 @@
 import {
   applyUpdate,
   conditionHolds,
-  type JobCondition,
+  type JobChange,
   JobRecord,
-  type JobRecordPatch,
-  type JobStatus,
   type JobStore,
 } from '../../../shared/job-record.ts';
 import type {
@@ -37,14 +35,11 @@ export class MemoryJobStore implements JobStore {
     this.records.set(record.jobId, JobRecord.parse(record));
     return true;
   }
-  async update(
-    jobId: string,
-    change: { from: readonly JobStatus[]; to?: JobStatus; patch?: JobRecordPatch; when?: JobCondition },
-  ) {
+  async update(jobId: string, change: JobChange) {
     const record = this.records.get(jobId);
     if (!record || !change.from.includes(record.status) || !conditionHolds(record, change.when))
       return undefined;
-    const updated = applyUpdate(record, change.to, change.patch ?? {}, this.clock.now());
+    const updated = applyUpdate(record, change.to, change.patch ?? {}, this.clock.now(), change.clear);
     this.records.set(jobId, updated);
     return updated;
   }

@@ -1,6 +1,7 @@
 // The training loop's logic on a small quadratic objective: evaluation before the update (step 0 at the
-// initial weights), samples per step, bit-for-bit resume from a checkpoint, stop signal at flushes, the
-// in-process criterion, and clear errors for non-finite losses.
+// initial weights), samples per step, bit-for-bit resume from a checkpoint, stop signal at flushes (a criterion
+// step ahead trained first), an interruption checkpointing the step it is at, the in-process criterion, and
+// clear errors for non-finite losses.
 import { DvarTracker } from '../../../shared/dvar.ts';
 import type { ArtifactStore, LossSample, SampleSink, StopSignal } from '../../../shared/ports.ts';
 import { ADAMW_DEFAULTS } from '../../../trainer-image/src/train/adamw.ts';
@@ -10,6 +11,7 @@ import type { Rng } from '../../../trainer-image/src/train/rng.ts';
 import {
   initialState,
   runTrainingLoop,
+  TrainingInterrupted,
   type TrainLoopOptions,
 } from '../../../trainer-image/src/train/train-loop.ts';
 
@@ -313,5 +315,79 @@ describe('runTrainingLoop', () => {
         store: new MemoryStore(),
       }),
     ).rejects.toThrow(/deterministic loss is not finite at step 0/);
+  });
+
+  it('on an interruption checkpoints the step it is at (no flush boundary) and resumes there bit for bit', async () => {
+    const straight = await runTrainingLoop(start(), options, {
+      objective: quadratic,
+      batches,
+      sink: new MemorySink(),
+      stopSignal: never,
+      store: new MemoryStore(),
+    });
+    const store = new MemoryStore();
+    const firstSink = new MemorySink();
+    let term = false;
+    const checkpoints: number[] = [];
+    const interrupted = runTrainingLoop(start(), options, {
+      objective: quadratic,
+      batches,
+      sink: firstSink,
+      stopSignal: never,
+      store,
+      interrupted: () => term,
+      onCheckpoint: (_key, step) => checkpoints.push(step),
+      onStep: (p) => {
+        if (p.step === 22) term = true;
+      },
+    });
+    await expect(interrupted).rejects.toThrow(TrainingInterrupted);
+    await expect(interrupted).rejects.toMatchObject({
+      step: 23,
+      key: 'checkpoints/step-00000023.safetensors',
+    });
+    // 23 is neither a checkpoint (every 10) nor a flush (every 5) boundary: the interruption wrote it.
+    expect(checkpoints).toEqual([10, 20, 23]);
+    expect(firstSink.samples.map((s) => s.step)).toEqual(Array.from({ length: 23 }, (_, i) => i));
+    const resumed = await runTrainingLoop((await loadLatestCheckpoint(store))!, options, {
+      objective: quadratic,
+      batches,
+      sink: new MemorySink(),
+      stopSignal: never,
+      store,
+    });
+    expect(resumed.resumedFrom).toBe(23);
+    expect(resumed.params).toEqual(straight.params);
+  });
+
+  it('an interruption before the first step checkpoints the start state', async () => {
+    const store = new MemoryStore();
+    await expect(
+      runTrainingLoop(start(), options, {
+        objective: quadratic,
+        batches,
+        sink: new MemorySink(),
+        stopSignal: never,
+        store,
+        interrupted: () => true,
+      }),
+    ).rejects.toMatchObject({ name: 'TrainingInterrupted', step: 0 });
+    expect((await loadLatestCheckpoint(store))?.step).toBe(0);
+  });
+
+  it('trains up to a criterion step the monitor found ahead of it before stopping', async () => {
+    // A resumed attempt at step 0 sees a criterion stop at step 17 (decided on a lost attempt's samples).
+    const sink = new MemorySink();
+    const result = await runTrainingLoop(start(), options, {
+      objective: quadratic,
+      batches,
+      sink,
+      stopSignal: { check: async () => ({ stop: true, reason: 'criterion', criterionStep: 17 }) },
+      store: new MemoryStore(),
+    });
+    // Flushes every 5 steps: the first check after step 17 is trained is at step 20.
+    expect(result.stopReason).toBe('criterion');
+    expect(result.steps).toBe(20);
+    expect(sink.samples.map((s) => s.step)).toContain(17);
   });
 });

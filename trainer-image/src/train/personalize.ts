@@ -146,6 +146,8 @@ export interface RunDeps {
   readonly clock?: () => number;
   readonly onStep?: (progress: StepProgress) => void;
   readonly onCheckpoint?: (key: string, step: number) => void;
+  /** True once the process must end: the loop checkpoints its step and throws TrainingInterrupted. */
+  readonly interrupted?: () => boolean;
   readonly onReady?: (info: { readonly resumedFrom: number | null; readonly lr: number }) => void;
 }
 
@@ -391,6 +393,7 @@ export async function runPersonalization(settings: RunSettings, deps: RunDeps): 
         ...(deps.clock ? { clock: deps.clock } : {}),
         ...(deps.onStep ? { onStep: deps.onStep } : {}),
         ...(deps.onCheckpoint ? { onCheckpoint: deps.onCheckpoint } : {}),
+        ...(deps.interrupted ? { interrupted: deps.interrupted } : {}),
       },
     );
     const [rowsSlot, ...methodSlots] = layout.slots;

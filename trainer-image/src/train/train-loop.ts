@@ -1,7 +1,8 @@
 // The training loop: evaluate the fixed batch every `evalEvery` steps before the optimizer step (so step 0 is
 // the initial weights), train one batch, AdamW-update the trainable tensors, stream a sample per step, check the stop
-// signal at every flush, checkpoint every N steps and at the stop. Resuming from a checkpoint replays nothing:
-// the state holds the parameters, moments, RNG position and loss history, so the run continues bit-for-bit.
+// signal at every flush, checkpoint every N steps and at the stop, and at once when the process is told to go
+// (SIGTERM: TrainingInterrupted). Resuming from a checkpoint replays nothing: the state holds the parameters,
+// moments, RNG position and loss history, so the run continues bit-for-bit.
 import type { ArtifactStore, LossSample, SampleSink, StopSignal } from '../../../shared/ports.ts';
 import { type AdamWConfig, adamwStep, initAdamW, type LearningRateRange } from './adamw.ts';
 import { assertSameFingerprint, type Fingerprint, saveCheckpoint, type TrainState } from './checkpoint.ts';
@@ -51,6 +52,23 @@ export interface TrainLoopDeps<Batch> {
   readonly clock?: () => number;
   readonly onStep?: (progress: StepProgress) => void;
   readonly onCheckpoint?: (key: string, step: number) => void;
+  /**
+   * True once the process must end (SIGTERM: a Spot reclaim, TerminateJob): read after every step, it makes the
+   * loop checkpoint the step it is at and throw TrainingInterrupted, so the next attempt loses no step.
+   */
+  readonly interrupted?: () => boolean;
+}
+
+/** Thrown when an interruption ended the loop after it checkpointed `step` (the next attempt resumes there). */
+export class TrainingInterrupted extends Error {
+  readonly step: number;
+  readonly key: string;
+  constructor(step: number, key: string) {
+    super(`interrupted: checkpointed step ${step} to ${key}`);
+    this.name = 'TrainingInterrupted';
+    this.step = step;
+    this.key = key;
+  }
 }
 
 /** 'criterion' (the in-process DVAR held), 'max-steps', or the stop signal's reason (e.g. 'cancelled'). */
@@ -144,6 +162,15 @@ export async function runTrainingLoop<Batch>(
   // A run that already stopped by the criterion stays stopped: its last weights are the result.
   if (criterion && state.criterionStep !== null) return finish('criterion');
 
+  const checkpointNow = async (): Promise<string> => {
+    await deps.sink.flush();
+    state.trainRng = rng.state();
+    const key = await saveCheckpoint(deps.store, state);
+    deps.onCheckpoint?.(key, state.step);
+    return key;
+  };
+  if (deps.interrupted?.()) throw new TrainingInterrupted(state.step, await checkpointNow());
+
   let lastFlushAt = clock();
   while (state.step < options.maxSteps) {
     const step = state.step;
@@ -182,20 +209,21 @@ export async function runTrainingLoop<Batch>(
 
     // The step at which the criterion held is trained too (its sample is complete); then the run ends.
     if (holds) return finish('criterion');
+    if (deps.interrupted?.() && state.step < options.maxSteps) {
+      throw new TrainingInterrupted(state.step, await checkpointNow());
+    }
     const intervalDue =
       options.flushIntervalMs !== undefined && clock() - lastFlushAt >= options.flushIntervalMs;
     if (state.step % options.flushEvery === 0 || intervalDue) {
       await deps.sink.flush();
       lastFlushAt = clock();
       const signal = await deps.stopSignal.check();
-      if (signal.stop) return finish(signal.reason ?? 'stop-requested');
+      // A criterion the monitor found at a step this attempt has not trained yet (it decided on a lost attempt's
+      // samples, which a resume reproduces bit for bit) is trained up to first: the stop lands on a step trained.
+      const ahead = signal.criterionStep !== undefined && signal.criterionStep >= state.step;
+      if (signal.stop && !ahead) return finish(signal.reason ?? 'stop-requested');
     }
-    if (state.step % options.checkpointEvery === 0 && state.step < options.maxSteps) {
-      await deps.sink.flush();
-      state.trainRng = rng.state();
-      const key = await saveCheckpoint(deps.store, state);
-      deps.onCheckpoint?.(key, state.step);
-    }
+    if (state.step % options.checkpointEvery === 0 && state.step < options.maxSteps) await checkpointNow();
   }
   return finish('max-steps');
 }

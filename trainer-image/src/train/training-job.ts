@@ -1,7 +1,8 @@
 // One pipeline job on the trainer container: read the manifest and image list pinned on the job record at
 // submit, sync the base model into the local cache, fetch exactly those images (by ETag), and run the job's method (run-job.ts, as `plateau train` does) with the pipeline's ports —
 // samples to the sink, the stop flag from the job record, checkpoints and outputs under the job's prefix. It always resumes from the
-// latest checkpoint, so a Spot reclaim costs only the steps since it. The monitor decides when to stop.
+// latest checkpoint (checkpointed at once on SIGTERM: `interrupted`), dropping the samples a lost attempt wrote past
+// it, so a Spot reclaim costs only the steps since it. The monitor decides when to stop.
 import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { inputsChangedReason, type JobInputs, type PinnedImage } from '../../../shared/job-inputs.ts';
@@ -33,9 +34,13 @@ export interface TrainingJobDeps {
   /** Scratch folder for this job's images. */
   readonly workDir: string;
   readonly onCheckpoint?: (step: number) => Promise<void>;
+  /** True once the process must end (SIGTERM): the run checkpoints its step and throws TrainingInterrupted. */
+  readonly interrupted?: () => boolean;
   readonly log?: (line: string) => void;
   /** Validation images of the learned token, written under output/samples/ after the embedding. */
   readonly renderSamples?: RenderSamples;
+  /** How many validation prompts to draw (default all). */
+  readonly sampleCount?: number;
   /** Class images from the base model for prior preservation, where the job uploaded fewer than it wants. */
   readonly generateImages?: GenerateImages;
 }
@@ -177,7 +182,12 @@ export async function runTrainingJob(deps: TrainingJobDeps): Promise<JobRunResul
     // latency ≤ 2% of the criterion step in bench/monitor-latency.ts (27/27 runs at --flush-interval 0.5).
     { flushEvery: 50, flushIntervalMs: 500 },
     {
-      openSink: async () => deps.sink,
+      // Samples at or past the step this attempt starts from were written by a lost attempt after its last
+      // checkpoint: dropped, so the monitor never sees (and never stops at) a step this run has not trained.
+      openSink: async (fromStep) => {
+        await deps.sink.discardFrom?.(fromStep);
+        return deps.sink;
+      },
       stopSignal: deps.stopSignal,
       store: deps.store,
       resume: true,
@@ -202,7 +212,9 @@ export async function runTrainingJob(deps: TrainingJobDeps): Promise<JobRunResul
             },
           }
         : {}),
+      ...(deps.interrupted ? { interrupted: deps.interrupted } : {}),
       ...(deps.renderSamples ? { renderSamples: deps.renderSamples } : {}),
+      ...(deps.sampleCount === undefined ? {} : { sampleCount: deps.sampleCount }),
       ...(deps.generateImages ? { generateImages: deps.generateImages } : {}),
       reportClassImages: true,
       log: (line) => log(`job ${deps.jobId}: ${line}`),

@@ -5,7 +5,7 @@ import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbJobStore } from '../../../../shared/aws/dynamodb-job-store.ts';
 import { DynamoDbSampleReader, DynamoDbSampleSink } from '../../../../shared/aws/dynamodb-samples.ts';
 import { DynamoDbStopSignal } from '../../../../shared/aws/dynamodb-stop-signal.ts';
-import type { JobRecord } from '../../../../shared/job-record.ts';
+import { type JobRecord, markTrainerStarted, recordTrainerError } from '../../../../shared/job-record.ts';
 import { JobManifest } from '../../../../shared/manifest.ts';
 import { METHOD_DEFAULTS } from '../../../../shared/methods.ts';
 import type { LossSample } from '../../../../shared/ports.ts';
@@ -89,9 +89,49 @@ describe('DynamoDbJobStore', () => {
     await store.update('j3', { from: ['QUEUED'], patch: { batchJobId: 'b' } });
     expect(await claim(99_999)).toBeUndefined();
   });
+
+  test("each trainer attempt clears the previous attempt's error and the queue position in the same write", async () => {
+    const store = new DynamoDbJobStore(aws.documents, aws.table);
+    await store.create({ ...queued('j4'), queuePosition: 3 });
+    const first = await markTrainerStarted(store, 'j4', new Date(T0));
+    expect(first).toMatchObject({ status: 'RUNNING', startedAt: T0 });
+    expect(first).not.toHaveProperty('queuePosition');
+    await recordTrainerError(store, 'j4', 'trainer failed: SlowDown');
+    expect((await store.get('j4'))?.error).toBe('trainer failed: SlowDown');
+    // The retried attempt: already RUNNING, so only the clearing applies (startedAt stays the first attempt's).
+    const retried = await markTrainerStarted(store, 'j4', new Date('2026-01-01T00:05:00.000Z'));
+    expect(retried).toMatchObject({ status: 'RUNNING', startedAt: T0 });
+    expect(retried).not.toHaveProperty('error');
+    expect(await store.get('j4')).not.toHaveProperty('error');
+    // A final job keeps its error.
+    await store.update('j4', { from: ['RUNNING'], to: 'FAILED', patch: { error: 'final' } });
+    expect(await markTrainerStarted(store, 'j4', new Date())).toBeUndefined();
+    expect((await store.get('j4'))?.error).toBe('final');
+  });
 });
 
 describe('DynamoDbSampleSink and DynamoDbSampleReader', () => {
+  test("discardFrom deletes this job's samples at or after a step (more than one batch), nothing else", async () => {
+    const sink = new DynamoDbSampleSink(aws.documents, aws.table, 'lost', { ttlDays: 1 });
+    const other = new DynamoDbSampleSink(aws.documents, aws.table, 'other', { ttlDays: 1 });
+    for (let step = 0; step < 90; step++) {
+      await sink.write(sample(step));
+      await other.write(sample(step));
+    }
+    await Promise.all([sink.flush(), other.flush()]);
+    const store = new DynamoDbJobStore(aws.documents, aws.table);
+    await store.create(queued('lost'));
+    // A resumed attempt from the checkpoint at step 40 drops the 50 samples the lost attempt wrote past it.
+    const resumed = new DynamoDbSampleSink(aws.documents, aws.table, 'lost', { ttlDays: 1 });
+    await resumed.discardFrom(40);
+    const reader = new DynamoDbSampleReader(aws.documents, aws.table);
+    expect((await reader.read('lost')).map((s) => s.step)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    expect(await reader.read('other')).toHaveLength(90);
+    expect((await store.get('lost'))?.status).toBe('QUEUED');
+    await resumed.discardFrom(0);
+    expect(await reader.read('lost')).toEqual([]);
+  });
+
   test('writes in chunks of 25, overwrites a rewritten step, sets the TTL, reads back in step order', async () => {
     const sink = new DynamoDbSampleSink(aws.documents, aws.table, 's1', {
       ttlDays: 2,
@@ -248,5 +288,8 @@ test('DynamoDbStopSignal reads the stop flag and reason from the job record', as
     patch: { stopRequested: true, stopReason: 'criterion' },
   });
   expect(await signal.check()).toEqual({ stop: true, reason: 'criterion' });
+  // With the criterion step, which the trainer trains through before it stops.
+  await store.update('stop1', { from: ['STOPPING'], patch: { criterionStep: 41 } });
+  expect(await signal.check()).toEqual({ stop: true, reason: 'criterion', criterionStep: 41 });
   expect(await new DynamoDbStopSignal(aws.documents, aws.table, 'absent').check()).toEqual({ stop: false });
 });

@@ -14,6 +14,7 @@ import { JobManifest } from '../../../../shared/manifest.ts';
 import type { MonitorState } from '../../../../shared/monitor-contract.ts';
 import type { LossSample } from '../../../../shared/ports.ts';
 import { Report } from '../../../../shared/report.ts';
+import { writeSafetensors } from '../../../../shared/safetensors.ts';
 import {
   FakeBatch,
   ManualClock,
@@ -359,4 +360,30 @@ test('a LoRA job needs every file of its method: without the LoRA file it FAILs 
     'jobs/j/output/<cat>-lora.safetensors',
   ]);
   expect((await complete.jobs.get('j'))?.artifacts).toContain('jobs/j/output/<cat>-lora.safetensors');
+});
+
+test('step counts come from the saved weights, not from samples a lost attempt wrote past them', async () => {
+  // The token file says 60 steps; samples run to step 99 (an attempt lost after its checkpoint wrote them).
+  const { deps, objects, jobs } = await setup({ ...stopping, criterionStep: 55 });
+  const token = writeSafetensors(
+    { '<cat>': { dtype: 'F32', shape: [1, 4], data: new Float32Array(4) } },
+    { 'plateau.steps': '60' },
+  );
+  await objects.put('jobs/j/output/<cat>.safetensors', token);
+  await finalize({ ...finished, decision: { action: 'finished', waitSeconds: 1, criterionStep: 55 } }, deps);
+  const report = Report.parse(JSON.parse(objects.text('jobs/j/output/report.json')!));
+  expect(report).toMatchObject({ steps: 60, lastStep: 59, criterionStep: 55, stopLatencySteps: 4 });
+  expect(report.savings?.stepsTrained).toBe(60);
+  expect(await jobs.get('j')).toMatchObject({ status: 'SUCCEEDED', lastStep: 59 });
+  // The chart ends at the last step trained.
+  expect(objects.text('jobs/j/output/loss.svg')).toContain('after 60 steps');
+});
+
+test('a failed job without outputs counts the steps of its latest checkpoint', async () => {
+  const { deps, objects, jobs } = await setup();
+  objects.objects.delete('jobs/j/output/<cat>.safetensors');
+  await objects.put('jobs/j/checkpoints/step-00000020.safetensors', new Uint8Array(8));
+  await objects.put('jobs/j/checkpoints/step-00000040.safetensors', new Uint8Array(8));
+  await finalize(finished, deps);
+  expect(await jobs.get('j')).toMatchObject({ status: 'FAILED', lastStep: 39 });
 });
