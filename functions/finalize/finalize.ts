@@ -127,7 +127,11 @@ async function gatherFacts(record: JobRecord, state: MonitorState, deps: Finaliz
 async function savedSteps(objects: ObjectStore, record: JobRecord): Promise<number | undefined> {
   const keys = jobKeys(record.jobId);
   const token = record.manifest?.token;
-  const bytes = token === undefined ? undefined : await objects.get(keys.embedding(token));
+  const key = token === undefined ? undefined : keys.embedding(token);
+  const bytes =
+    key !== undefined && (await outputKeys(objects, record.jobId)).has(key)
+      ? await objects.get(key)
+      : undefined;
   if (bytes) {
     try {
       const steps = Number(readSafetensors(bytes).metadata['plateau.steps']);
@@ -153,10 +157,10 @@ async function failureOf(
   const manifest = record.manifest;
   if (!manifest) return record.error ?? 'job has no valid manifest';
   // Every file of the job's method must be there: a LoRA job without its LoRA file is not a result.
-  const missing: string[] = [];
-  for (const key of jobKeys(record.jobId).outputs(manifest.method, manifest.token)) {
-    if (!(await deps.objects.head(key))) missing.push(key);
-  }
+  const written = await outputKeys(deps.objects, record.jobId);
+  const missing = jobKeys(record.jobId)
+    .outputs(manifest.method, manifest.token)
+    .filter((key) => !written.has(key));
   return missing.length > 0 ? `trainer exited without writing ${missing.join(', ')}` : undefined;
 }
 
@@ -211,7 +215,7 @@ async function settleSucceeded(
     status,
     stopReason,
     sampleImages,
-    trainerReport: await readTrainerReport(deps.objects, keys.report),
+    trainerReport: await readTrainerReport(deps.objects, record.jobId, keys.report),
     gpuHourPriceUsd: deps.gpuHourPriceUsd,
   });
   const lastStep = report.lastStep ?? undefined;
@@ -399,7 +403,20 @@ function classImagesTiming(trainerReport: Record<string, unknown>): { classImage
   return typeof seconds === 'number' && seconds >= 0 ? { classImagesSeconds: seconds } : {};
 }
 
-async function readTrainerReport(objects: ObjectStore, key: string): Promise<Record<string, unknown>> {
+/**
+ * The keys under the job's output/. Finalize reads an output only once it is listed: in AWS, a role that may list
+ * only some prefixes of the bucket gets AccessDenied, not "no such key", for a key that does not exist.
+ */
+async function outputKeys(objects: ObjectStore, jobId: string): Promise<Set<string>> {
+  return new Set((await objects.list(jobKeys(jobId).outputPrefix)).map((object) => object.key));
+}
+
+async function readTrainerReport(
+  objects: ObjectStore,
+  jobId: string,
+  key: string,
+): Promise<Record<string, unknown>> {
+  if (!(await outputKeys(objects, jobId)).has(key)) return {};
   const bytes = await objects.get(key);
   if (!bytes) return {};
   try {

@@ -387,3 +387,39 @@ test('a failed job without outputs counts the steps of its latest checkpoint', a
   await finalize(finished, deps);
   expect(await jobs.get('j')).toMatchObject({ status: 'FAILED', lastStep: 39 });
 });
+
+// In AWS, finalize's role may list only some prefixes of the bucket, and reading a key that does not exist is then
+// AccessDenied rather than "no such key": finalize reads an output only once it has listed it.
+test('reads no output it has not listed (a missing key is AccessDenied in AWS)', async () => {
+  const { deps, objects, jobs } = await setup();
+  const strict = Object.assign(Object.create(objects) as MemoryObjectStore, {
+    async get(key: string) {
+      const body = objects.objects.get(key)?.body;
+      if (body === undefined) throw new Error(`AccessDenied: ${key}`);
+      return body;
+    },
+    async head(key: string) {
+      if (!objects.objects.has(key)) throw new Error(`AccessDenied: ${key}`);
+      return objects.head(key);
+    },
+  });
+  // No trainer report and a token file without its steps: both optional reads must not reach a missing key.
+  await expect(finalize(finished, { ...deps, objects: strict })).resolves.toMatchObject({
+    status: 'SUCCEEDED',
+  });
+  expect((await jobs.get('j'))?.status).toBe('SUCCEEDED');
+
+  const failed = await setup();
+  failed.objects.objects.delete('jobs/j/output/<cat>.safetensors');
+  const lenient = failed.objects;
+  const strictFailed = Object.assign(Object.create(lenient) as MemoryObjectStore, {
+    async head(key: string) {
+      if (!lenient.objects.has(key)) throw new Error(`AccessDenied: ${key}`);
+      return lenient.head(key);
+    },
+  });
+  await expect(finalize(finished, { ...failed.deps, objects: strictFailed })).resolves.toMatchObject({
+    status: 'FAILED',
+  });
+  expect((await failed.jobs.get('j'))?.error).toMatch(/without writing jobs\/j\/output\/<cat>\.safetensors/);
+});
