@@ -4,7 +4,7 @@
 
 import { createHash, createHmac } from 'node:crypto';
 import sharp from 'sharp';
-import { checkSigV4 } from '../infra/local/sigv4-check.ts';
+import { checkSigV4 } from '../infra/embedded/sigv4-check.ts';
 import { readImageHeader } from '../shared/image-header.ts';
 
 const quick = process.argv.includes('--quick');

@@ -1,5 +1,5 @@
 // The trainer's settings that are not bound resources: the same names and defaults for the Batch job
-// definition (plateau-stack.ts) and the embedded runtime's job runner (local/), so both start it alike.
+// definition (plateau-stack.ts) and the embedded runtime's job runner (embedded/), so both start it alike.
 import { ENV } from '../shared/env.ts';
 
 /** Where the trainer container caches base models (the image creates it, owned by the non-root user). */

@@ -75,7 +75,7 @@ export const JobRecord = z.object({
   /** Why the job failed (or a note on a cancelled job). Cleared when a trainer attempt starts. */
   error: z.string().max(4000).optional(),
   /**
-   * 1-based place in the embedded runner's queue while the job waits for a trainer slot (infra/local/
+   * 1-based place in the embedded runner's queue while the job waits for a trainer slot (infra/embedded/
    * local-batch.ts); absent once its trainer starts, and always in the cloud (Batch reports no position).
    */
   queuePosition: z.number().int().positive().optional(),

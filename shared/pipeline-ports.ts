@@ -1,6 +1,6 @@
 // Ports the pipeline's Lambda logic depends on beyond shared/ports.ts: the bucket, AWS Batch, the monitor
 // state machine, the event bus and the webhook. AWS adapters live in shared/aws/; tests use in-memory ones;
-// the embedded runtime (infra/local/) brings its own Batch runner with the same contract.
+// the embedded runtime (infra/embedded/) brings its own Batch runner with the same contract.
 
 /** One object in a listing. */
 export interface ObjectInfo {

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IMAGE_SIZE } from '../../models/src/world/world.ts';
-import { FolderArtifactStore } from '../../shared/local/folder-artifact-store.ts';
+import { FolderArtifactStore } from '../../shared/files/folder-artifact-store.ts';
 import { CUSTOM_DIFFUSION_DEFAULTS, LORA_DEFAULTS } from '../../shared/methods.ts';
 import type { PixelImage } from '../../trainer-image/src/train/batches.ts';
 import { prepareClassImages } from '../../trainer-image/src/train/class-images.ts';

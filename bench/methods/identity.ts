@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { openClassifier } from '../../models/src/classifier/classifier.ts';
 import { EXAMPLE_LEARNING_RATE, EXAMPLE_SNR_GAMMA } from '../../models/src/world/example.ts';
 import { DvarTracker } from '../../shared/dvar.ts';
-import { FolderArtifactStore } from '../../shared/local/folder-artifact-store.ts';
+import { FolderArtifactStore } from '../../shared/files/folder-artifact-store.ts';
 import { METHOD_DEFAULTS } from '../../shared/methods.ts';
 import { methodFor } from '../../trainer-image/src/train/methods/index.ts';
 import { loadOnnxModel } from '../../trainer-image/src/train/onnx-model.ts';

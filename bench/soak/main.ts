@@ -6,7 +6,7 @@
 // Usage: node bench/soak/main.ts [--quick] [--jobs N] [--max-steps N] [--burst N] [--max-trainers N] [--seed N]
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import sharp from 'sharp';
-import { type EmbeddedPipeline, startEmbeddedPipeline } from '../../infra/local/embedded-pipeline.ts';
+import { type EmbeddedPipeline, startEmbeddedPipeline } from '../../infra/embedded/embedded-pipeline.ts';
 import { createDocumentClient } from '../../shared/aws/clients.ts';
 import { ENV } from '../../shared/env.ts';
 import { isFinal, type JobRecord } from '../../shared/job-record.ts';

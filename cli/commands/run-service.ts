@@ -4,13 +4,13 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ConsoleServer, startConsole } from '../../console/console-server.ts';
-import { type EmbeddedPipeline, startEmbeddedPipeline } from '../../infra/local/embedded-pipeline.ts';
+import { type EmbeddedPipeline, startEmbeddedPipeline } from '../../infra/embedded/embedded-pipeline.ts';
 import {
   downloadOutputs,
   type LocalJobProgress,
   submitLocalJob,
   watchLocalJob,
-} from '../../infra/local/local-job.ts';
+} from '../../infra/embedded/local-job.ts';
 import type { JobRecord } from '../../shared/job-record.ts';
 import { jobKeys } from '../../shared/keys.ts';
 import { Report } from '../../shared/report.ts';

@@ -6,9 +6,9 @@
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DvarTracker, dvarParamsOf } from '../../shared/dvar.ts';
-import { FileStopSignal } from '../../shared/local/file-stop-signal.ts';
-import { FolderArtifactStore } from '../../shared/local/folder-artifact-store.ts';
-import { JsonlSampleSink, readJsonlSamples } from '../../shared/local/jsonl-sample-sink.ts';
+import { FileStopSignal } from '../../shared/files/file-stop-signal.ts';
+import { FolderArtifactStore } from '../../shared/files/folder-artifact-store.ts';
+import { JsonlSampleSink, readJsonlSamples } from '../../shared/files/jsonl-sample-sink.ts';
 import type { JobManifest } from '../../shared/manifest.ts';
 import { CUSTOM_DIFFUSION_DEFAULTS, LORA_DEFAULTS, METHOD_DEFAULTS, METHODS } from '../../shared/methods.ts';
 import type { PixelImage } from '../../trainer-image/src/train/batches.ts';

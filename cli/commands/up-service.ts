@@ -3,8 +3,8 @@
 // It also serves the web console (console/) on 127.0.0.1 over the same stores the handlers use.
 import { basename } from 'node:path';
 import { type ConsoleServer, startConsole } from '../../console/console-server.ts';
-import { type EmbeddedPipeline, startEmbeddedPipeline } from '../../infra/local/embedded-pipeline.ts';
-import { redrivePipeline } from '../../infra/local/redrive.ts';
+import { type EmbeddedPipeline, startEmbeddedPipeline } from '../../infra/embedded/embedded-pipeline.ts';
+import { redrivePipeline } from '../../infra/embedded/redrive.ts';
 import { MODELS_PREFIX } from '../../shared/keys.ts';
 import type { CliIo } from '../command.ts';
 import { defaultModelDir, projectRoot } from '../project-files.ts';

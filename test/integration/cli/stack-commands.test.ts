@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { readyLine } from '../../../cli/commands/up-service.ts';
 import { main } from '../../../cli/main.ts';
-import { type EmbeddedPipeline, startEmbeddedPipeline } from '../../../infra/local/embedded-pipeline.ts';
+import { type EmbeddedPipeline, startEmbeddedPipeline } from '../../../infra/embedded/embedded-pipeline.ts';
 import { jobKeys } from '../../../shared/keys.ts';
 
 let pipeline: EmbeddedPipeline;

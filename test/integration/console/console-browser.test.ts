@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import sharp from 'sharp';
 import { type ConsoleServer, startConsole } from '../../../console/console-server.ts';
-import { type EmbeddedPipeline, startEmbeddedPipeline } from '../../../infra/local/embedded-pipeline.ts';
+import { type EmbeddedPipeline, startEmbeddedPipeline } from '../../../infra/embedded/embedded-pipeline.ts';
 import { jobKeys } from '../../../shared/keys.ts';
 import { METHOD_DEFAULTS } from '../../../shared/methods.ts';
 import { readSafetensors } from '../../../shared/safetensors.ts';

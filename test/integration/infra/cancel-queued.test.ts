@@ -4,7 +4,7 @@
 import { evaluateStop, parseEvaluateInput } from '../../../functions/evaluate-stop/evaluate-stop.ts';
 import { finalize, parseFinalizeInput } from '../../../functions/finalize/finalize.ts';
 import { parseRequestStopInput, requestStop } from '../../../functions/request-stop/request-stop.ts';
-import { LocalMonitor } from '../../../infra/local/local-monitor.ts';
+import { LocalMonitor } from '../../../infra/embedded/local-monitor.ts';
 import { DynamoDbJobStore } from '../../../shared/aws/dynamodb-job-store.ts';
 import { DynamoDbSampleReader } from '../../../shared/aws/dynamodb-samples.ts';
 import { S3ObjectStore } from '../../../shared/aws/s3-store.ts';

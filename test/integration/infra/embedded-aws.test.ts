@@ -3,7 +3,7 @@
 // with a wrong secret, unsigned requests and browser preflights are refused, on both services.
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { type EmbeddedAws, startEmbeddedAws } from '../../../infra/local/embedded-aws.ts';
+import { type EmbeddedAws, startEmbeddedAws } from '../../../infra/embedded/embedded-aws.ts';
 
 let aws: EmbeddedAws;
 let other: EmbeddedAws;

@@ -4,7 +4,7 @@
 // uploaded with a plain S3 client, as a user would.
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import sharp from 'sharp';
-import { type EmbeddedPipeline, startEmbeddedPipeline } from '../../../infra/local/embedded-pipeline.ts';
+import { type EmbeddedPipeline, startEmbeddedPipeline } from '../../../infra/embedded/embedded-pipeline.ts';
 import { createDocumentClient } from '../../../shared/aws/clients.ts';
 import { DynamoDbJobStore } from '../../../shared/aws/dynamodb-job-store.ts';
 import { DynamoDbSampleReader } from '../../../shared/aws/dynamodb-samples.ts';

@@ -5,7 +5,7 @@
 // at and exits 75, and its retry resumes from exactly that step.
 
 import sharp from 'sharp';
-import { type EmbeddedPipeline, startEmbeddedPipeline } from '../../../infra/local/embedded-pipeline.ts';
+import { type EmbeddedPipeline, startEmbeddedPipeline } from '../../../infra/embedded/embedded-pipeline.ts';
 import { jobKeys } from '../../../shared/keys.ts';
 import { readSafetensors } from '../../../shared/safetensors.ts';
 import { fixtureDir } from '../../support/fixtures.ts';

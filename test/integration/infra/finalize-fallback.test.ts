@@ -2,7 +2,7 @@
 // runs finalize's last-resort mode, which records FAILED with the cause on the real table (dynalite) and
 // publishes the completion event; the execution succeeds instead of leaving the record non-final.
 import { finalize, parseFinalizeInput } from '../../../functions/finalize/finalize.ts';
-import { LocalMonitor } from '../../../infra/local/local-monitor.ts';
+import { LocalMonitor } from '../../../infra/embedded/local-monitor.ts';
 import { DynamoDbJobStore } from '../../../shared/aws/dynamodb-job-store.ts';
 import { S3ObjectStore } from '../../../shared/aws/s3-store.ts';
 import { JOB_FINISHED_DETAIL_TYPE } from '../../../shared/events.ts';

@@ -6,8 +6,8 @@
 import sharp from 'sharp';
 import { formatProgress } from '../../../cli/commands/status.ts';
 import { parseUpOptions } from '../../../cli/commands/up.ts';
-import { type EmbeddedPipeline, startEmbeddedPipeline } from '../../../infra/local/embedded-pipeline.ts';
-import { defaultMaxTrainers, parseMaxTrainers } from '../../../infra/local/local-batch.ts';
+import { type EmbeddedPipeline, startEmbeddedPipeline } from '../../../infra/embedded/embedded-pipeline.ts';
+import { defaultMaxTrainers, parseMaxTrainers } from '../../../infra/embedded/local-batch.ts';
 import { requestCancel } from '../../../shared/job-record.ts';
 import { summarizeJob } from '../../../shared/job-summary.ts';
 import { jobKeys } from '../../../shared/keys.ts';

@@ -3,7 +3,7 @@
 // after its own retries, and the job still ends SUCCEEDED by the criterion with its Batch job never terminated;
 // a trainer attempt that fails temporarily (S3 SlowDown, exit 75) is retried and the job succeeds.
 import sharp from 'sharp';
-import { type EmbeddedPipeline, startEmbeddedPipeline } from '../../../infra/local/embedded-pipeline.ts';
+import { type EmbeddedPipeline, startEmbeddedPipeline } from '../../../infra/embedded/embedded-pipeline.ts';
 import { jobKeys } from '../../../shared/keys.ts';
 
 let pipeline: EmbeddedPipeline;

@@ -3,7 +3,7 @@
 // finalize terminates the queued Batch job; a job that starts in time is untouched.
 import { evaluateStop, parseEvaluateInput } from '../../../functions/evaluate-stop/evaluate-stop.ts';
 import { finalize, parseFinalizeInput } from '../../../functions/finalize/finalize.ts';
-import { LocalMonitor } from '../../../infra/local/local-monitor.ts';
+import { LocalMonitor } from '../../../infra/embedded/local-monitor.ts';
 import { DynamoDbJobStore } from '../../../shared/aws/dynamodb-job-store.ts';
 import { DynamoDbSampleReader } from '../../../shared/aws/dynamodb-samples.ts';
 import { S3ObjectStore } from '../../../shared/aws/s3-store.ts';

@@ -5,8 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { type EmbeddedPipeline, startEmbeddedPipeline } from '../../../infra/local/embedded-pipeline.ts';
-import { redrivePipeline } from '../../../infra/local/redrive.ts';
+import { type EmbeddedPipeline, startEmbeddedPipeline } from '../../../infra/embedded/embedded-pipeline.ts';
+import { redrivePipeline } from '../../../infra/embedded/redrive.ts';
 import { jobKeys } from '../../../shared/keys.ts';
 
 const stateDir = mkdtempSync(join(tmpdir(), 'plateau-redrive-'));

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { type EmbeddedPipeline, startEmbeddedPipeline } from '../../../infra/local/embedded-pipeline.ts';
+import { type EmbeddedPipeline, startEmbeddedPipeline } from '../../../infra/embedded/embedded-pipeline.ts';
 import type { JobRecord } from '../../../shared/job-record.ts';
 import { jobKeys } from '../../../shared/keys.ts';
 

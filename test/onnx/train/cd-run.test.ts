@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCdGradcheck } from '../../../cli/commands/gradcheck-cd.ts';
-import { FolderArtifactStore } from '../../../shared/local/folder-artifact-store.ts';
+import { FolderArtifactStore } from '../../../shared/files/folder-artifact-store.ts';
 import type { SampleSink } from '../../../shared/ports.ts';
 import { readSafetensors, toFloat32 } from '../../../shared/safetensors.ts';
 import {

@@ -4,7 +4,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FolderArtifactStore } from '../../../shared/local/folder-artifact-store.ts';
+import { FolderArtifactStore } from '../../../shared/files/folder-artifact-store.ts';
 import type { LossSample } from '../../../shared/ports.ts';
 import type { PixelImage } from '../../../trainer-image/src/train/batches.ts';
 import { loadOnnxModel } from '../../../trainer-image/src/train/onnx-model.ts';

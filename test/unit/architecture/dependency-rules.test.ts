@@ -63,7 +63,7 @@ describe('dependency rules', () => {
       { 'shared/a.ts': "import { S3Client } from '@aws-sdk/client-s3';" },
     ],
     ['shared imports the cli', { 'shared/a.ts': "const m = await import('../cli/main.ts');" }],
-    ['the console imports infra', { 'console/a.ts': "import '../infra/local/embedded-pipeline.ts';" }],
+    ['the console imports infra', { 'console/a.ts': "import '../infra/embedded/embedded-pipeline.ts';" }],
     ['the console imports the cli', { 'console/a.ts': "import '../cli/commands/status.ts';" }],
   ];
 
@@ -83,9 +83,9 @@ describe('dependency rules', () => {
       'trainer-image/src/autodiff/a.ts': "import type { Dim } from '../onnx/typed-values.ts';",
       'trainer-image/src/train/t.ts':
         "import { s } from '../runtime/s.ts';\nimport '../../../shared/dvar.ts';",
-      'infra/local/l.ts': "import { handler } from '../../functions/x/handler.ts';",
+      'infra/embedded/l.ts': "import { handler } from '../../functions/x/handler.ts';",
       'shared/aws/s3.ts': "import { S3Client } from '@aws-sdk/client-s3';",
-      'cli/main.ts': "import '../infra/local/l.ts';\nimport '../trainer-image/src/main.ts';",
+      'cli/main.ts': "import '../infra/embedded/l.ts';\nimport '../trainer-image/src/main.ts';",
       'cli/up.ts': "import { startConsole } from '../console/console-server.ts';",
       'console/console-server.ts': "import { jobKeys } from '../shared/keys.ts';\nimport './access.ts';",
     });

@@ -53,7 +53,7 @@ function area(repoPath: string): string {
   if (parts[0] === 'trainer-image' && parts[1] === 'src' && parts[2] && !parts[2].endsWith('.ts')) {
     return `trainer-image/src/${parts[2]}`;
   }
-  if (parts[0] === 'infra' && parts[1] === 'local') return 'infra/local';
+  if (parts[0] === 'infra' && parts[1] === 'embedded') return 'infra/embedded';
   return parts[0] ?? '';
 }
 
@@ -114,7 +114,7 @@ export function checkImport(
   }
   if (fromTop === 'infra') {
     if (toTop === 'trainer-image') return 'infra/ refers to trainer-image/ only as an asset path';
-    if (toTop === 'functions' && from !== 'infra/local')
+    if (toTop === 'functions' && from !== 'infra/embedded')
       return 'infra/ refers to functions/ only as entry paths';
     if (toTop === 'cli' || toTop === 'bench') return `infra/ never imports ${toTop}/`;
     return undefined;

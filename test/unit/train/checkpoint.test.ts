@@ -3,7 +3,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FolderArtifactStore } from '../../../shared/local/folder-artifact-store.ts';
+import { FolderArtifactStore } from '../../../shared/files/folder-artifact-store.ts';
 import { writeSafetensors } from '../../../shared/safetensors.ts';
 import {
   decodeCheckpoint,

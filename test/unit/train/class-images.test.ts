@@ -3,7 +3,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FolderArtifactStore } from '../../../shared/local/folder-artifact-store.ts';
+import { FolderArtifactStore } from '../../../shared/files/folder-artifact-store.ts';
 import type { PixelImage } from '../../../trainer-image/src/train/batches.ts';
 import {
   CLASS_IMAGE_CHUNK,

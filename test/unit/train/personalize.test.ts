@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DvarTracker } from '../../../shared/dvar.ts';
-import { FolderArtifactStore } from '../../../shared/local/folder-artifact-store.ts';
+import { FolderArtifactStore } from '../../../shared/files/folder-artifact-store.ts';
 import type { LossSample, SampleSink } from '../../../shared/ports.ts';
 import { readSafetensors, toFloat32 } from '../../../shared/safetensors.ts';
 import type { PixelImage, TrainBatch } from '../../../trainer-image/src/train/batches.ts';

@@ -4,7 +4,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FolderArtifactStore } from '../../../shared/local/folder-artifact-store.ts';
+import { FolderArtifactStore } from '../../../shared/files/folder-artifact-store.ts';
 import { recordClassImages, TRAINER_REPORT_KEY } from '../../../trainer-image/src/train/trainer-report.ts';
 
 test('sums generated images and seconds over attempts and keeps other fields', async () => {

@@ -1,9 +1,9 @@
 // Real S3 (s3rver) and DynamoDB (dynalite) on 127.0.0.1 for the adapter tests: the embedded runtime's own
-// starter (infra/local/embedded-aws.ts, bucket and table created), plus SDK clients pointed at it.
+// starter (infra/embedded/embedded-aws.ts, bucket and table created), plus SDK clients pointed at it.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { startEmbeddedAws as startEmbeddedServices } from '../../../../infra/local/embedded-aws.ts';
+import { startEmbeddedAws as startEmbeddedServices } from '../../../../infra/embedded/embedded-aws.ts';
 
 export interface EmbeddedAws {
   readonly s3: S3Client;

@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { UsageError } from '../../../../cli/command.ts';
 import { createTrainCommand, manifestFromFlags, progressBar } from '../../../../cli/commands/train.ts';
 import { findCriterionIndex } from '../../../../shared/dvar.ts';
-import { readJsonlSamples } from '../../../../shared/local/jsonl-sample-sink.ts';
+import { readJsonlSamples } from '../../../../shared/files/jsonl-sample-sink.ts';
 import { METHOD_DEFAULTS } from '../../../../shared/methods.ts';
 import type { RenderSamples } from '../../../../trainer-image/src/train/sampler.ts';
 import { fixtureDir } from '../../../support/fixtures.ts';

@@ -1,4 +1,4 @@
-// Type declarations for the two embedded servers, which ship without types: only what infra/local uses.
+// Type declarations for the two embedded servers, which ship without types: only what infra/embedded uses.
 declare module 's3rver' {
   import type { AddressInfo } from 'node:net';
 

@@ -3,9 +3,9 @@
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileStopSignal } from '../../../../shared/local/file-stop-signal.ts';
-import { FolderArtifactStore } from '../../../../shared/local/folder-artifact-store.ts';
-import { JsonlSampleSink, readJsonlSamples } from '../../../../shared/local/jsonl-sample-sink.ts';
+import { FileStopSignal } from '../../../../shared/files/file-stop-signal.ts';
+import { FolderArtifactStore } from '../../../../shared/files/folder-artifact-store.ts';
+import { JsonlSampleSink, readJsonlSamples } from '../../../../shared/files/jsonl-sample-sink.ts';
 
 const fresh = () => mkdtempSync(join(tmpdir(), 'plateau-local-'));
 
