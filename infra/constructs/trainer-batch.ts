@@ -97,6 +97,7 @@ export class TrainerBatch extends Construct {
     // The trainer refuses, before its first step, a job whose step would not fit the smallest GPU it may get.
     const gpuMemory = guaranteedGpuMemory(instanceTypeNames);
     this.computeEnvironment = new batch.ManagedEc2EcsComputeEnvironment(this, 'Compute', {
+      ...(spot ? { launchTemplate: this.spotDrainingTemplate() } : {}),
       vpc: props.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
       instanceTypes,
@@ -201,5 +202,18 @@ export class TrainerBatch extends Construct {
       reason:
         'The ECS container instance role is the AWS-maintained policy Batch documents for EC2 compute environments.',
     });
+  }
+
+  /**
+   * A Spot reclaim reaches the trainer as SIGTERM only when the ECS agent drains the instance on the two-minute
+   * interruption notice; without it the container can be killed outright and lose the steps since its last
+   * checkpoint. Batch wants launch-template user data as MIME multipart.
+   */
+  private spotDrainingTemplate(): ec2.LaunchTemplate {
+    const agentConfig = ec2.UserData.forLinux();
+    agentConfig.addCommands('echo ECS_ENABLE_SPOT_INSTANCE_DRAINING=true >> /etc/ecs/ecs.config');
+    const userData = new ec2.MultipartUserData();
+    userData.addUserDataPart(agentConfig, ec2.MultipartBody.SHELL_SCRIPT, true);
+    return new ec2.LaunchTemplate(this, 'SpotDraining', { userData });
   }
 }

@@ -197,6 +197,18 @@ describe('batch', () => {
     template.resourceCountIs('AWS::Batch::JobQueue', 1);
   });
 
+  it('drains Spot instances on the interruption notice, so a reclaim reaches the trainer as SIGTERM', () => {
+    const [[templateId, launchTemplate] = []] = ofType('AWS::EC2::LaunchTemplate');
+    const userData = JSON.stringify(launchTemplate?.Properties);
+    expect(userData).toContain('ECS_ENABLE_SPOT_INSTANCE_DRAINING=true >> /etc/ecs/ecs.config');
+    expect(userData).toContain('multipart/mixed');
+    template.hasResourceProperties('AWS::Batch::ComputeEnvironment', {
+      ComputeResources: Match.objectLike({
+        LaunchTemplate: Match.objectLike({ LaunchTemplateId: { Ref: templateId } }),
+      }),
+    });
+  });
+
   it('defines the trainer with 1 GPU, its environment, and retries on Spot reclaim only', () => {
     template.hasResourceProperties('AWS::Batch::JobDefinition', {
       Type: 'container',
