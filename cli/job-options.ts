@@ -1,6 +1,8 @@
 // The job options `plateau train`, `run` and `submit` share: one table from flag to job.json field, and one parser
 // that builds the job.json from the flags and validates it as the pipeline validates an upload (shared/manifest.ts),
 // so a value gets the same verdict and the same message in every command and in an uploaded job.json.
+
+import { WORLD_MODEL_TRAINING } from '../models/src/world/training-rates.ts';
 import { JobManifest, parseManifest } from '../shared/manifest.ts';
 import { isMethodName, METHODS, type MethodName } from '../shared/methods.ts';
 import { numberOption, type OptionSpec, type OptionValues, stringOption, UsageError } from './command.ts';
@@ -196,7 +198,7 @@ export interface JobFromOptions {
   readonly images: string;
   /** A folder of class images for prior preservation, uploaded to jobs/<jobId>/input/class/. */
   readonly classDir?: string;
-  /** The job.json to upload: only the fields the flags set (and `extra`). */
+  /** The job.json to upload: only the fields the flags set, `extra`, and on the embedded model its own rates. */
   readonly manifest: Record<string, unknown>;
   /** The same, as the pipeline will read it (the method's defaults filled in). */
   readonly job: JobManifest;
@@ -209,11 +211,13 @@ export interface JobFromOptions {
 export function jobFromOptions(
   values: OptionValues,
   extra: Readonly<Record<string, unknown>> = {},
+  options: { readonly embeddedModel?: boolean } = {},
 ): JobFromOptions {
   const images = stringOption(values, 'images');
   if (!images) throw new UsageError('--images <dir> is required');
   if (!stringOption(values, 'token')) throw new UsageError('--token "<token>" is required');
-  const manifest = { ...manifestInput(values), ...extra };
+  const input = manifestInput(values);
+  const manifest = { ...(options.embeddedModel ? withEmbeddedModelTraining(input) : input), ...extra };
   const job = validateJob(manifest, values);
   const classDir = classDirOf(values, job);
   return { images, ...(classDir === undefined ? {} : { classDir }), manifest, job };
@@ -241,4 +245,20 @@ export function classDirOf(values: OptionValues, job: JobManifest): string | und
 /** A compact UTC stamp for generated job ids, e.g. 20261127-034512. */
 export function jobStamp(now: Date): string {
   return now.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+}
+
+/**
+ * The embedded model's own learning rate and min-SNR γ (models/src/world/training-rates.ts) where the flags leave
+ * them unset: the paper's defaults are for Stable Diffusion at 512 px, and the method defaults' DVAR settings were
+ * chosen on this model at these rates (docs/benchmark.md).
+ */
+export function withEmbeddedModelTraining(input: Record<string, unknown>): Record<string, unknown> {
+  const method =
+    typeof input.method === 'string' && isMethodName(input.method) ? input.method : 'textual-inversion';
+  const own = WORLD_MODEL_TRAINING[method];
+  const training = (input.training ?? {}) as Record<string, unknown>;
+  return {
+    ...input,
+    training: { learningRate: own.learningRate, snrGamma: own.snrGamma, ...training },
+  };
 }

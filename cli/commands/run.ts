@@ -26,8 +26,8 @@ export function parseRunOptions(
   const root = projectRoot(context);
   const values = parseOptions(args, RUN_OPTIONS);
   const price = boundedOption(values, 'gpu-hour-price', { min: 0 });
-  const { images, classDir, manifest } = jobFromOptions(values);
   const model = stringOption(values, 'model');
+  const { images, classDir, manifest } = jobFromOptions(values, {}, { embeddedModel: model === undefined });
   const jobId = stringOption(values, 'job-id') ?? `run-${jobStamp(context.now ?? new Date())}`;
   return {
     projectRoot: root,
@@ -50,6 +50,7 @@ export const runCommand: Command = {
   usage:
     `plateau run ${JOB_USAGE} [--model <dir>] [--job-id <id>] [--out <dir>] [--gpu-hour-price usd] [--json] [--verbose] [--console]\n` +
     `  --model: a diffusers ONNX pipeline folder (default: the embedded models/${DEFAULT_MODEL})\n` +
+    "  On the embedded model, --lr and --snr-gamma default to the model's own rates (models/src/world/training-rates.ts).\n" +
     '  --class-dir: class images for Custom Diffusion with prior preservation, uploaded to jobs/<jobId>/input/class/;\n' +
     '    the trainer draws the rest of --class-images with the base model\n' +
     '  Every job flag has the limits of the same field in job.json (plateau train --help lists the defaults).\n' +

@@ -33,9 +33,12 @@ export function parseSubmitOptions(args: readonly string[], now = new Date()): S
     'job-id': { type: 'string' },
   });
   // The job is validated with the pipeline's own schema, --model included (it becomes baseModel).
-  const { images, classDir, manifest } = jobFromOptions(values, {
-    baseModel: stringOption(values, 'model') ?? DEFAULT_MODEL,
-  });
+  const baseModel = stringOption(values, 'model') ?? DEFAULT_MODEL;
+  const { images, classDir, manifest } = jobFromOptions(
+    values,
+    { baseModel },
+    { embeddedModel: baseModel === DEFAULT_MODEL },
+  );
   const jobId =
     stringOption(values, 'job-id') ?? `job-${jobStamp(now)}-${Math.random().toString(36).slice(2, 6)}`;
   if (!isValidJobId(jobId)) throw new UsageError(`--job-id '${jobId}' is not a valid job id`);
@@ -72,6 +75,7 @@ export const submitCommand: Command = {
   usage:
     `plateau submit ${JOB_USAGE} [--model <name>] [--job-id <id>] ${STACK_USAGE} [--json]\n` +
     `  --model: a model name under models/ in the bucket (default: ${DEFAULT_MODEL}, uploaded from this package if absent)\n` +
+    "  On the embedded model, --lr and --snr-gamma default to the model's own rates (models/src/world/training-rates.ts).\n" +
     '  --class-dir: class images for Custom Diffusion with prior preservation, uploaded to jobs/<jobId>/input/class/\n' +
     '  Every job flag has the limits of the same field in job.json (plateau train --help lists the defaults).',
   async run(args, io) {

@@ -53,6 +53,7 @@ const USAGE =
   `plateau train ${JOB_USAGE} [--model <pipelineDir>] [--out <dir>] [--resume] [--checkpoint-every N] ` +
   '[--progress-every N] [--samples N] [--sample-steps N] [--guidance g] [--json]\n' +
   `  --model: a diffusers ONNX pipeline folder (default: the embedded models/${DEFAULT_MODEL}).\n` +
+  "  On the embedded model, --lr and --snr-gamma default to the model's own rates (models/src/world/training-rates.ts).\n" +
   '  Defaults per method (unset flags):\n' +
   `${METHOD_HELP}\n` +
   `    LoRA: rank ${LORA_DEFAULTS.rank}, alpha = rank, targets ${LORA_DEFAULTS.targets} (attn1/attn2 q,k,v,out + ff.net.0.proj; 'attention': the 8 attention projections)\n` +
@@ -101,10 +102,10 @@ export interface TrainOptions {
 /** The command line as a validated job and the run's own settings; `root` is the package folder. */
 export function parseTrainOptions(args: readonly string[], root: string): TrainOptions {
   const values = parseOptions(args, TRAIN_OPTIONS);
-  const { images, classDir, job } = jobFromOptions(values);
+  const model = stringOption(values, 'model');
+  const { images, classDir, job } = jobFromOptions(values, {}, { embeddedModel: model === undefined });
   const int = (name: string, fallback: number, min: number) =>
     boundedOption(values, name, { integer: true, min }) ?? fallback;
-  const model = stringOption(values, 'model');
   return {
     manifest: job,
     imagesDir: resolve(images),

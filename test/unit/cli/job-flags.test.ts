@@ -5,6 +5,7 @@ import { parseRunOptions } from '../../../cli/commands/run.ts';
 import { parseSubmitOptions } from '../../../cli/commands/submit.ts';
 import { parseTrainOptions } from '../../../cli/commands/train.ts';
 import { main } from '../../../cli/main.ts';
+import { DEFAULT_MODEL } from '../../../cli/project-files.ts';
 import { JobManifest, parseManifest } from '../../../shared/manifest.ts';
 
 const JOB_COMMANDS = ['train', 'run', 'submit'] as const;
@@ -205,9 +206,19 @@ describe('job flags: one verdict in every command and in job.json', () => {
     ];
     const train = parseTrainOptions(flags, '/pkg');
     const run = parseRunOptions(flags, { root: '/pkg' });
-    const submit = parseSubmitOptions([...flags, '--model', 'tiny']);
+    const submit = parseSubmitOptions(flags);
     expect(JobManifest.parse(run.manifest)).toEqual(train.manifest);
-    expect(JobManifest.parse(submit.manifest)).toEqual({ ...train.manifest, baseModel: 'tiny' });
+    expect(JobManifest.parse(submit.manifest)).toEqual({ ...train.manifest, baseModel: DEFAULT_MODEL });
+    // Another model: the method's own defaults where the flags leave a field unset, in every command.
+    const other = ['--model', 'tiny'];
+    const trainOther = parseTrainOptions([...flags, ...other], '/pkg');
+    expect(JobManifest.parse(parseRunOptions([...flags, ...other], { root: '/pkg' }).manifest)).toEqual(
+      trainOther.manifest,
+    );
+    expect(JobManifest.parse(parseSubmitOptions([...flags, ...other]).manifest)).toEqual({
+      ...trainOther.manifest,
+      baseModel: 'tiny',
+    });
     expect(train.manifest).toMatchObject({
       method: 'custom-diffusion',
       initializerToken: 'pot',

@@ -2,8 +2,9 @@
 // pipeline's manifest schema reads the result with the method's own defaults; bad values are usage errors.
 import { parseOptions, UsageError } from '../../../cli/command.ts';
 import { JOB_OPTIONS, jobFromOptions } from '../../../cli/job-options.ts';
+import { WORLD_MODEL_TRAINING } from '../../../models/src/world/training-rates.ts';
 import { JobManifest } from '../../../shared/manifest.ts';
-import { METHOD_DEFAULTS } from '../../../shared/methods.ts';
+import { METHOD_DEFAULTS, METHODS } from '../../../shared/methods.ts';
 
 const job = (...args: string[]) =>
   jobFromOptions(parseOptions(['--images', 'imgs', '--token', '<t>', ...args], JOB_OPTIONS));
@@ -61,5 +62,30 @@ describe('job options', () => {
       /--lora-targets: Invalid option: expected one of "paper"\|"attention" \(got 'ff'\)/,
     );
     expect(() => job('--method', 'dreambooth-lora', '--rank', '0')).toThrow(/--rank/);
+  });
+});
+
+describe('on the embedded model', () => {
+  const embedded = (...args: string[]) =>
+    jobFromOptions(
+      parseOptions(['--images', 'imgs', '--token', '<t>', ...args], JOB_OPTIONS),
+      {},
+      {
+        embeddedModel: true,
+      },
+    );
+
+  it.each(METHODS)('%s: unset --lr and --snr-gamma are the model’s own rates', (method) => {
+    const { job } = embedded('--method', method);
+    expect(job.training).toMatchObject(WORLD_MODEL_TRAINING[method]);
+  });
+
+  it('keeps what the flags set', () => {
+    const { job } = embedded('--lr', '1e-3', '--snr-gamma', '2');
+    expect(job.training).toMatchObject({ learningRate: 1e-3, snrGamma: 2 });
+  });
+
+  it('another model gets the method defaults', () => {
+    expect(job().job.training.learningRate).toBe(METHOD_DEFAULTS['textual-inversion'].learningRate);
   });
 });
