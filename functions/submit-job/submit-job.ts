@@ -169,13 +169,15 @@ export async function advance(initial: JobRecord, deps: SubmitJobDeps): Promise<
       if (record.batchJobId) await deps.batch.terminate(record.batchJobId, reason).catch(() => undefined);
       return fail(jobId, reason, deps);
     }
-    record =
-      (await deps.jobs.update(jobId, {
-        from: ['QUEUED', 'RUNNING', 'STOPPING'],
-        patch: { executionArn },
-        when: { kind: 'absent', field: 'executionArn' },
-      })) ?? record;
-    return { outcome: 'submitted', jobId, batchJobId: record.batchJobId ?? '', executionArn };
+    const recorded = await deps.jobs.update(jobId, {
+      from: ['QUEUED', 'RUNNING', 'STOPPING'],
+      patch: { executionArn },
+      when: { kind: 'absent', field: 'executionArn' },
+    });
+    // Another invocation recorded the monitor first: the execution name is the job's, so StartExecution gave
+    // both the same one, and that invocation reports the submission.
+    if (!recorded) return { outcome: 'duplicate', jobId };
+    return { outcome: 'submitted', jobId, batchJobId: recorded.batchJobId ?? '', executionArn };
   }
   return { outcome: 'duplicate', jobId };
 }

@@ -21,6 +21,7 @@ import { DynamoDbJobStore } from '../../shared/aws/dynamodb-job-store.ts';
 import { DynamoDbSampleReader } from '../../shared/aws/dynamodb-samples.ts';
 import { S3ObjectStore } from '../../shared/aws/s3-store.ts';
 import { ENV } from '../../shared/env.ts';
+import { JOB_STATUSES } from '../../shared/job-record.ts';
 import { JOBS_PREFIX, MANIFEST_SUFFIX } from '../../shared/keys.ts';
 import { systemClock } from '../../shared/pipeline-ports.ts';
 import { DEFAULT_GPU_HOUR_PRICE_USD } from '../../shared/savings.ts';
@@ -268,8 +269,8 @@ export async function startEmbeddedPipeline(options: EmbeddedPipelineOptions): P
 
 /**
  * Keeps `queuePosition` on the records of queued jobs (1 = next to start) and removes it from a job that left
- * the queue. Writes go one after another, so a later queue never loses to an earlier one; a job that left its
- * QUEUED status (cancelled, failed) is not touched.
+ * the queue. Writes go one after another, so a later queue never loses to an earlier one; a position is written
+ * only while the job is QUEUED.
  */
 function queuePositionWriter(jobs: DynamoDbJobStore, log: (line: string) => void) {
   let chain: Promise<void> = Promise.resolve();
@@ -283,7 +284,8 @@ function queuePositionWriter(jobs: DynamoDbJobStore, log: (line: string) => void
     }
     for (const jobId of shown.keys()) {
       if (next.has(jobId)) continue;
-      await jobs.update(jobId, { from: ['QUEUED', 'RUNNING', 'STOPPING'], clear: ['queuePosition'] });
+      // Whatever its status now: a job cancelled while queued is already CANCELLED when it leaves the queue.
+      await jobs.update(jobId, { from: JOB_STATUSES, clear: ['queuePosition'] });
     }
     shown = next;
   };

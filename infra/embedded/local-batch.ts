@@ -38,11 +38,11 @@ export function defaultMaxTrainers(
   return Math.max(1, Math.min(machine.cores, byMemory));
 }
 
-/** Parses a configured cap (a flag or ENV.LOCAL_MAX_TRAINERS): a whole number ≥ 1; absent or empty = default. */
+/** Parses a configured cap (a flag or ENV.LOCAL_MAX_TRAINERS): a positive integer; absent or empty = default. */
 export function parseMaxTrainers(value: string | undefined, what: string): number | undefined {
   if (value === undefined || value.trim() === '') return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${what} must be a whole number ≥ 1 (got '${value}')`);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${what} must be a positive integer (got '${value}')`);
   return n;
 }
 
@@ -123,7 +123,7 @@ export class LocalBatchJobs implements BatchJobs {
     this.#options = options;
     this.maxTrainers = options.maxTrainers ?? defaultMaxTrainers();
     if (!Number.isInteger(this.maxTrainers) || this.maxTrainers < 1)
-      throw new Error(`maxTrainers must be a whole number ≥ 1 (got ${this.maxTrainers})`);
+      throw new Error(`maxTrainers must be a positive integer (got ${this.maxTrainers})`);
   }
 
   /** The jobs waiting for a slot, first first. */

@@ -32,7 +32,7 @@ afterAll(async () => {
   await pipeline?.close();
 });
 
-test('the default cap follows the cores and the memory; a configured one must be a whole number ≥ 1', () => {
+test('the default cap follows the cores and the memory; a configured one must be a positive integer', () => {
   const GiB = 1024 ** 3;
   expect(defaultMaxTrainers({ cores: 16, memoryBytes: 128 * GiB })).toBe(16);
   expect(defaultMaxTrainers({ cores: 16, memoryBytes: 8 * GiB })).toBe(3);
@@ -40,13 +40,13 @@ test('the default cap follows the cores and the memory; a configured one must be
   expect(parseMaxTrainers(undefined, 'X')).toBeUndefined();
   expect(parseMaxTrainers(' 4 ', 'X')).toBe(4);
   expect(() => parseMaxTrainers('0', 'PLATEAU_LOCAL_MAX_TRAINERS')).toThrow(
-    "PLATEAU_LOCAL_MAX_TRAINERS must be a whole number ≥ 1 (got '0')",
+    "PLATEAU_LOCAL_MAX_TRAINERS must be a positive integer (got '0')",
   );
-  expect(() => parseMaxTrainers('2.5', 'X')).toThrow(/whole number/);
+  expect(() => parseMaxTrainers('2.5', 'X')).toThrow(/positive integer/);
   expect(parseUpOptions(['--max-trainers', '2']).maxTrainers).toBe(2);
   expect(parseUpOptions([]).maxTrainers).toBeUndefined();
   expect(() => parseUpOptions(['--max-trainers', '0'])).toThrow(
-    "--max-trainers must be a whole number ≥ 1 (got '0')",
+    "--max-trainers must be a positive integer (got '0')",
   );
 });
 
