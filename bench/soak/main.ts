@@ -88,7 +88,7 @@ async function upload(pipeline: EmbeddedPipeline, plan: Plan, images: readonly U
     await pipeline.stores.objects.put(`${keys.imagesPrefix}${i}.png`, image);
   const stop =
     plan.kind === 'dvar'
-      ? { window: CONFIG.dvarWindow, threshold: 0.5, evalBatchSize: 2 }
+      ? { window: CONFIG.dvarWindow, threshold: 0.5, evalEvery: 1, evalBatchSize: 2 }
       : { criterion: 'none', evalBatchSize: 2 };
   const manifest = {
     token: TOKEN,
