@@ -2,8 +2,14 @@
 // of): the class images of prior preservation — how many, how many generated, and their time summed over every
 // attempt, so a Spot reclaim after generation still shows what generation cost.
 import type { ArtifactStore } from '../../../shared/ports.ts';
+import { CHECKPOINT_PREFIX } from './checkpoint.ts';
 
 export const TRAINER_REPORT_KEY = 'output/report.json';
+/**
+ * The running totals are resume state, kept with the checkpoints rather than read back from output/: the trainer's
+ * role may write outputs but not read them (infra/constructs/access.ts); it may list and read its checkpoints.
+ */
+export const CLASS_IMAGE_TOTALS_KEY = `${CHECKPOINT_PREFIX}class-images.json`;
 
 export interface ClassImagesFacts {
   readonly count: number;
@@ -13,9 +19,10 @@ export interface ClassImagesFacts {
   readonly seconds: number;
 }
 
-/** Reads the partial report (a missing or unreadable one is empty). */
-async function readPartial(store: ArtifactStore): Promise<Record<string, unknown>> {
-  const bytes = await store.get(TRAINER_REPORT_KEY);
+/** The totals so far (none listed, or unreadable: empty). Listed first: reading a missing key is AccessDenied in AWS. */
+async function readTotals(store: ArtifactStore): Promise<Record<string, unknown>> {
+  if (!(await store.list(CLASS_IMAGE_TOTALS_KEY)).includes(CLASS_IMAGE_TOTALS_KEY)) return {};
+  const bytes = await store.get(CLASS_IMAGE_TOTALS_KEY);
   if (!bytes) return {};
   try {
     const parsed: unknown = JSON.parse(new TextDecoder().decode(bytes));
@@ -39,14 +46,14 @@ export async function recordClassImages(
   store: ArtifactStore,
   facts: ClassImagesFacts,
 ): Promise<ClassImagesFacts> {
-  const partial = await readPartial(store);
-  const before = partial.classImages;
+  const before = await readTotals(store);
   const total: ClassImagesFacts = {
     count: facts.count,
     generated: numberAt(before, 'generated') + facts.generated,
     seconds: numberAt(before, 'seconds') + facts.seconds,
   };
-  const body = new TextEncoder().encode(`${JSON.stringify({ ...partial, classImages: total }, null, 2)}\n`);
-  await store.put(TRAINER_REPORT_KEY, body, 'application/json');
+  const json = (value: unknown) => new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`);
+  await store.put(CLASS_IMAGE_TOTALS_KEY, json(total), 'application/json');
+  await store.put(TRAINER_REPORT_KEY, json({ classImages: total }), 'application/json');
   return total;
 }
