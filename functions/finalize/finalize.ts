@@ -91,6 +91,11 @@ interface JobFacts {
   readonly steps: number | undefined;
   readonly gpuSeconds: number;
   readonly criterionStep: number | undefined;
+  /**
+   * The keys under the job's output/, listed once. Finalize reads an output only once it is listed: in AWS, a role
+   * that may list only some prefixes of the bucket gets AccessDenied, not "no such key", for a missing key.
+   */
+  readonly outputs: ReadonlySet<string>;
 }
 
 /** Computes the outcome, writes report.json and loss.svg on success, and records the final status. */
@@ -98,7 +103,7 @@ async function settle(record: JobRecord, state: MonitorState, deps: FinalizeDeps
   const facts = await gatherFacts(record, state, deps);
   if (record.stopReason === 'cancelled' && facts.samples.length === 0 && state.decision?.action !== 'failed')
     return settleCancelledBeforeStart(record, facts, deps);
-  const failure = await failureOf(record, state, deps);
+  const failure = failureOf(record, state, facts);
   if (failure !== undefined || !record.manifest)
     return settleFailed(record, facts, failure ?? 'failed', deps);
   return settleSucceeded(record, record.manifest, facts, deps);
@@ -107,7 +112,8 @@ async function settle(record: JobRecord, state: MonitorState, deps: FinalizeDeps
 async function gatherFacts(record: JobRecord, state: MonitorState, deps: FinalizeDeps): Promise<JobFacts> {
   const batch = record.batchJobId ? await deps.batch.describe(record.batchJobId) : undefined;
   const stored = await deps.samples.read(record.jobId);
-  const saved = await savedSteps(deps.objects, record);
+  const outputs = new Set((await deps.objects.list(jobKeys(record.jobId).outputPrefix)).map((o) => o.key));
+  const saved = await savedSteps(deps.objects, record, outputs);
   const steps = saved ?? (stored.length ? stored[stored.length - 1]!.step + 1 : undefined);
   return {
     now: deps.clock.now(),
@@ -116,6 +122,7 @@ async function gatherFacts(record: JobRecord, state: MonitorState, deps: Finaliz
     steps,
     gpuSeconds: batch ? gpuSecondsOf(batch) : 0,
     criterionStep: record.criterionStep ?? state.decision?.criterionStep,
+    outputs,
   };
 }
 
@@ -124,14 +131,15 @@ async function gatherFacts(record: JobRecord, state: MonitorState, deps: Finaliz
  * the latest checkpoint; undefined when neither exists. Not the samples: those of a lost attempt may run past
  * what the run that continued trained.
  */
-async function savedSteps(objects: ObjectStore, record: JobRecord): Promise<number | undefined> {
+async function savedSteps(
+  objects: ObjectStore,
+  record: JobRecord,
+  outputs: ReadonlySet<string>,
+): Promise<number | undefined> {
   const keys = jobKeys(record.jobId);
   const token = record.manifest?.token;
   const key = token === undefined ? undefined : keys.embedding(token);
-  const bytes =
-    key !== undefined && (await outputKeys(objects, record.jobId)).has(key)
-      ? await objects.get(key)
-      : undefined;
+  const bytes = key !== undefined && outputs.has(key) ? await objects.get(key) : undefined;
   if (bytes) {
     try {
       const steps = Number(readSafetensors(bytes).metadata['plateau.steps']);
@@ -148,19 +156,14 @@ async function savedSteps(objects: ObjectStore, record: JobRecord): Promise<numb
 }
 
 /** Why the job failed, or undefined when its outputs are all there. */
-async function failureOf(
-  record: JobRecord,
-  state: MonitorState,
-  deps: FinalizeDeps,
-): Promise<string | undefined> {
+function failureOf(record: JobRecord, state: MonitorState, facts: JobFacts): string | undefined {
   if (state.decision?.action === 'failed') return state.decision.reason ?? 'the monitor reported a failure';
   const manifest = record.manifest;
   if (!manifest) return record.error ?? 'job has no valid manifest';
   // Every file of the job's method must be there: a LoRA job without its LoRA file is not a result.
-  const written = await outputKeys(deps.objects, record.jobId);
   const missing = jobKeys(record.jobId)
     .outputs(manifest.method, manifest.token)
-    .filter((key) => !written.has(key));
+    .filter((key) => !facts.outputs.has(key));
   return missing.length > 0 ? `trainer exited without writing ${missing.join(', ')}` : undefined;
 }
 
@@ -210,12 +213,12 @@ async function settleSucceeded(
   const keys = jobKeys(record.jobId);
   const stopReason: StopReason = record.stopReason ?? 'max-steps';
   const status: JobStatus = stopReason === 'cancelled' ? 'CANCELLED' : 'SUCCEEDED';
-  const sampleImages = (await deps.objects.list(keys.samplesPrefix)).map((o) => o.key).sort();
+  const sampleImages = [...facts.outputs].filter((key) => key.startsWith(keys.samplesPrefix)).sort();
   const report = buildReport(record, manifest, facts, {
     status,
     stopReason,
     sampleImages,
-    trainerReport: await readTrainerReport(deps.objects, record.jobId, keys.report),
+    trainerReport: await readTrainerReport(deps.objects, facts.outputs, keys.report),
     gpuHourPriceUsd: deps.gpuHourPriceUsd,
   });
   const lastStep = report.lastStep ?? undefined;
@@ -403,20 +406,12 @@ function classImagesTiming(trainerReport: Record<string, unknown>): { classImage
   return typeof seconds === 'number' && seconds >= 0 ? { classImagesSeconds: seconds } : {};
 }
 
-/**
- * The keys under the job's output/. Finalize reads an output only once it is listed: in AWS, a role that may list
- * only some prefixes of the bucket gets AccessDenied, not "no such key", for a key that does not exist.
- */
-async function outputKeys(objects: ObjectStore, jobId: string): Promise<Set<string>> {
-  return new Set((await objects.list(jobKeys(jobId).outputPrefix)).map((object) => object.key));
-}
-
 async function readTrainerReport(
   objects: ObjectStore,
-  jobId: string,
+  outputs: ReadonlySet<string>,
   key: string,
 ): Promise<Record<string, unknown>> {
-  if (!(await outputKeys(objects, jobId)).has(key)) return {};
+  if (!outputs.has(key)) return {};
   const bytes = await objects.get(key);
   if (!bytes) return {};
   try {
