@@ -12,6 +12,7 @@ import {
   type StopReason,
   sourcesOf,
 } from '../../shared/job-record.ts';
+import { jsonObjectOf } from '../../shared/json-object.ts';
 import { jobKeys } from '../../shared/keys.ts';
 import { renderLossChart } from '../../shared/loss-chart.ts';
 import type { JobManifest } from '../../shared/manifest.ts';
@@ -412,12 +413,5 @@ async function readTrainerReport(
   key: string,
 ): Promise<Record<string, unknown>> {
   if (!outputs.has(key)) return {};
-  const bytes = await objects.get(key);
-  if (!bytes) return {};
-  try {
-    const parsed: unknown = JSON.parse(new TextDecoder().decode(bytes));
-    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? { ...parsed } : {};
-  } catch {
-    return {};
-  }
+  return jsonObjectOf(await objects.get(key));
 }

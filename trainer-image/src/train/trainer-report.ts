@@ -1,6 +1,8 @@
 // The trainer's part of report.json (`output/report.json`, which finalize completes and keeps the trainer's fields
 // of): the class images of prior preservation — how many, how many generated, and their time summed over every
 // attempt, so a Spot reclaim after generation still shows what generation cost.
+
+import { jsonObjectOf } from '../../../shared/json-object.ts';
 import type { ArtifactStore } from '../../../shared/ports.ts';
 import { CHECKPOINT_PREFIX } from './checkpoint.ts';
 
@@ -22,14 +24,7 @@ export interface ClassImagesFacts {
 /** The totals so far (none listed, or unreadable: empty). Listed first: reading a missing key is AccessDenied in AWS. */
 async function readTotals(store: ArtifactStore): Promise<Record<string, unknown>> {
   if (!(await store.list(CLASS_IMAGE_TOTALS_KEY)).includes(CLASS_IMAGE_TOTALS_KEY)) return {};
-  const bytes = await store.get(CLASS_IMAGE_TOTALS_KEY);
-  if (!bytes) return {};
-  try {
-    const parsed: unknown = JSON.parse(new TextDecoder().decode(bytes));
-    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? { ...parsed } : {};
-  } catch {
-    return {};
-  }
+  return jsonObjectOf(await store.get(CLASS_IMAGE_TOTALS_KEY));
 }
 
 function numberAt(value: unknown, key: string): number {
