@@ -64,6 +64,7 @@ export const JOB_FLAGS = {
   },
   templates: { field: ['templates'], kind: 'text', hint: 'object|style' },
   lr: { field: ['training', 'learningRate'], kind: 'number', hint: 'x' },
+  'token-lr': { field: ['training', 'tokenLearningRate'], kind: 'number', hint: 'x' },
   'snr-gamma': { field: ['training', 'snrGamma'], kind: 'number', hint: 'g' },
   'batch-size': { field: ['training', 'batchSize'], kind: 'number', hint: 'B' },
   seed: { field: ['training', 'seed'], kind: 'number', hint: 's' },
@@ -259,6 +260,11 @@ export function withEmbeddedModelTraining(input: Record<string, unknown>): Recor
   const training = (input.training ?? {}) as Record<string, unknown>;
   return {
     ...input,
-    training: { learningRate: own.learningRate, snrGamma: own.snrGamma, ...training },
+    training: {
+      learningRate: own.learningRate,
+      ...(own.tokenLearningRate === undefined ? {} : { tokenLearningRate: own.tokenLearningRate }),
+      snrGamma: own.snrGamma,
+      ...training,
+    },
   };
 }

@@ -36,6 +36,11 @@ function trainingFor(method: MethodName) {
   const d = METHOD_DEFAULTS[method];
   return z.strictObject({
     learningRate: z.number().positive().max(1).default(d.learningRate),
+    /**
+     * The token row's own rate (before scaling) where it should differ from learningRate: Custom Diffusion and
+     * DreamBooth-LoRA train the row beside UNet tensors that want a far smaller step. Absent = learningRate.
+     */
+    tokenLearningRate: z.number().positive().max(1).optional(),
     /** Multiply the learning rate by batchSize (diffusers' scale_lr). */
     scaleLr: z.boolean().default(d.scaleLr),
     batchSize: z.number().int().min(1).max(64).default(d.batchSize),

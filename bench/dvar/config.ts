@@ -11,6 +11,8 @@ export interface BenchConfig {
   readonly trainSeed: number;
   /** Learning rate before batch scaling (RunSettings.learningRate). */
   readonly learningRate: number;
+  /** The token row's own learning rate before batch scaling (RunSettings.tokenLearningRate); absent = none. */
+  readonly tokenLearningRate?: number;
   /** Min-SNR-γ weights of the objective (RunSettings.snrGamma); absent = the paper's plain MSE. */
   readonly snrGamma?: number;
   readonly tuningConcepts: number;
@@ -97,13 +99,20 @@ const COMMON = {
   threads: 1,
 } as const;
 
-export function benchConfig(mode: 'full' | 'quick', method: MethodName, learningRate?: number): BenchConfig {
+export function benchConfig(
+  mode: 'full' | 'quick',
+  method: MethodName,
+  learningRate?: number,
+  tokenLearningRate?: number,
+): BenchConfig {
   const d = METHOD_DEFAULTS[method];
+  const tokenLr = tokenLearningRate ?? WORLD_MODEL_TRAINING[method].tokenLearningRate;
   const common = {
     ...COMMON,
     mode,
     method,
     learningRate: learningRate ?? benchLearningRate(method),
+    ...(tokenLr === undefined ? {} : { tokenLearningRate: tokenLr }),
     snrGamma: WORLD_MODEL_TRAINING[method].snrGamma,
     paper: PAPER_DVAR[method],
   };

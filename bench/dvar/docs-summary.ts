@@ -20,6 +20,7 @@ export function docsSummary(r: BenchmarkResult) {
     },
     settings: {
       learningRate: r.config.learningRate,
+      tokenLearningRate: r.config.tokenLearningRate ?? null,
       snrGamma: r.config.snrGamma ?? null,
       trainSeed: r.config.trainSeed,
       paper: r.config.paper,

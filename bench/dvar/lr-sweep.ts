@@ -17,6 +17,11 @@ const { values } = parseArgs({
   options: {
     method: { type: 'string', default: 'custom-diffusion' },
     lrs: { type: 'string', default: '1e-5,1e-4,1e-3' },
+    // Rates for the token row alone, before batch scaling ('-' = the base rate), each tried with every --lrs value.
+    'token-lrs': { type: 'string', default: '-' },
+    // Custom Diffusion only: random rescale with the masked loss (off in the benchmark), and the prior's weight.
+    rescale: { type: 'boolean', default: false },
+    'prior-weight': { type: 'string' },
     concepts: { type: 'string', default: '2' },
     model: { type: 'string', default: 'models/plateau-world-32' },
     classifier: { type: 'string', default: 'models/plateau-world-classifier/model.onnx' },
@@ -27,14 +32,22 @@ const method = values.method;
 if (!isMethodName(method)) throw new Error(`--method: unknown method ${method}`);
 const lrs = values.lrs.split(',').map(Number);
 if (lrs.some((lr) => !(lr > 0))) throw new Error(`--lrs must be positive numbers (got ${values.lrs})`);
+const tokenLrs = values['token-lrs'].split(',').map((v) => (v === '-' ? undefined : Number(v)));
+if (tokenLrs.some((lr) => lr !== undefined && !(lr > 0))) {
+  throw new Error(`--token-lrs must be positive numbers or '-' (got ${values['token-lrs']})`);
+}
+const cdOverrides = {
+  ...(values.rescale ? { randomRescale: true } : {}),
+  ...(values['prior-weight'] === undefined ? {} : { priorLossWeight: Number(values['prior-weight']) }),
+};
 const pipelineDir = resolve(values.model);
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const modelStamp = modelStampOf(pipelineDir);
 const cacheRoot = resolve(values.cache);
 const classifier = await openClassifier(resolve(values.classifier), 1);
 const rows = [];
-for (const lr of lrs) {
-  const config = benchConfig('full', method, lr);
+for (const { lr, tokenLr } of lrs.flatMap((lr) => tokenLrs.map((tokenLr) => ({ lr, tokenLr })))) {
+  const config = benchConfig('full', method, lr, tokenLr ?? lr);
   const concepts = benchConcepts('tuning', Number(values.concepts), config.seed, config.imagesPerConcept);
   for (const concept of concepts) {
     // The benchmark's own settings (prior preservation included), so its cached runs are these.
@@ -46,7 +59,7 @@ for (const lr of lrs) {
       log,
       modelStamp,
       cacheDir: join(cacheRoot, 'runs'),
-      methodConfig: (c) => methodConfigFor(config, c),
+      methodConfig: (c) => ({ ...methodConfigFor(config, c), ...cdOverrides }),
       ...(classImages ? { classImages } : {}),
     });
     await recorded.release();
@@ -56,6 +69,7 @@ for (const lr of lrs) {
     const identities = recorded.curve.map((p) => p.identity);
     const row = {
       lr,
+      tokenLr: tokenLr ?? lr,
       concept: concept.id,
       lossStart: head,
       lossEnd: tail,
@@ -63,6 +77,7 @@ for (const lr of lrs) {
       identityStart: identities[0],
       identityPeak: Math.max(...identities),
       identityEnd: identities[identities.length - 1],
+      identities: identities.map((v) => Number(v.toFixed(3))),
       paperStop: replayDvar(losses, config.paper, 1, config.cap).steps,
     };
     log(JSON.stringify(row));

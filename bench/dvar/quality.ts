@@ -50,6 +50,8 @@ export interface QualityOptions {
    * step's weights into one buffer). Saves rebuilding the method's UNet surgery and sessions for every score.
    */
   readonly reuseSampler?: boolean;
+  /** How the prompts name the concept (TrainingMethod.promptSubject); absent = the token alone. */
+  readonly subject?: string;
 }
 
 export type ConceptScorer = ((
@@ -168,8 +170,9 @@ export async function conceptScorer(
 ): Promise<ConceptScorer> {
   const concept = (await o.classifier.classify(stack(conceptImages), conceptImages.length)).features;
   const prototypes = backgroundPrototypes();
-  const ids = identityPrompts(token, o.identityPrompts);
-  const contexts = contextPrompts(token, o.contextPerBackground);
+  const subject = o.subject ?? token;
+  const ids = identityPrompts(subject, o.identityPrompts);
+  const contexts = contextPrompts(subject, o.contextPerBackground);
   // `unet`: a method's trained UNet tensors (LoRA), applied as in training; absent for textual inversion.
   let kept: { sampler: PipelineSampler; row: Float32Array } | undefined;
   const score = async (

@@ -68,6 +68,8 @@ export interface RecordOptions {
   readonly seed: number;
   /** Textual-inversion learning rate before batch scaling (RunSettings.learningRate). */
   readonly learningRate: number;
+  /** The token row's own learning rate before batch scaling (RunSettings.tokenLearningRate). */
+  readonly tokenLearningRate?: number;
   readonly snrGamma?: number;
   readonly threads: number;
   readonly onProgress?: (step: number) => void;
@@ -119,6 +121,7 @@ export async function recordFixedBudgetRun(concept: BenchConcept, o: RecordOptio
     initializerToken: concept.initializer,
     seed: o.seed,
     learningRate: o.learningRate,
+    ...(o.tokenLearningRate === undefined ? {} : { tokenLearningRate: o.tokenLearningRate }),
     ...(o.snrGamma === undefined ? {} : { snrGamma: o.snrGamma }),
     maxSteps: o.cap,
     evalEvery: 1,

@@ -63,6 +63,7 @@ async function runSetup(concept: BenchConcept, ctx: ConceptContext) {
     cap: config.cap,
     seed: config.trainSeed,
     learningRate: config.learningRate,
+    ...(config.tokenLearningRate === undefined ? {} : { tokenLearningRate: config.tokenLearningRate }),
     ...(config.snrGamma === undefined ? {} : { snrGamma: config.snrGamma }),
     threads: config.threads,
   };
@@ -73,15 +74,18 @@ async function runSetup(concept: BenchConcept, ctx: ConceptContext) {
     ...options,
     classImages: classImages?.length ?? 0,
   };
+  // How the prompts name the concept: "<token>", or Custom Diffusion's "<token> <class word>".
+  const subject = methodFor(method).promptSubject?.(concept.token) ?? concept.token;
   // What the identity curve depends on beyond the run.
   const curveSettings = {
+    subject,
     every: config.sampleEvery,
     prompts: config.checkPrompts,
     samplerSteps: config.samplerSteps,
     guidance: config.guidance,
     seed: config.seed,
   };
-  return { method, options, key, curveSettings };
+  return { method, options, key, curveSettings, subject };
 }
 
 /** Whether the concept's run and identity curve are both in the cache (nothing left to train or sample). */
@@ -94,7 +98,7 @@ export async function isRecorded(concept: BenchConcept, ctx: ConceptContext): Pr
 /** Train the fixed budget once (or read it from the cache) and score identity at every check step. */
 export async function recordWithCurve(concept: BenchConcept, ctx: ConceptContext): Promise<CurveRun> {
   const { config } = ctx;
-  const { method, options, key, curveSettings } = await runSetup(concept, ctx);
+  const { method, options, key, curveSettings, subject } = await runSetup(concept, ctx);
   const started = performance.now();
   const cached = ctx.cacheDir ? loadRecord(ctx.cacheDir, key) : undefined;
   let run: RecordedRun;
@@ -120,12 +124,14 @@ export async function recordWithCurve(concept: BenchConcept, ctx: ConceptContext
   const check = await conceptScorer(concept.token, concept.images, {
     ...common,
     reuseSampler: true,
+    subject,
     identityPrompts: config.checkPrompts,
     contextPerBackground: 0,
   });
   const full = await conceptScorer(concept.token, concept.images, {
     ...common,
     reuseSampler: true,
+    subject,
     identityPrompts: config.identityPrompts,
     contextPerBackground: config.contextPerBackground,
   });
@@ -160,6 +166,7 @@ export async function recordWithCurve(concept: BenchConcept, ctx: ConceptContext
   const cache = new Map<number, QualityScore>();
   // Full scores are cached on disk too, so a rerun (or a preview on part of the concepts) re-samples nothing.
   const scoreSettings = {
+    subject,
     identityPrompts: config.identityPrompts,
     contextPerBackground: config.contextPerBackground,
     samplerSteps: config.samplerSteps,

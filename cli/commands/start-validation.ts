@@ -6,6 +6,7 @@ import { openClassifier } from '../../models/src/classifier/classifier.ts';
 import { conceptSimilarity } from '../../models/src/classifier/concept-similarity.ts';
 import { openPipelineSampler } from '../../models/src/sampler/pipeline-sampler.ts';
 import { encodeGridPng, encodePng } from '../../models/src/world/png.ts';
+import { WORLD_MODEL_GUIDANCE } from '../../models/src/world/training-rates.ts';
 import { fromModelOutput, IMAGE_SIZE, toModelInput } from '../../models/src/world/world.ts';
 import { readSafetensors, toFloat32 } from '../../shared/safetensors.ts';
 import { fillTemplate, OBJECT_TEMPLATES } from '../../trainer-image/src/train/templates.ts';
@@ -29,8 +30,6 @@ export interface ValidationResult {
 
 const SAMPLE_TEMPLATES = OBJECT_TEMPLATES.slice(0, 8);
 const SEED = 3;
-// The benchmark's guidance (bench/dvar/config.ts): at 7.5 a learned token's samples over-saturate on this model.
-const GUIDANCE = 3;
 
 function findEmbedding(dir: string, token: string): string {
   const wanted = `${token}.safetensors`;
@@ -79,7 +78,7 @@ export async function validateExample(request: ValidationRequest): Promise<Valid
     learned: { token: request.token, rows: row },
   });
   try {
-    const options = { seed: SEED, guidance: GUIDANCE };
+    const options = { seed: SEED, guidance: WORLD_MODEL_GUIDANCE };
     const learnedSimilarity = await conceptSimilarity(sampler, classifier, concept.data, concept.count, {
       prompts: learnedPrompts,
       ...options,

@@ -5,6 +5,7 @@
 // checkpoint bit-for-bit. Progress goes to stderr (train-progress.ts), a summary to stdout.
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { WORLD_MODEL_GUIDANCE } from '../../models/src/world/training-rates.ts';
 import { DvarTracker, dvarParamsOf } from '../../shared/dvar.ts';
 import { FileStopSignal } from '../../shared/files/file-stop-signal.ts';
 import { FolderArtifactStore } from '../../shared/files/folder-artifact-store.ts';
@@ -23,6 +24,7 @@ import {
   generateOnnxImages,
   type RenderSamples,
   renderOnnxSamples,
+  SD_GUIDANCE,
 } from '../../trainer-image/src/train/sampler.ts';
 import {
   boundedOption,
@@ -64,7 +66,8 @@ const USAGE =
   '  Outputs under --out (default out/train): output/<token>.safetensors (+ <token>-lora.safetensors for LoRA;\n' +
   '  pytorch_custom_diffusion_weights.safetensors and <token>-cd-delta.safetensors for Custom Diffusion),\n' +
   '  output/report.json,\n' +
-  '  output/loss.svg, output/samples/ (N validation images with the token, DDIM + guidance, and\n' +
+  '  output/loss.svg, output/samples/ (N validation images with the token, DDIM + --guidance: 7.5, or 3 on the\n' +
+  '  embedded model; Custom Diffusion prompts name "<token> <class word>", as it trains; and\n' +
   '  contact-sheet.png; --samples 0 skips them), samples.jsonl (one line per step), checkpoints/.\n' +
   '  `touch <out>/STOP` stops the run at its next flush (it can be resumed with --resume).\n' +
   '  Progress: a live bar on a terminal, a line every --progress-every steps otherwise (stderr);\n' +
@@ -120,7 +123,10 @@ export function parseTrainOptions(args: readonly string[], root: string): TrainO
     sampleCount: int('samples', 4, 0),
     sampleSettings: {
       steps: int('sample-steps', 25, 1),
-      guidance: boundedOption(values, 'guidance', { min: 0, above: true }) ?? 7.5,
+      // SD's 7.5 over-saturates the embedded model's samples; it has its own.
+      guidance:
+        boundedOption(values, 'guidance', { min: 0, above: true }) ??
+        (model === undefined ? WORLD_MODEL_GUIDANCE : SD_GUIDANCE),
     },
   };
 }

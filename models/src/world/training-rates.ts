@@ -9,7 +9,15 @@ export interface ModelTrainingSettings {
   readonly learningRate: number;
   /** Min-SNR-γ loss weights (the manifest's training.snrGamma). */
   readonly snrGamma: number;
+  /** The token row's own rate before batch scaling (training.tokenLearningRate); absent = `learningRate`. */
+  readonly tokenLearningRate?: number;
 }
+
+/**
+ * Classifier-free guidance for samples on this model (the benchmark's, bench/dvar/config.ts): at SD's 7.5 a
+ * learned concept's samples over-saturate here. `plateau train` and `npm start` draw with it unless told otherwise.
+ */
+export const WORLD_MODEL_GUIDANCE = 3;
 
 export const WORLD_MODEL_TRAINING: { readonly [M in MethodName]: ModelTrainingSettings } = {
   // 4× the paper's 5e-3: at the paper's rate the token's samples get no closer to the concept than the
@@ -19,5 +27,5 @@ export const WORLD_MODEL_TRAINING: { readonly [M in MethodName]: ModelTrainingSe
   'dreambooth-lora': { learningRate: METHOD_DEFAULTS['dreambooth-lora'].learningRate, snrGamma: 5 },
   // 10× the paper's 1e-5: at 1e-5 the deterministic loss falls 0.9% in 500 steps and identity gains 0.035; at
   // 1e-4 4.7% and 0.059; at 1e-3 the identity peaks and falls back (bench/dvar/lr-sweep.ts, docs/benchmark.md).
-  'custom-diffusion': { learningRate: 1e-4, snrGamma: 5 },
+  'custom-diffusion': { learningRate: 1e-4, tokenLearningRate: 1e-2, snrGamma: 5 },
 };

@@ -83,6 +83,11 @@ describe('on the embedded model', () => {
   it('keeps what the flags set', () => {
     const { job } = embedded('--lr', '1e-3', '--snr-gamma', '2');
     expect(job.training).toMatchObject({ learningRate: 1e-3, snrGamma: 2 });
+    const cd = embedded('--method', 'custom-diffusion', '--token-lr', '3e-3').job;
+    expect(cd.training).toMatchObject({
+      learningRate: WORLD_MODEL_TRAINING['custom-diffusion'].learningRate,
+      tokenLearningRate: 3e-3,
+    });
   });
 
   it('another model gets the method defaults', () => {

@@ -92,6 +92,20 @@ describe('runPersonalization', () => {
     expect(toFloat32(file.tensors.get('<my-toy>')!)).toEqual(result.rows);
   });
 
+  it('steps the token row at its own rate, scaled by the batch like the run’s', async () => {
+    // AdamW's first step moves every parameter with a gradient by the learning rate (less weight decay's share).
+    const firstStep = async (extra: Partial<RunSettings>) => {
+      const result = await runPersonalization(
+        { ...settings, maxSteps: 1, learningRate: 1e-3, ...extra },
+        deps(fresh(), new ListSink()),
+      );
+      return Math.max(...Array.from(result.rows, (x) => Math.abs(x - 0.5)));
+    };
+    expect(await firstStep({})).toBeCloseTo(2e-3, 4);
+    expect(await firstStep({ tokenLearningRate: 5e-2 })).toBeCloseTo(0.1, 2);
+    expect(await firstStep({ tokenLearningRate: 5e-2, scaleLr: false })).toBeCloseTo(0.05, 2);
+  });
+
   it('continues from the latest checkpoint to the same result as a straight run', async () => {
     const straight = await runPersonalization(settings, deps(fresh(), new ListSink()));
     const store = fresh();

@@ -1,5 +1,8 @@
 // DDIM pieces of the validation sampler: diffusers' timestep spacing with steps_offset, the final ᾱ, and one
 // step recovering x_prev exactly from the true ε (or v), with and without clip_sample.
+
+import { CUSTOM_DIFFUSION_DEFAULTS } from '../../../shared/methods.ts';
+import { methodFor } from '../../../trainer-image/src/train/methods/index.ts';
 import {
   ddimStep,
   ddimTimesteps,
@@ -59,4 +62,13 @@ test('prompts carry the token; images map [-1, 1] to 0..255', () => {
   expect(validationPrompts('<ink>', 'style')[0]).toBe('a painting in the style of <ink>');
   const rgb = toRgb(Float32Array.from([-1, 0, 1, 2]), 1, 2, 2);
   expect([...rgb.data]).toEqual([0, 0, 0, 128, 128, 128, 255, 255, 255, 255, 255, 255]);
+});
+
+test('Custom Diffusion’s samples name the concept as it trains: "<token> <class word>"', () => {
+  const cd = methodFor({ name: 'custom-diffusion', ...CUSTOM_DIFFUSION_DEFAULTS, classWord: 'cat' });
+  const subject = cd.promptSubject?.('<x>');
+  expect(subject).toBe('<x> cat');
+  expect(cd.caption?.('<x>')).toBe('a photo of a <x> cat');
+  expect(validationPrompts(subject!, 'object')[0]).toBe('a photo of a <x> cat');
+  expect(methodFor({ name: 'textual-inversion' }).promptSubject).toBeUndefined();
 });

@@ -54,8 +54,11 @@ export interface RunSettings {
   readonly flushIntervalMs?: number;
   /** Min-SNR-γ loss weights for training and the DVAR evaluation alike; absent = the paper's plain MSE. */
   readonly snrGamma?: number;
-  /** A learning rate per parameter group ('token', 'lora', …) in place of the scaled `learningRate`. */
-  readonly groupLearningRates?: Readonly<Record<string, number>>;
+  /**
+   * The token row's own learning rate before batch scaling, where it differs from `learningRate` (Custom
+   * Diffusion and DreamBooth-LoRA train the row beside UNet tensors); absent = `learningRate`.
+   */
+  readonly tokenLearningRate?: number;
 }
 
 /** Loop settings that are not the method's (seed, templates, nVectors, checkpoint and flush cadence). */
@@ -200,6 +203,12 @@ export function effectiveLearningRate(
   return settings.scaleLr ? settings.learningRate * settings.batchSize : settings.learningRate;
 }
 
+/** Learning rates of single parameter groups, scaled by `scale` as the run's is, where they differ from it. */
+function groupLearningRatesOf(settings: RunSettings, scale: number): Readonly<Record<string, number>> {
+  if (settings.tokenLearningRate === undefined) return {};
+  return { [TOKEN_GROUP]: settings.tokenLearningRate * scale };
+}
+
 /** Settings that change the numbers of a run; a checkpoint made under other values is not resumed. */
 function fingerprintOf(settings: RunSettings, images: number, methodPrint: Fingerprint): Fingerprint {
   const method = settings.method?.name ?? 'textual-inversion';
@@ -208,9 +217,8 @@ function fingerprintOf(settings: RunSettings, images: number, methodPrint: Finge
   return {
     ...methodField,
     ...methodPrint,
-    ...Object.fromEntries(
-      Object.entries(settings.groupLearningRates ?? {}).map(([group, lr]) => [`lr.${group}`, lr]),
-    ),
+    // Only when set, so checkpoints from before the option resume unchanged.
+    ...(settings.tokenLearningRate === undefined ? {} : { tokenLearningRate: settings.tokenLearningRate }),
     token: settings.token,
     initializerToken: settings.initializerToken,
     templates: settings.templates,
@@ -291,7 +299,8 @@ export async function runPersonalization(settings: RunSettings, deps: RunDeps): 
   const classIds = prior ? await tokenizer.encode(prior.prompt) : undefined;
   const hintedPromptIds = rescale ? await hintedPrompts(tokenizer, captions) : {};
   // The paper's code doubles the learning rate with prior preservation (Custom Diffusion: 1e-5 × 2 × 2 = 4e-5).
-  const lr = effectiveLearningRate(settings) * (prior ? 2 : 1);
+  const lrScale = effectiveLearningRate({ ...settings, learningRate: 1 }) * (prior ? 2 : 1);
+  const lr = settings.learningRate * lrScale;
   const fingerprint = fingerprintOf(settings, deps.images.length, {
     ...method.fingerprint,
     ...(prior ? { 'prior.images': deps.classImages?.length ?? 0, 'prior.weight': prior.weight } : {}),
@@ -372,7 +381,7 @@ export async function runPersonalization(settings: RunSettings, deps: RunDeps): 
       start,
       {
         lr,
-        lrRanges: learningRateRanges(layout, lr, settings.groupLearningRates),
+        lrRanges: learningRateRanges(layout, lr, groupLearningRatesOf(settings, lrScale)),
         ...(method.maxGradNorm === undefined ? {} : { maxGradNorm: method.maxGradNorm }),
         adam: ADAMW_DEFAULTS,
         seed: settings.seed,

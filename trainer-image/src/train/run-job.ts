@@ -44,6 +44,7 @@ export function runSettingsOf(manifest: JobManifest, cadence: LoopCadence = {}):
     initializerToken: manifest.initializerToken,
     templates: manifest.templates,
     learningRate: t.learningRate,
+    ...(t.tokenLearningRate === undefined ? {} : { tokenLearningRate: t.tokenLearningRate }),
     scaleLr: t.scaleLr,
     batchSize: t.batchSize,
     seed: t.seed,
@@ -134,7 +135,8 @@ export async function runJob(
   if (deps.renderSamples && count > 0) {
     const method = methodFor(methodConfigOf(manifest));
     try {
-      const prompts = validationPrompts(manifest.token, manifest.templates).slice(0, count);
+      const subject = method.promptSubject?.(manifest.token) ?? manifest.token;
+      const prompts = validationPrompts(subject, manifest.templates).slice(0, count);
       const settings = { ...deps.sampleSettings, seed: manifest.training.seed };
       const files = await deps.renderSamples(
         job.pipelineDir,

@@ -82,11 +82,14 @@ export function ddimStep(
   }
 }
 
-/** A few prompts with the token, per template set. */
-export function validationPrompts(token: string, templates: 'object' | 'style'): string[] {
+/** Stable Diffusion's usual classifier-free guidance scale, the samples' default. */
+export const SD_GUIDANCE = 7.5;
+
+/** A few prompts naming the concept (`subject`: the token, or for Custom Diffusion "<token> <class word>"). */
+export function validationPrompts(subject: string, templates: 'object' | 'style'): string[] {
   const object = ['a photo of a {}', 'a {} on a beach', 'a painting of a {}', 'a close-up photo of a {}'];
   const style = ['a painting in the style of {}', 'a house in the style of {}', 'a cat in the style of {}'];
-  return (templates === 'style' ? style : object).map((p) => p.replace('{}', token));
+  return (templates === 'style' ? style : object).map((p) => p.replace('{}', subject));
 }
 
 export type { LearnedToken } from './conditioned-unet.ts';
@@ -95,7 +98,7 @@ export interface SampleSettings {
   readonly seed: number;
   /** DDIM steps (default 25). */
   readonly steps?: number;
-  /** Classifier-free guidance scale (default 7.5, SD's). */
+  /** Classifier-free guidance scale (default SD_GUIDANCE). */
   readonly guidance?: number;
 }
 
@@ -153,7 +156,7 @@ export async function openValidationSampler(
     latentShape,
     async sample(prompts, settings) {
       const n = prompts.length;
-      const guidance = settings.guidance ?? 7.5;
+      const guidance = settings.guidance ?? SD_GUIDANCE;
       // One UNet call per step for both halves: [unconditional ×n, conditional ×n].
       const hidden = await model.encode([...prompts.map(() => ''), ...prompts]);
       const x = Rng.forStream(settings.seed, 'validation-samples').normal(n * per);
@@ -258,7 +261,7 @@ export async function renderValidationSamples(
   const meta = {
     seed: settings.seed,
     steps: settings.steps ?? 25,
-    guidance: settings.guidance ?? 7.5,
+    guidance: settings.guidance ?? SD_GUIDANCE,
     images: index,
   };
   return [

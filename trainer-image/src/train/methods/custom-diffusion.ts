@@ -45,7 +45,12 @@ export function customDiffusionFileNames(token: string): {
 
 /** The caption of every training image: one template with the token and the class word (the paper's). */
 export function customDiffusionCaption(token: string, classWord: string): string {
-  return `a photo of a ${token} ${classWord}`;
+  return `a photo of a ${customDiffusionSubject(token, classWord)}`;
+}
+
+/** The concept as Custom Diffusion's captions and prompts name it: the token, then its class word. */
+export function customDiffusionSubject(token: string, classWord: string): string {
+  return `${token} ${classWord}`;
 }
 
 /** The class prompt: captions of the class images and the prompt they are generated from. */
@@ -81,6 +86,7 @@ export function customDiffusion(config: CustomDiffusionConfig): TrainingMethod {
     maxGradNorm: config.maxGradNorm,
     ...(config.randomRescale ? { randomRescale: true } : {}),
     caption: (token) => customDiffusionCaption(token, config.classWord),
+    promptSubject: (token) => customDiffusionSubject(token, config.classWord),
     ...(config.priorPreservation && config.classImages > 0
       ? {
           prior: {

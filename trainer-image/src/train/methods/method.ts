@@ -43,6 +43,12 @@ export interface TrainingMethod {
   /** The one caption of every training image, in place of the job's templates; absent = the templates. */
   readonly caption?: (token: string) => string;
   /**
+   * How prompts name the learned concept when sampling (validation samples, the benchmark's identity checks):
+   * Custom Diffusion trains "<token> <class word>" and its prior keeps the class word itself unchanged, so the
+   * token alone carries only what sets the concept apart from its class. Absent: the token alone.
+   */
+  readonly promptSubject?: (token: string) => string;
+  /**
    * Custom Diffusion's augmentation (random-rescale.ts): instance items of training batches randomly zoomed out
    * or in, the loss masked to the image, the caption hinted. Absent or false: none.
    */
