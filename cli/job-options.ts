@@ -249,17 +249,22 @@ export function jobStamp(now: Date): string {
 }
 
 /**
- * The embedded model's own learning rate and min-SNR γ (models/src/world/training-rates.ts) where the flags leave
- * them unset: the paper's defaults are for Stable Diffusion at 512 px, and the method defaults' DVAR settings were
- * chosen on this model at these rates (docs/benchmark.md).
+ * The embedded model's own learning rates, min-SNR γ and Custom Diffusion augmentation
+ * (models/src/world/training-rates.ts) where the flags leave them unset: the paper's defaults are for Stable
+ * Diffusion at 512 px, and the method defaults' DVAR settings were chosen on this model with these
+ * (docs/benchmark.md).
  */
 export function withEmbeddedModelTraining(input: Record<string, unknown>): Record<string, unknown> {
   const method =
     typeof input.method === 'string' && isMethodName(input.method) ? input.method : 'textual-inversion';
   const own = WORLD_MODEL_TRAINING[method];
   const training = (input.training ?? {}) as Record<string, unknown>;
+  const customDiffusion = (input.customDiffusion ?? {}) as Record<string, unknown>;
   return {
     ...input,
+    ...(own.randomRescale === undefined
+      ? {}
+      : { customDiffusion: { randomRescale: own.randomRescale, ...customDiffusion } }),
     training: {
       learningRate: own.learningRate,
       ...(own.tokenLearningRate === undefined ? {} : { tokenLearningRate: own.tokenLearningRate }),

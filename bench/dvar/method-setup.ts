@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { WORLD_MODEL_TRAINING } from '../../models/src/world/training-rates.ts';
 import { IMAGE_SIZE } from '../../models/src/world/world.ts';
 import { FolderArtifactStore } from '../../shared/files/folder-artifact-store.ts';
 import { CUSTOM_DIFFUSION_DEFAULTS, LORA_DEFAULTS } from '../../shared/methods.ts';
@@ -37,6 +38,8 @@ export function methodConfigFor(config: BenchConfig, concept: BenchConcept): Met
         ...CUSTOM_DIFFUSION_DEFAULTS,
         classWord: concept.initializer,
         classImages: config.classImages,
+        // What a job on this model gets (models/src/world/training-rates.ts).
+        randomRescale: WORLD_MODEL_TRAINING['custom-diffusion'].randomRescale !== false,
       };
   }
 }

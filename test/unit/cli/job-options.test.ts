@@ -75,9 +75,21 @@ describe('on the embedded model', () => {
       },
     );
 
-  it.each(METHODS)('%s: unset --lr and --snr-gamma are the model’s own rates', (method) => {
+  it.each(METHODS)('%s: unset --lr, --token-lr and --snr-gamma are the model’s own rates', (method) => {
     const { job } = embedded('--method', method);
-    expect(job.training).toMatchObject(WORLD_MODEL_TRAINING[method]);
+    const { randomRescale: _, ...rates } = WORLD_MODEL_TRAINING[method];
+    expect(job.training).toMatchObject(rates);
+  });
+
+  it('Custom Diffusion: random rescale is the model’s own setting unless a flag says otherwise', () => {
+    const own = WORLD_MODEL_TRAINING['custom-diffusion'].randomRescale;
+    expect(own).toBe(false);
+    expect(embedded('--method', 'custom-diffusion').job.customDiffusion.randomRescale).toBe(false);
+    // Another model keeps the method's default (on), and --no-rescale still turns it off anywhere.
+    expect(job('--method', 'custom-diffusion').job.customDiffusion.randomRescale).toBe(true);
+    expect(
+      embedded('--method', 'custom-diffusion', '--no-rescale').job.customDiffusion.randomRescale,
+    ).toBe(false);
   });
 
   it('keeps what the flags set', () => {
