@@ -87,9 +87,9 @@ describe('on the embedded model', () => {
     expect(embedded('--method', 'custom-diffusion').job.customDiffusion.randomRescale).toBe(false);
     // Another model keeps the method's default (on), and --no-rescale still turns it off anywhere.
     expect(job('--method', 'custom-diffusion').job.customDiffusion.randomRescale).toBe(true);
-    expect(
-      embedded('--method', 'custom-diffusion', '--no-rescale').job.customDiffusion.randomRescale,
-    ).toBe(false);
+    expect(embedded('--method', 'custom-diffusion', '--no-rescale').job.customDiffusion.randomRescale).toBe(
+      false,
+    );
   });
 
   it('keeps what the flags set', () => {
