@@ -3,7 +3,7 @@
 // The service code lives in run-service.ts, loaded only when the command runs.
 import { resolve } from 'node:path';
 import { boundedOption, type Command, type OptionSpec, parseOptions, stringOption } from '../command.ts';
-import { JOB_OPTIONS, JOB_USAGE, jobFromOptions, jobStamp } from '../job-options.ts';
+import { EMBEDDED_MODEL_HELP, JOB_OPTIONS, JOB_USAGE, jobFromOptions, jobStamp } from '../job-options.ts';
 import { DEFAULT_MODEL, defaultModelDir, projectRoot } from '../project-files.ts';
 import type { RunOptions } from './run-service.ts';
 
@@ -50,7 +50,7 @@ export const runCommand: Command = {
   usage:
     `plateau run ${JOB_USAGE} [--model <dir>] [--job-id <id>] [--out <dir>] [--gpu-hour-price usd] [--json] [--verbose] [--console]\n` +
     `  --model: a diffusers ONNX pipeline folder (default: the embedded models/${DEFAULT_MODEL})\n` +
-    "  On the embedded model, --lr and --snr-gamma default to the model's own rates (models/src/world/training-rates.ts).\n" +
+    EMBEDDED_MODEL_HELP +
     '  --class-dir: class images for Custom Diffusion with prior preservation, uploaded to jobs/<jobId>/input/class/;\n' +
     '    the trainer draws the rest of --class-images with the base model\n' +
     '  Every job flag has the limits of the same field in job.json (plateau train --help lists the defaults).\n' +

@@ -9,7 +9,7 @@ import { isValidJobId, jobKeys, MODELS_PREFIX } from '../../shared/keys.ts';
 import { claimJobId } from '../../shared/submit-claim.ts';
 import { type Command, type OptionValues, parseOptions, stringOption, UsageError } from '../command.ts';
 import { readImageFolder } from '../image-folder.ts';
-import { JOB_OPTIONS, JOB_USAGE, jobFromOptions, jobStamp } from '../job-options.ts';
+import { EMBEDDED_MODEL_HELP, JOB_OPTIONS, JOB_USAGE, jobFromOptions, jobStamp } from '../job-options.ts';
 import { DEFAULT_MODEL, defaultModelDir, projectRoot } from '../project-files.ts';
 import type { OpenStack } from './open-stack.ts';
 import { resolveStackTarget, STACK_OPTIONS, STACK_USAGE } from './stack-target.ts';
@@ -75,7 +75,7 @@ export const submitCommand: Command = {
   usage:
     `plateau submit ${JOB_USAGE} [--model <name>] [--job-id <id>] ${STACK_USAGE} [--json]\n` +
     `  --model: a model name under models/ in the bucket (default: ${DEFAULT_MODEL}, uploaded from this package if absent)\n` +
-    "  On the embedded model, --lr and --snr-gamma default to the model's own rates (models/src/world/training-rates.ts).\n" +
+    EMBEDDED_MODEL_HELP +
     '  --class-dir: class images for Custom Diffusion with prior preservation, uploaded to jobs/<jobId>/input/class/\n' +
     '  Every job flag has the limits of the same field in job.json (plateau train --help lists the defaults).',
   async run(args, io) {

@@ -34,7 +34,7 @@ import {
   parseOptions,
   stringOption,
 } from '../command.ts';
-import { JOB_OPTIONS, JOB_USAGE, jobFromOptions } from '../job-options.ts';
+import { EMBEDDED_MODEL_HELP, JOB_OPTIONS, JOB_USAGE, jobFromOptions } from '../job-options.ts';
 import { DEFAULT_MODEL, defaultModelDir, projectRoot } from '../project-files.ts';
 import { createProgress } from './train-progress.ts';
 import { writeStandaloneOutputs } from './train-report.ts';
@@ -55,7 +55,7 @@ const USAGE =
   `plateau train ${JOB_USAGE} [--model <pipelineDir>] [--out <dir>] [--resume] [--checkpoint-every N] ` +
   '[--progress-every N] [--samples N] [--sample-steps N] [--guidance g] [--json]\n' +
   `  --model: a diffusers ONNX pipeline folder (default: the embedded models/${DEFAULT_MODEL}).\n` +
-  "  On the embedded model, --lr and --snr-gamma default to the model's own rates (models/src/world/training-rates.ts).\n" +
+  EMBEDDED_MODEL_HELP +
   '  Defaults per method (unset flags):\n' +
   `${METHOD_HELP}\n` +
   `    LoRA: rank ${LORA_DEFAULTS.rank}, alpha = rank, targets ${LORA_DEFAULTS.targets} (attn1/attn2 q,k,v,out + ff.net.0.proj; 'attention': the 8 attention projections)\n` +

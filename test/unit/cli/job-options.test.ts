@@ -1,7 +1,7 @@
 // The job options of `plateau run` / `plateau submit`: the method and its LoRA settings reach job.json, and the
 // pipeline's manifest schema reads the result with the method's own defaults; bad values are usage errors.
 import { parseOptions, UsageError } from '../../../cli/command.ts';
-import { JOB_OPTIONS, jobFromOptions } from '../../../cli/job-options.ts';
+import { JOB_OPTIONS, jobFromOptions, withEmbeddedModelTraining } from '../../../cli/job-options.ts';
 import { WORLD_MODEL_TRAINING } from '../../../models/src/world/training-rates.ts';
 import { JobManifest } from '../../../shared/manifest.ts';
 import { METHOD_DEFAULTS, METHODS } from '../../../shared/methods.ts';
@@ -82,14 +82,14 @@ describe('on the embedded model', () => {
   });
 
   it('Custom Diffusion: random rescale is the model’s own setting unless a flag says otherwise', () => {
-    const own = WORLD_MODEL_TRAINING['custom-diffusion'].randomRescale;
-    expect(own).toBe(false);
-    expect(embedded('--method', 'custom-diffusion').job.customDiffusion.randomRescale).toBe(false);
-    // Another model keeps the method's default (on), and --no-rescale still turns it off anywhere.
-    expect(job('--method', 'custom-diffusion').job.customDiffusion.randomRescale).toBe(true);
-    expect(embedded('--method', 'custom-diffusion', '--no-rescale').job.customDiffusion.randomRescale).toBe(
-      false,
-    );
+    const rescaleOf = (manifest: JobManifest) =>
+      manifest.method === 'custom-diffusion' ? manifest.customDiffusion.randomRescale : undefined;
+    expect(WORLD_MODEL_TRAINING['custom-diffusion'].randomRescale).toBe(false);
+    expect(rescaleOf(embedded('--method', 'custom-diffusion').job)).toBe(false);
+    // Another model keeps the method's default (on); a job.json that turns it on is kept.
+    expect(rescaleOf(job('--method', 'custom-diffusion').job)).toBe(true);
+    const asked = { method: 'custom-diffusion', customDiffusion: { randomRescale: true, classWord: 'cat' } };
+    expect(withEmbeddedModelTraining(asked).customDiffusion).toEqual(asked.customDiffusion);
   });
 
   it('keeps what the flags set', () => {
