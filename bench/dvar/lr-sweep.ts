@@ -1,7 +1,8 @@
-// `node bench/dvar/lr-sweep.ts --method <m> --lrs 1e-5,1e-4,1e-3 [--concepts N]`: does a method learn on this
-// model at a learning rate? For each rate, the fixed-budget run on the first N tuning concepts (the benchmark's
-// own runs, cached under out/bench-cache, so the chosen rate's runs are reused by main.ts): how far the
-// deterministic loss falls, the identity curve's start, peak and end, and where DVAR at the paper's setting stops.
+// `node bench/dvar/lr-sweep.ts --method <m> --lrs 1e-5,1e-4,1e-3 [--token-lrs=-,1e-2] [--rescale]
+// [--prior-weight λ] [--concepts N]`: does a method learn on this model at a learning rate (and the token row at
+// its own)? For each rate, the fixed-budget run on the first N tuning concepts (the benchmark's own runs, cached
+// under out/bench-cache, so the chosen rate's runs are reused by main.ts): how far the deterministic loss falls,
+// the identity curve (start, peak, end, every check) and where DVAR at the paper's setting stops.
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openClassifier } from '../../models/src/classifier/classifier.ts';
@@ -86,5 +87,5 @@ for (const { lr, tokenLr } of lrs.flatMap((lr) => tokenLrs.map((tokenLr) => ({ l
 }
 await classifier.release();
 process.stdout.write(
-  `${JSON.stringify({ bench: 'lr-sweep', method, model: values.model, rows }, null, 2)}\n`,
+  `${JSON.stringify({ bench: 'lr-sweep', method, model: values.model, customDiffusion: cdOverrides, rows }, null, 2)}\n`,
 );
