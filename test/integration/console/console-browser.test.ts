@@ -343,6 +343,8 @@ describeInBrowser('the web console in headless Chromium', () => {
       evalEvery: '1',
     };
     for (const [id, value] of Object.entries(fields)) await fill(`#${id}`, value);
+    await page.evaluate('document.querySelector("details.advanced").open = true');
+    await writeShot('console-new-cd-job.png');
     await page.evaluate('document.querySelector("#submit").click()');
     await page.waitFor(`location.hash === "#/jobs/${job}"`, 30_000, 'the job page');
 
