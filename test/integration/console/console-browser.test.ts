@@ -388,6 +388,16 @@ describeInBrowser('the web console in headless Chromium', () => {
       10_000,
       "the job's Custom Diffusion weights",
     );
+    expect(
+      await page.evaluate(`[...document.querySelectorAll("a[data-file]")].map((a) =>
+        a.dataset.file + ": " + a.closest("li").querySelector("small").textContent)`),
+    ).toEqual(
+      expect.arrayContaining([
+        '<gem>.safetensors: learned embedding (diffusers, AUTOMATIC1111, ComfyUI)',
+        'pytorch_custom_diffusion_weights.safetensors: Custom Diffusion K/V weights (diffusers load_attn_procs)',
+        '<gem>-cd-delta.safetensors: K/V deltas W − W₀ (kohya .diff keys)',
+      ]),
+    );
     expect(page.errors).toEqual([]);
     process.stderr.write(
       `console browser test: Custom Diffusion job ${job} ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
