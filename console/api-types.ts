@@ -4,8 +4,28 @@ import type { TopLevelSpec } from 'vega-lite';
 import type { JobStatus } from '../shared/job-record.ts';
 import type { JobSummary } from '../shared/job-summary.ts';
 import type { JobManifest } from '../shared/manifest.ts';
-import type { LoraDefaults, MethodDefaults, MethodName } from '../shared/methods.ts';
+import type { CustomDiffusionDefaults, LoraDefaults, MethodDefaults, MethodName } from '../shared/methods.ts';
 import type { Report } from '../shared/report.ts';
+
+/**
+ * A base model's own training settings for one method, where it needs other values than the paper's (the embedded
+ * model's, models/src/world/training-rates.ts): the job.json fields they fill.
+ */
+export interface ModelTrainingSettings {
+  /** training.learningRate, before batch scaling. */
+  readonly learningRate: number;
+  /** training.snrGamma. */
+  readonly snrGamma?: number;
+  /** training.tokenLearningRate; absent = learningRate. */
+  readonly tokenLearningRate?: number;
+  /** customDiffusion.randomRescale; absent = the manifest's default. */
+  readonly randomRescale?: boolean;
+}
+
+/** Base model name (its folder under models/) → its own settings per method. */
+export type ModelTrainingTable = Readonly<
+  Record<string, { readonly [M in MethodName]?: ModelTrainingSettings }>
+>;
 
 /** What the new-job form needs: the methods and their defaults (shared/methods.ts), the loaded base models. */
 export interface SetupView {
@@ -15,7 +35,11 @@ export interface SetupView {
   readonly defaults: { readonly [M in MethodName]: MethodDefaults };
   /** DreamBooth-LoRA's own settings. */
   readonly lora: LoraDefaults;
+  /** Custom Diffusion's own settings, with the manifest's default for random rescale. */
+  readonly customDiffusion: CustomDiffusionDefaults & { readonly randomRescale: boolean };
   readonly models: readonly string[];
+  /** The loaded models that have their own settings (the embedded one): the form fills these over the defaults. */
+  readonly modelTraining: ModelTrainingTable;
 }
 
 /** A job in the list. `UPLOADED`: job.json is in the bucket but submit-job has not created the record yet. */

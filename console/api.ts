@@ -4,17 +4,19 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { requestCancel } from '../shared/job-record.ts';
 import { isValidJobId, jobKeys } from '../shared/keys.ts';
-import { MAX_MANIFEST_BYTES, TRAINABLE_METHODS } from '../shared/manifest.ts';
-import { LORA_DEFAULTS, METHOD_DEFAULTS, METHODS } from '../shared/methods.ts';
-import type { SetupView } from './api-types.ts';
+import { MAX_MANIFEST_BYTES } from '../shared/manifest.ts';
+import type { ModelTrainingTable } from './api-types.ts';
 import type { ConsoleStores } from './console-stores.ts';
 import { decodeSegment, HttpError, readBody, send, sendJson } from './http.ts';
 import { listModels, MAX_IMAGE_BYTES, putImage, putManifest } from './job-upload.ts';
 import type { JobViews } from './job-views.ts';
+import { setupView } from './setup-view.ts';
 
 export interface ApiContext {
   readonly stores: ConsoleStores;
   readonly views: JobViews;
+  /** Base models' own training settings, by model name (setup-view.ts). */
+  readonly modelTraining: ModelTrainingTable;
   readonly log: (line: string) => void;
 }
 
@@ -43,19 +45,12 @@ export async function handleApi(
   url: URL,
   context: ApiContext,
 ): Promise<void> {
-  const { stores, views, log } = context;
+  const { stores, views, modelTraining, log } = context;
   const parts = url.pathname.split('/').slice(2).map(decodeSegment);
   const method = request.method ?? 'GET';
   const [resource, jobId, action, ...rest] = parts;
   if (method === 'GET' && resource === 'setup' && parts.length === 1) {
-    const setup: SetupView = {
-      methods: METHODS,
-      trainable: TRAINABLE_METHODS,
-      defaults: METHOD_DEFAULTS,
-      lora: LORA_DEFAULTS,
-      models: await listModels(stores),
-    };
-    return sendJson(response, 200, setup);
+    return sendJson(response, 200, setupView(await listModels(stores), modelTraining));
   }
   if (resource !== 'jobs') throw new HttpError(404, 'no such API');
   if (jobId === undefined) {

@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { checkAccess, newConsoleToken } from './access.ts';
 import { handleApi } from './api.ts';
+import type { ModelTrainingTable } from './api-types.ts';
 import type { ConsoleStores } from './console-stores.ts';
 import { HttpError, send, sendJson } from './http.ts';
 import { JobViews } from './job-views.ts';
@@ -13,6 +14,11 @@ export interface ConsoleOptions {
   /** Repository root: the page's files (console/web) and node_modules' Vega builds are read from here. */
   readonly projectRoot: string;
   readonly stores: ConsoleStores;
+  /**
+   * Base models' own training settings by model name, filled into the new-job form when that model is chosen
+   * (`plateau up` passes the embedded model's). @default none: every model gets the methods' defaults
+   */
+  readonly modelTraining?: ModelTrainingTable;
   /** @default 0 (any free port) */
   readonly port?: number;
   /** @default a fresh random token */
@@ -33,6 +39,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
   const stores = options.stores;
   const views = new JobViews(stores);
   const log = options.log ?? (() => {});
+  const modelTraining = options.modelTraining ?? {};
   let port = 0;
 
   const server = createServer((request, response) => {
@@ -45,7 +52,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       return response.end();
     }
     if (url.pathname.startsWith('/api/')) {
-      handleApi(request, response, url, { stores, views, log }).catch((error: unknown) => {
+      handleApi(request, response, url, { stores, views, modelTraining, log }).catch((error: unknown) => {
         const status = error instanceof HttpError ? error.status : 500;
         const message = error instanceof Error ? error.message : String(error);
         if (status === 500) log(`[console] ${request.method} ${url.pathname}: ${message}`);

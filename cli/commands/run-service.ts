@@ -17,6 +17,7 @@ import { Report } from '../../shared/report.ts';
 import { formatSavings } from '../../shared/savings.ts';
 import type { CliIo } from '../command.ts';
 import { type FolderImage, readImageFolder } from '../image-folder.ts';
+import { MODEL_TRAINING } from '../project-files.ts';
 
 export interface RunOptions {
   /** The package folder: the trainer and the embedded pipeline's own files are found there. */
@@ -120,7 +121,11 @@ export async function runLocalJob(
   let web: ConsoleServer | undefined;
   try {
     if (options.console) {
-      web = await startConsole({ projectRoot: options.projectRoot, stores: pipeline.stores });
+      web = await startConsole({
+        projectRoot: options.projectRoot,
+        stores: pipeline.stores,
+        modelTraining: MODEL_TRAINING,
+      });
       io.err.write(`plateau run: watch the job in the web console: ${web.url}#/jobs/${options.jobId}\n`);
     }
     await uploadClassImages(pipeline, options.jobId, classImages);

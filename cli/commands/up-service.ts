@@ -7,7 +7,7 @@ import { type EmbeddedPipeline, startEmbeddedPipeline } from '../../infra/embedd
 import { redrivePipeline } from '../../infra/embedded/redrive.ts';
 import { MODELS_PREFIX } from '../../shared/keys.ts';
 import type { CliIo } from '../command.ts';
-import { defaultModelDir, projectRoot } from '../project-files.ts';
+import { defaultModelDir, MODEL_TRAINING, projectRoot } from '../project-files.ts';
 
 /** `plateau up`'s settings (parsed by up.ts). */
 export interface UpOptions {
@@ -51,6 +51,7 @@ export async function runUp(options: UpOptions, io: CliIo, until: Promise<unknow
     web = await startConsole({
       projectRoot: projectRoot(io),
       stores: pipeline.stores,
+      modelTraining: MODEL_TRAINING,
       ...(options.consolePort === undefined ? {} : { port: options.consolePort }),
       log: (line) => io.err.write(`${line}\n`),
     });

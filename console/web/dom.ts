@@ -14,6 +14,12 @@ export function h(
   return node;
 }
 
+/** A labelled form field with an optional hint under it. */
+export function field(label: string, input: HTMLElement, hint?: string | HTMLElement): HTMLElement {
+  const small = typeof hint === 'string' ? h('small', {}, hint) : hint;
+  return h('label', { class: 'field' }, h('span', {}, label), input, small);
+}
+
 export async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
   const changes = init.method !== undefined && init.method !== 'GET';
   const response = await fetch(`/api/${path}`, {

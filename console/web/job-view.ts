@@ -35,6 +35,10 @@ function describe(file: OutputFile, token: string | undefined): string {
   if (file.kind === 'model') {
     if (file.name === `${token}.safetensors`) return 'learned embedding (diffusers, AUTOMATIC1111, ComfyUI)';
     if (file.name.endsWith('-lora.safetensors')) return 'LoRA weights (kohya keys)';
+    if (file.name === 'pytorch_custom_diffusion_weights.safetensors') {
+      return 'Custom Diffusion K/V weights (diffusers load_attn_procs)';
+    }
+    if (file.name.endsWith('-cd-delta.safetensors')) return 'K/V deltas W − W₀ (kohya .diff keys)';
     return 'trained weights';
   }
   if (file.name === 'report.json') return 'report: steps, stop latency, timings, cost';

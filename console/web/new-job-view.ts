@@ -1,8 +1,10 @@
 // The new-job form: photos (files or folders, dropped or chosen), token, initializer word, method and base
-// model, and advanced settings filled with the method's defaults; uploads the images, then job.json.
+// model, and advanced settings filled with the method's defaults and the chosen model's own settings (the
+// embedded model's rates, as the CLI fills them); uploads the images, then job.json.
 import type { MethodDefaults, MethodName } from '../../shared/methods.ts';
 import type { SetupView } from '../api-types.ts';
-import { api, h, message } from './dom.ts';
+import { customDiffusionFields } from './custom-diffusion-fields.ts';
+import { api, field, h, message } from './dom.ts';
 import { photoDrop } from './photo-drop.ts';
 
 /** The advanced settings the form shows, each filled with the chosen method's default. */
@@ -21,10 +23,6 @@ const ADVANCED: readonly {
   { key: 'evalBatchSize', label: 'Evaluation batch size', group: 'stop', step: '1' },
   { key: 'evalEvery', label: 'Evaluate every N steps', group: 'stop', step: '1' },
 ];
-
-function field(label: string, input: HTMLElement, hint?: string): HTMLElement {
-  return h('label', { class: 'field' }, h('span', {}, label), input, hint ? h('small', {}, hint) : undefined);
-}
 
 /** A file name the bucket accepts as one key segment (shared/keys.ts isSafeName). */
 function safeName(name: string, index: number): string {
@@ -61,8 +59,19 @@ export async function newJobView(main: HTMLElement): Promise<void> {
     ...setup.models.map((m) => h('option', { value: m }, m)),
   ) as HTMLSelectElement;
   const jobId = h('input', { id: 'jobId', value: newJobId() }) as HTMLInputElement;
-  // Not a method default: absent means the paper's plain MSE.
+  // Not method defaults: absent means the paper's plain MSE, and the token row at the learning rate. A model with
+  // its own settings (setup.modelTraining) fills them.
   const snrGamma = h('input', { id: 'snrGamma', type: 'number', step: 'any', min: '0' }) as HTMLInputElement;
+  const snrGammaHint = h('small', {});
+  const tokenLr = h('input', {
+    id: 'tokenLearningRate',
+    type: 'number',
+    step: 'any',
+    min: '0',
+  }) as HTMLInputElement;
+  const tokenLrHint = h('small', {});
+  const customDiffusion = customDiffusionFields(setup);
+  init.addEventListener('input', () => customDiffusion.followInitializer(init.value));
   // DreamBooth-LoRA's own settings (shared/methods.ts LORA_DEFAULTS), shown for that method only.
   const loraRank = h('input', { id: 'loraRank', type: 'number', step: '1', min: '1' }) as HTMLInputElement;
   const loraAlpha = h('input', {
@@ -100,9 +109,35 @@ export async function newJobView(main: HTMLElement): Promise<void> {
     hints.set(setting.key, hint);
     return h('label', { class: 'field' }, h('span', {}, setting.label), input, hint);
   });
+  // The settings a base model may have its own values for; refilled when the method or the model changes.
+  const applyModelSettings = () => {
+    const chosen = method.value as MethodName;
+    const own = setup.modelTraining[model.value]?.[chosen];
+    const learningRate = inputs.get('learningRate');
+    const learningRateHint = hints.get('learningRate');
+    if (learningRate && learningRateHint) {
+      const rate = own?.learningRate ?? setup.defaults[chosen].learningRate;
+      learningRate.value = String(rate);
+      learningRateHint.textContent = own ? `${model.value} setting: ${rate}` : `${chosen} default: ${rate}`;
+    }
+    tokenLr.value = own?.tokenLearningRate === undefined ? '' : String(own.tokenLearningRate);
+    tokenLrHint.textContent =
+      own?.tokenLearningRate === undefined
+        ? 'empty: the learning rate'
+        : `${model.value} setting: ${own.tokenLearningRate}`;
+    snrGamma.value = own?.snrGamma === undefined ? '' : String(own.snrGamma);
+    snrGammaHint.textContent =
+      own?.snrGamma === undefined
+        ? 'empty: plain MSE, as in the paper'
+        : `${model.value} setting: ${own.snrGamma}`;
+    if (own?.randomRescale === undefined) {
+      customDiffusion.setRescale(setup.customDiffusion.randomRescale, 'custom-diffusion default');
+    } else customDiffusion.setRescale(own.randomRescale, `${model.value} setting`);
+  };
   const applyDefaults = () => {
     const defaults = setup.defaults[method.value as MethodName];
     loraFields.hidden = method.value !== 'dreambooth-lora';
+    customDiffusion.element.hidden = method.value !== 'custom-diffusion';
     init.placeholder = defaults.initializerToken;
     for (const setting of ADVANCED) {
       const input = inputs.get(setting.key);
@@ -113,8 +148,10 @@ export async function newJobView(main: HTMLElement): Promise<void> {
       const hint = hints.get(setting.key);
       if (hint) hint.textContent = `${method.value} default: ${String(value)}`;
     }
+    applyModelSettings();
   };
   method.addEventListener('change', applyDefaults);
+  model.addEventListener('change', applyModelSettings);
   applyDefaults();
 
   const status = h('div', { class: 'status' });
@@ -134,15 +171,17 @@ export async function newJobView(main: HTMLElement): Promise<void> {
     h(
       'details',
       { class: 'advanced' },
-      h('summary', {}, 'Advanced settings (the method’s defaults)'),
+      h('summary', {}, 'Advanced settings (the method’s defaults, or the model’s own)'),
       h(
         'div',
         { class: 'grid' },
         field('Job id', jobId),
         ...advancedFields,
-        field('Min-SNR-γ loss weights', snrGamma, 'empty: plain MSE, as in the paper'),
+        field('Token learning rate', tokenLr, tokenLrHint),
+        field('Min-SNR-γ loss weights', snrGamma, snrGammaHint),
       ),
       loraFields,
+      customDiffusion.element,
     ),
     h('div', { class: 'actions' }, submit, status),
   ) as HTMLFormElement;
@@ -198,6 +237,7 @@ export async function newJobView(main: HTMLElement): Promise<void> {
               scaleLr: inputs.get('scaleLr')?.checked ?? true,
               batchSize: number('batchSize'),
               maxSteps: number('maxSteps'),
+              ...(tokenLr.value.trim() ? { tokenLearningRate: Number(tokenLr.value) } : {}),
               ...(snrGamma.value.trim() ? { snrGamma: Number(snrGamma.value) } : {}),
             },
             ...(chosen === 'dreambooth-lora'
@@ -209,6 +249,7 @@ export async function newJobView(main: HTMLElement): Promise<void> {
                   },
                 }
               : {}),
+            ...(chosen === 'custom-diffusion' ? { customDiffusion: customDiffusion.value() } : {}),
             stop: {
               window: number('window'),
               threshold: number('threshold'),

@@ -1,14 +1,17 @@
 // The web console in headless Chromium over the embedded pipeline and the real trainer on tiny-sd: a job made
-// through the form, its chart growing live, the stop marker, the embedding downloaded, a screenshot (out/).
+// through the form, its chart growing live, the stop marker, the embedding downloaded, a screenshot (out/); then
+// a Custom Diffusion job on the embedded model, its settings and the model's own rates filled by the form.
 // PLATEAU_UPDATE_SCREENSHOT=1: the bundled example on models/plateau-world-32 instead, for docs/console.png.
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import sharp from 'sharp';
+import { DEFAULT_MODEL, MODEL_TRAINING } from '../../../cli/project-files.ts';
 import { type ConsoleServer, startConsole } from '../../../console/console-server.ts';
 import { type EmbeddedPipeline, startEmbeddedPipeline } from '../../../infra/embedded/embedded-pipeline.ts';
 import { jobKeys } from '../../../shared/keys.ts';
-import { METHOD_DEFAULTS } from '../../../shared/methods.ts';
+import { JobManifest } from '../../../shared/manifest.ts';
+import { CUSTOM_DIFFUSION_DEFAULTS, METHOD_DEFAULTS } from '../../../shared/methods.ts';
 import { readSafetensors } from '../../../shared/safetensors.ts';
 import { fixtureDir, packageRoot } from '../../support/fixtures.ts';
 import { type ChromiumPage, findChromium, HeadlessChromium } from './support/headless-chromium.ts';
@@ -35,18 +38,21 @@ const TINY: FormCase = {
   photos: () => drawnPhotos(),
   screenshot: join(packageRoot(), 'out', 'console.png'),
 };
+const WORLD_MODEL = join(packageRoot(), 'models', DEFAULT_MODEL);
+/** The bundled example's three photos. */
+async function examplePhotos(): Promise<string[]> {
+  const dir = join(packageRoot(), 'examples', 'checkered-gem', 'images');
+  return readdirSync(dir)
+    .sort()
+    .map((name) => join(dir, name));
+}
 const EXAMPLE: FormCase = {
-  model: join(packageRoot(), 'models', 'plateau-world-32'),
+  model: WORLD_MODEL,
   token: '<checkered-gem>',
   init: 'diamond',
-  // examples/checkered-gem/job.json's settings for this model.
-  fields: { learningRate: '0.02', snrGamma: '5' },
-  photos: async () => {
-    const dir = join(packageRoot(), 'examples', 'checkered-gem', 'images');
-    return readdirSync(dir)
-      .sort()
-      .map((name) => join(dir, name));
-  },
+  // Nothing to set: choosing the model fills examples/checkered-gem/job.json's rates (the model's own).
+  fields: {},
+  photos: examplePhotos,
   screenshot: join(packageRoot(), 'docs', 'console.png'),
 };
 const CASE = process.env.PLATEAU_UPDATE_SCREENSHOT ? EXAMPLE : TINY;
@@ -110,8 +116,15 @@ describeInBrowser('the web console in headless Chromium', () => {
       retryIntervalMs: 10,
       log: (line) => lines.push(line),
     });
-    await pipeline.uploadFolder(CASE.model, `models/${basename(CASE.model)}/`);
-    web = await startConsole({ projectRoot: process.cwd(), stores: pipeline.stores });
+    // The embedded model too, for the Custom Diffusion job (and its own rates in the form, as `plateau up` has them).
+    for (const dir of new Set([CASE.model, WORLD_MODEL])) {
+      await pipeline.uploadFolder(dir, `models/${basename(dir)}/`);
+    }
+    web = await startConsole({
+      projectRoot: process.cwd(),
+      stores: pipeline.stores,
+      modelTraining: MODEL_TRAINING,
+    });
     browser = await HeadlessChromium.launch(chromium ?? '');
     page = await browser.newPage(WIDTH, 900);
   }, 60_000);
@@ -240,4 +253,154 @@ describeInBrowser('the web console in headless Chromium', () => {
         `chart seen at ${[...seen].join(', ')} points; ${((Date.now() - started) / 1000).toFixed(1)} s; screenshot ${target}\n`,
     );
   }, 240_000);
+
+  it("fills Custom Diffusion's settings and the embedded model's own rates, and sends them in job.json", async () => {
+    const started = Date.now();
+    const cd = 'custom-diffusion';
+    const world = MODEL_TRAINING[DEFAULT_MODEL][cd];
+    const parsed = JobManifest.parse({ method: cd, token: '<t>' });
+    const rescaleDefault = parsed.method === cd && parsed.customDiffusion.randomRescale;
+    const form = () =>
+      page.evaluate<Record<string, string | boolean>>(`(() => {
+        const $ = (id) => document.querySelector("#" + id);
+        const hint = (id) => $(id).closest("label").querySelector("small").textContent;
+        return {
+          cdShown: !$("classWord").closest(".grid").hidden,
+          loraShown: !$("loraRank").closest(".grid").hidden,
+          learningRate: $("learningRate").value,
+          learningRateHint: hint("learningRate"),
+          tokenLearningRate: $("tokenLearningRate").value,
+          tokenLearningRateHint: hint("tokenLearningRate"),
+          snrGamma: $("snrGamma").value,
+          randomRescale: $("randomRescale").checked,
+          randomRescaleHint: hint("randomRescale"),
+          classWord: $("classWord").placeholder,
+        };
+      })()`);
+    // Signed in afresh, so this test also runs alone (-t).
+    await page.navigate(web.url);
+    await page.waitFor('document.querySelector("table.jobs, .empty")', 10_000, 'the job list');
+    await page.evaluate('location.hash = "#/new"');
+    await page.waitFor('document.querySelector("#token")', 10_000, 'the new-job form');
+    expect(await form()).toMatchObject({ cdShown: false, loraShown: false });
+
+    // On a model without its own settings: the method's defaults.
+    await fill('#method', cd);
+    await fill('#model', 'tiny-sd');
+    expect(await form()).toEqual({
+      cdShown: true,
+      loraShown: false,
+      learningRate: String(METHOD_DEFAULTS[cd].learningRate),
+      learningRateHint: `${cd} default: ${METHOD_DEFAULTS[cd].learningRate}`,
+      tokenLearningRate: '',
+      tokenLearningRateHint: 'empty: the learning rate',
+      snrGamma: '',
+      randomRescale: rescaleDefault,
+      randomRescaleHint: `${cd} default: ${rescaleDefault ? 'on' : 'off'}`,
+      classWord: CUSTOM_DIFFUSION_DEFAULTS.classWord,
+    });
+    // The embedded model: its own rates, as `plateau train` without --model gets them.
+    await fill('#model', DEFAULT_MODEL);
+    expect(await form()).toMatchObject({
+      learningRate: String(world.learningRate),
+      learningRateHint: `${DEFAULT_MODEL} setting: ${world.learningRate}`,
+      tokenLearningRate: String(world.tokenLearningRate),
+      tokenLearningRateHint: `${DEFAULT_MODEL} setting: ${world.tokenLearningRate}`,
+      snrGamma: String(world.snrGamma),
+      randomRescale: false,
+      randomRescaleHint: `${DEFAULT_MODEL} setting: off`,
+    });
+    // Another method hides the Custom Diffusion fields and takes its own rate on this model.
+    await fill('#method', 'dreambooth-lora');
+    expect(await form()).toMatchObject({ cdShown: false, loraShown: true, tokenLearningRate: '' });
+    await fill('#method', 'textual-inversion');
+    expect(await form()).toMatchObject({
+      cdShown: false,
+      loraShown: false,
+      learningRate: String(MODEL_TRAINING[DEFAULT_MODEL]['textual-inversion'].learningRate),
+    });
+
+    // A small Custom Diffusion job: two generated class images, a four-step budget.
+    await fill('#method', cd);
+    const photos = await examplePhotos();
+    await page.setFiles('#images', photos);
+    await page.waitFor(
+      `document.querySelectorAll(".thumbs img").length === ${photos.length}`,
+      5000,
+      'thumbs',
+    );
+    await fill('#token', '<gem>');
+    // A word of the embedded model's vocabulary; the class word left empty follows it.
+    await fill('#init', 'diamond');
+    expect((await form()).classWord).toBe('diamond');
+    const job = 'console-cd';
+    const fields = {
+      jobId: job,
+      classImages: '2',
+      priorLossWeight: '0.5',
+      maxSteps: '4',
+      window: '2',
+      evalEvery: '1',
+    };
+    for (const [id, value] of Object.entries(fields)) await fill(`#${id}`, value);
+    await page.evaluate('document.querySelector("details.advanced").open = true');
+    await writeShot('console-new-cd-job.png');
+    await page.evaluate('document.querySelector("#submit").click()');
+    await page.waitFor(`location.hash === "#/jobs/${job}"`, 30_000, 'the job page');
+
+    const sent = JSON.parse(
+      new TextDecoder().decode(await pipeline.stores.objects.get(jobKeys(job).manifest)),
+    ) as Record<string, unknown>;
+    expect(sent).toMatchObject({
+      method: cd,
+      token: '<gem>',
+      initializerToken: 'diamond',
+      baseModel: DEFAULT_MODEL,
+      training: {
+        learningRate: world.learningRate,
+        tokenLearningRate: world.tokenLearningRate,
+        snrGamma: world.snrGamma,
+        maxSteps: 4,
+      },
+    });
+    expect(sent.customDiffusion).toEqual({
+      classWord: 'diamond',
+      classImages: 2,
+      priorPreservation: true,
+      priorLossWeight: 0.5,
+      randomRescale: false,
+    });
+    // It trains: the job ends SUCCEEDED and its page offers Custom Diffusion's diffusers file.
+    for (;;) {
+      const record = await pipeline.stores.jobs.get(job);
+      if (record && ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(record.status)) {
+        expect({ status: record.status, error: record.error }).toEqual({
+          status: 'SUCCEEDED',
+          error: undefined,
+        });
+        break;
+      }
+      if (Date.now() - started > 150_000) throw new Error(`job ${job} did not end: ${record?.status}`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    await page.waitFor(
+      'document.querySelector(\'a[data-file="pytorch_custom_diffusion_weights.safetensors"]\')',
+      10_000,
+      "the job's Custom Diffusion weights",
+    );
+    expect(
+      await page.evaluate(`[...document.querySelectorAll("a[data-file]")].map((a) =>
+        a.dataset.file + ": " + a.closest("li").querySelector("small").textContent)`),
+    ).toEqual(
+      expect.arrayContaining([
+        '<gem>.safetensors: learned embedding (diffusers, AUTOMATIC1111, ComfyUI)',
+        'pytorch_custom_diffusion_weights.safetensors: Custom Diffusion K/V weights (diffusers load_attn_procs)',
+        '<gem>-cd-delta.safetensors: K/V deltas W − W₀ (kohya .diff keys)',
+      ]),
+    );
+    expect(page.errors).toEqual([]);
+    process.stderr.write(
+      `console browser test: Custom Diffusion job ${job} ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+    );
+  }, 180_000);
 });

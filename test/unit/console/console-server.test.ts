@@ -6,7 +6,7 @@ import { type ConsoleServer, startConsole } from '../../../console/console-serve
 import { JobRecord } from '../../../shared/job-record.ts';
 import { jobKeys } from '../../../shared/keys.ts';
 import { JobManifest, TRAINABLE_METHODS } from '../../../shared/manifest.ts';
-import { METHOD_DEFAULTS } from '../../../shared/methods.ts';
+import { CUSTOM_DIFFUSION_DEFAULTS, METHOD_DEFAULTS } from '../../../shared/methods.ts';
 import {
   ManualClock,
   MemoryJobStore,
@@ -113,6 +113,9 @@ describe('new jobs', () => {
     expect(setup.defaults).toEqual(METHOD_DEFAULTS);
     expect(setup.trainable).toEqual(TRAINABLE_METHODS);
     expect(setup.models).toEqual(['tiny']);
+    expect(setup.customDiffusion.classWord).toBe(CUSTOM_DIFFUSION_DEFAULTS.classWord);
+    // No model of this console has its own settings (plateau up passes the embedded model's).
+    expect(setup.modelTraining).toEqual({});
   });
 
   it('uploads the images, then job.json, under the user path', async () => {
@@ -267,5 +270,29 @@ describe('jobs', () => {
         before: { file: 'samples/initializer/0.png', prompt: 'a photo of a cat' },
       },
     ]);
+  });
+});
+
+// Last, so the job list above holds j1 and lora1 only.
+describe('Custom Diffusion', () => {
+  it('takes a Custom Diffusion job with its settings and a token learning rate, as the form sends it', async () => {
+    await call('/api/jobs/cd1/images/a.png', { method: 'PUT', body: PNG_BYTES });
+    const manifest = {
+      method: 'custom-diffusion',
+      token: '<dog>',
+      baseModel: 'tiny',
+      training: { learningRate: 1e-4, tokenLearningRate: 1e-2, snrGamma: 5 },
+      customDiffusion: {
+        classWord: 'dog',
+        classImages: 2,
+        priorPreservation: true,
+        priorLossWeight: 0.5,
+        randomRescale: false,
+      },
+    };
+    expect(
+      (await call('/api/jobs/cd1/manifest', { method: 'PUT', body: JSON.stringify(manifest) })).status,
+    ).toBe(201);
+    expect(JSON.parse(objects.text(jobKeys('cd1').manifest) ?? '')).toEqual(manifest);
   });
 });
