@@ -1,6 +1,7 @@
 // The project's own files (the embedded default model, the bundled example, the trainer entry), found from the
 // package's folder rather than the working directory, so `plateau` works from anywhere; outputs stay under cwd.
-import { join } from 'node:path';
+import { existsSync, realpathSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { WORLD_MODEL_TRAINING } from '../models/src/world/training-rates.ts';
 import type { CliIo } from './command.ts';
 
@@ -21,4 +22,14 @@ export function projectRoot(io: Pick<CliIo, 'root'>): string {
 /** The embedded default model's folder inside the package. */
 export function defaultModelDir(root: string): string {
   return join(root, 'models', DEFAULT_MODEL);
+}
+
+/**
+ * Whether a --model folder is the embedded model (absent, or that folder by any path), so that naming it gets the
+ * same training settings as leaving it out.
+ */
+export function isEmbeddedModel(modelDir: string | undefined, root: string): boolean {
+  if (modelDir === undefined) return true;
+  const real = (path: string) => (existsSync(path) ? realpathSync(path) : resolve(path));
+  return real(modelDir) === real(defaultModelDir(root));
 }

@@ -4,7 +4,7 @@
 import { resolve } from 'node:path';
 import { boundedOption, type Command, type OptionSpec, parseOptions, stringOption } from '../command.ts';
 import { EMBEDDED_MODEL_HELP, JOB_OPTIONS, JOB_USAGE, jobFromOptions, jobStamp } from '../job-options.ts';
-import { DEFAULT_MODEL, defaultModelDir, projectRoot } from '../project-files.ts';
+import { DEFAULT_MODEL, defaultModelDir, isEmbeddedModel, projectRoot } from '../project-files.ts';
 import type { RunOptions } from './run-service.ts';
 
 /** `plateau run`'s options: the job options every job command shares, and its own. */
@@ -27,7 +27,11 @@ export function parseRunOptions(
   const values = parseOptions(args, RUN_OPTIONS);
   const price = boundedOption(values, 'gpu-hour-price', { min: 0 });
   const model = stringOption(values, 'model');
-  const { images, classDir, manifest } = jobFromOptions(values, {}, { embeddedModel: model === undefined });
+  const { images, classDir, manifest } = jobFromOptions(
+    values,
+    {},
+    { embeddedModel: isEmbeddedModel(model, root) },
+  );
   const jobId = stringOption(values, 'job-id') ?? `run-${jobStamp(context.now ?? new Date())}`;
   return {
     projectRoot: root,

@@ -48,7 +48,8 @@ function findEmbedding(dir: string, token: string): string {
   return path;
 }
 
-async function conceptImages(dir: string): Promise<{ data: Float32Array; count: number }> {
+/** The concept's PNGs in `dir`, at the model's size, as the classifier's input. */
+export async function conceptImages(dir: string): Promise<{ data: Float32Array; count: number }> {
   const sharp = (await import('sharp')).default;
   const files = readdirSync(dir)
     .filter((f) => f.endsWith('.png'))

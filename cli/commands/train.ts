@@ -35,7 +35,7 @@ import {
   stringOption,
 } from '../command.ts';
 import { EMBEDDED_MODEL_HELP, JOB_OPTIONS, JOB_USAGE, jobFromOptions } from '../job-options.ts';
-import { DEFAULT_MODEL, defaultModelDir, projectRoot } from '../project-files.ts';
+import { DEFAULT_MODEL, defaultModelDir, isEmbeddedModel, projectRoot } from '../project-files.ts';
 import { createProgress } from './train-progress.ts';
 import { writeStandaloneOutputs } from './train-report.ts';
 
@@ -106,7 +106,8 @@ export interface TrainOptions {
 export function parseTrainOptions(args: readonly string[], root: string): TrainOptions {
   const values = parseOptions(args, TRAIN_OPTIONS);
   const model = stringOption(values, 'model');
-  const { images, classDir, job } = jobFromOptions(values, {}, { embeddedModel: model === undefined });
+  const embeddedModel = isEmbeddedModel(model, root);
+  const { images, classDir, job } = jobFromOptions(values, {}, { embeddedModel });
   const int = (name: string, fallback: number, min: number) =>
     boundedOption(values, name, { integer: true, min }) ?? fallback;
   return {
@@ -126,7 +127,7 @@ export function parseTrainOptions(args: readonly string[], root: string): TrainO
       // SD's 7.5 over-saturates the embedded model's samples; it has its own.
       guidance:
         boundedOption(values, 'guidance', { min: 0, above: true }) ??
-        (model === undefined ? WORLD_MODEL_GUIDANCE : SD_GUIDANCE),
+        (embeddedModel ? WORLD_MODEL_GUIDANCE : SD_GUIDANCE),
     },
   };
 }
