@@ -6,9 +6,9 @@ import { openClassifier } from '../../models/src/classifier/classifier.ts';
 import { conceptSimilarity } from '../../models/src/classifier/concept-similarity.ts';
 import { openPipelineSampler } from '../../models/src/sampler/pipeline-sampler.ts';
 import { encodeGridPng, encodePng } from '../../models/src/world/png.ts';
-import { WORLD_MODEL_GUIDANCE } from '../../models/src/world/training-rates.ts';
 import { fromModelOutput, IMAGE_SIZE, toModelInput } from '../../models/src/world/world.ts';
 import { readSafetensors, toFloat32 } from '../../shared/safetensors.ts';
+import { modelSampleGuidance } from '../../trainer-image/src/train/sampler.ts';
 import { fillTemplate, OBJECT_TEMPLATES } from '../../trainer-image/src/train/templates.ts';
 
 export interface ValidationRequest {
@@ -79,7 +79,8 @@ export async function validateExample(request: ValidationRequest): Promise<Valid
     learned: { token: request.token, rows: row },
   });
   try {
-    const options = { seed: SEED, guidance: WORLD_MODEL_GUIDANCE };
+    // The model's own scale (model_index.json; 3 for the embedded model: SD's 7.5 over-saturates it).
+    const options = { seed: SEED, guidance: modelSampleGuidance(request.modelDir) };
     const learnedSimilarity = await conceptSimilarity(sampler, classifier, concept.data, concept.count, {
       prompts: learnedPrompts,
       ...options,

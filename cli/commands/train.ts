@@ -5,7 +5,6 @@
 // checkpoint bit-for-bit. Progress goes to stderr (train-progress.ts), a summary to stdout.
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { WORLD_MODEL_GUIDANCE } from '../../models/src/world/training-rates.ts';
 import { DvarTracker, dvarParamsOf } from '../../shared/dvar.ts';
 import { FileStopSignal } from '../../shared/files/file-stop-signal.ts';
 import { FolderArtifactStore } from '../../shared/files/folder-artifact-store.ts';
@@ -22,9 +21,9 @@ import { LOOP_DEFAULTS, type RunDeps } from '../../trainer-image/src/train/perso
 import { type JobRunResult, runJob } from '../../trainer-image/src/train/run-job.ts';
 import {
   generateOnnxImages,
+  modelSampleGuidance,
   type RenderSamples,
   renderOnnxSamples,
-  SD_GUIDANCE,
 } from '../../trainer-image/src/train/sampler.ts';
 import {
   boundedOption,
@@ -66,8 +65,8 @@ const USAGE =
   '  Outputs under --out (default out/train): output/<token>.safetensors (+ <token>-lora.safetensors for LoRA;\n' +
   '  pytorch_custom_diffusion_weights.safetensors and <token>-cd-delta.safetensors for Custom Diffusion),\n' +
   '  output/report.json,\n' +
-  '  output/loss.svg, output/samples/ (N validation images with the token, DDIM + --guidance: 7.5, or 3 on the\n' +
-  '  embedded model; Custom Diffusion prompts name "<token> <class word>", as it trains; and\n' +
+  "  output/loss.svg, output/samples/ (N validation images with the token, DDIM + --guidance: the model's own\n" +
+  '  (3 on the embedded model) or 7.5; Custom Diffusion prompts name "<token> <class word>", as it trains; and\n' +
   '  contact-sheet.png; --samples 0 skips them), samples.jsonl (one line per step), checkpoints/.\n' +
   '  `touch <out>/STOP` stops the run at its next flush (it can be resumed with --resume).\n' +
   '  Progress: a live bar on a terminal, a line every --progress-every steps otherwise (stderr);\n' +
@@ -106,15 +105,19 @@ export interface TrainOptions {
 export function parseTrainOptions(args: readonly string[], root: string): TrainOptions {
   const values = parseOptions(args, TRAIN_OPTIONS);
   const model = stringOption(values, 'model');
-  const embeddedModel = isEmbeddedModel(model, root);
-  const { images, classDir, job } = jobFromOptions(values, {}, { embeddedModel });
+  const { images, classDir, job } = jobFromOptions(
+    values,
+    {},
+    { embeddedModel: isEmbeddedModel(model, root) },
+  );
   const int = (name: string, fallback: number, min: number) =>
     boundedOption(values, name, { integer: true, min }) ?? fallback;
+  const pipelineDir = model ? resolve(model) : defaultModelDir(root);
   return {
     manifest: job,
     imagesDir: resolve(images),
     ...(classDir === undefined ? {} : { classDir: resolve(classDir) }),
-    pipelineDir: model ? resolve(model) : defaultModelDir(root),
+    pipelineDir,
     out: resolve(stringOption(values, 'out') ?? join('out', 'train')),
     dvar: values['no-dvar'] !== true,
     resume: values.resume === true,
@@ -124,10 +127,9 @@ export function parseTrainOptions(args: readonly string[], root: string): TrainO
     sampleCount: int('samples', 4, 0),
     sampleSettings: {
       steps: int('sample-steps', 25, 1),
-      // SD's 7.5 over-saturates the embedded model's samples; it has its own.
+      // The model's own scale where its model_index.json names one (the embedded model's 3), else SD's 7.5.
       guidance:
-        boundedOption(values, 'guidance', { min: 0, above: true }) ??
-        (embeddedModel ? WORLD_MODEL_GUIDANCE : SD_GUIDANCE),
+        boundedOption(values, 'guidance', { min: 0, above: true }) ?? modelSampleGuidance(pipelineDir),
     },
   };
 }

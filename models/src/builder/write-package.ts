@@ -1,7 +1,7 @@
 // Writes a base model in the diffusers ONNX pipeline layout: model_index.json, scheduler/scheduler_config.json
 // (DDPM), tokenizer/tokenizer.json (WordLevel with CLIP's special tokens, padded to 77), and model.onnx +
 // config.json per component (text_encoder, unet, vae_encoder, vae_decoder). Weights are float32 initializers.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeModel } from '../../../trainer-image/src/onnx/codec.ts';
 import type { PredictionType } from '../../../trainer-image/src/train/ddpm.ts';
@@ -82,6 +82,12 @@ export function tokenizerJson(vocab: readonly string[], maxLength: number): unkn
 
 function writeJson(path: string, value: unknown): void {
   writeFileSync(path, `${JSON.stringify(value, null, 1)}\n`);
+}
+
+/** Adds (or replaces) top-level keys of a written package's model_index.json. */
+export function addModelIndexFields(dir: string, fields: Readonly<Record<string, unknown>>): void {
+  const path = join(dir, 'model_index.json');
+  writeJson(path, { ...(JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>), ...fields });
 }
 
 export function writeModelPackage(

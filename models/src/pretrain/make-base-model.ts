@@ -3,13 +3,14 @@
 // model card. `npm run make-base-model` is a thin command-line wrapper around makeBaseModel().
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SAMPLE_GUIDANCE_KEY } from '../../../shared/model-index.ts';
 import { buildGradientGraph } from '../../../trainer-image/src/autodiff/build-gradient-graph.ts';
 import { encodeModel } from '../../../trainer-image/src/onnx/codec.ts';
 import { Session } from '../../../trainer-image/src/runtime/session.ts';
 import { textualInversionForwardModel } from '../builder/components.ts';
 import type { BaseModelConfig } from '../builder/config.ts';
 import type { Weights } from '../builder/model-graph.ts';
-import { writeModelPackage } from '../builder/write-package.ts';
+import { addModelIndexFields, writeModelPackage } from '../builder/write-package.ts';
 import { openClassifier } from '../classifier/classifier.ts';
 import { type Evaluation, evaluateBaseModel } from '../classifier/evaluate.ts';
 import { openPipelineSampler } from '../sampler/pipeline-sampler.ts';
@@ -112,6 +113,8 @@ export async function makeBaseModel(o: MakeOptions): Promise<PretrainResult> {
       `guidance ${guidance} chosen on seen pairs; held-out pairs judged right: ${(100 * (evaluation?.heldOutAccuracy ?? 0)).toFixed(1)}%`,
     );
   }
+  // The package says at which guidance its samples look right, so validation samples use it (shared/model-index.ts).
+  addModelIndexFields(o.outDir, { [SAMPLE_GUIDANCE_KEY]: guidance });
   const images = await sampler.sample(prompts, { seed: o.sampleSeed, steps: o.sampleSteps, guidance });
   await sampler.release();
   const per = 3 * sampler.imageSize * sampler.imageSize;

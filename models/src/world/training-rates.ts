@@ -15,12 +15,6 @@ export interface ModelTrainingSettings {
   readonly randomRescale?: boolean;
 }
 
-/**
- * Classifier-free guidance for samples on this model (the benchmark's, bench/dvar/config.ts): at SD's 7.5 a
- * learned concept's samples over-saturate here. `plateau train` and `npm start` draw with it unless told otherwise.
- */
-export const WORLD_MODEL_GUIDANCE = 3;
-
 export const WORLD_MODEL_TRAINING: { readonly [M in MethodName]: ModelTrainingSettings } = {
   // 4× the paper's 5e-3: at the paper's rate the token's samples get no closer to the concept than the
   // initializer's (docs/benchmark.md); min-SNR weights keep it from drifting to background texture.

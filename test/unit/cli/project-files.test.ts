@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseTrainOptions } from '../../../cli/commands/train.ts';
 import { defaultModelDir, isEmbeddedModel } from '../../../cli/project-files.ts';
-import { WORLD_MODEL_GUIDANCE, WORLD_MODEL_TRAINING } from '../../../models/src/world/training-rates.ts';
+import { WORLD_MODEL_TRAINING } from '../../../models/src/world/training-rates.ts';
 import { METHOD_DEFAULTS } from '../../../shared/methods.ts';
 import { fixtureDir } from '../../support/fixtures.ts';
 
@@ -35,7 +35,8 @@ test('plateau train --model <the embedded folder> gets its rates and guidance, a
       learningRate: own.learningRate,
       tokenLearningRate: own.tokenLearningRate,
     });
-    expect(options.sampleSettings.guidance).toBe(WORLD_MODEL_GUIDANCE);
+    // The embedded model's model_index.json asks for 3 (shared/model-index.ts).
+    expect(options.sampleSettings.guidance).toBe(3);
   }
   expect(other.manifest.training.learningRate).toBe(METHOD_DEFAULTS['custom-diffusion'].learningRate);
   expect(other.manifest.training.tokenLearningRate).toBeUndefined();

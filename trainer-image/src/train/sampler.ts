@@ -1,10 +1,11 @@
 // Validation samples for a learned token on any diffusers-ONNX pipeline: the conditioned UNet (learned row(s)
 // and the method's tensors applied, conditioned-unet.ts), DDIM (η = 0, diffusers' timestep spacing) with
 // classifier-free guidance, the VAE decoder, then PNGs and a contact sheet (sharp).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { z } from 'zod';
+import { sampleGuidanceOf } from '../../../shared/model-index.ts';
 import { DataType } from '../onnx/model.ts';
 import { Session, sessionOptionsFor } from '../runtime/session.ts';
 import { configNumber, type LearnedToken, openConditionedUnet } from './conditioned-unet.ts';
@@ -84,6 +85,15 @@ export function ddimStep(
 
 /** Stable Diffusion's usual classifier-free guidance scale, the samples' default. */
 export const SD_GUIDANCE = 7.5;
+
+/**
+ * The guidance a pipeline's samples are drawn at when a job names none: what its model_index.json asks for
+ * (shared/model-index.ts; the embedded model asks for 3), else SD's.
+ */
+export function modelSampleGuidance(pipelineDir: string): number {
+  const path = join(pipelineDir, 'model_index.json');
+  return existsSync(path) ? (sampleGuidanceOf(readJson(path)) ?? SD_GUIDANCE) : SD_GUIDANCE;
+}
 
 /** A few prompts naming the concept (`subject`: the token, or for Custom Diffusion "<token> <class word>"). */
 export function validationPrompts(subject: string, templates: 'object' | 'style'): string[] {
@@ -287,7 +297,8 @@ export type RenderSamples = (
 export const renderOnnxSamples: RenderSamples = async (pipelineDir, learned, prompts, settings) => {
   const sampler = await openValidationSampler(pipelineDir, learned);
   try {
-    return await renderValidationSamples(sampler, prompts, settings);
+    const guidance = settings.guidance ?? modelSampleGuidance(pipelineDir);
+    return await renderValidationSamples(sampler, prompts, { ...settings, guidance });
   } finally {
     await sampler.release();
   }
