@@ -93,12 +93,12 @@ export const JOB_OPTIONS: OptionSpec = {
   json: { type: 'boolean' },
 };
 
-/** The job flags for a usage line, e.g. `[--method …] [--rank R] … [--no-dvar]`. */
 /** The help line on what the embedded model sets differently (withEmbeddedModelTraining). */
 export const EMBEDDED_MODEL_HELP =
   "  On the embedded model, --lr, --token-lr and --snr-gamma default to the model's own settings, and Custom\n" +
   '  Diffusion runs without random rescale (models/src/world/training-rates.ts).\n';
 
+/** The job flags for a usage line, e.g. `[--method …] [--rank R] … [--no-dvar]`. */
 export const JOB_USAGE = [
   '--images <dir> --token "<tok>"',
   ...FLAG_NAMES.filter((name) => name !== 'token').map((name) => {
