@@ -206,9 +206,15 @@ async function train(options: TrainOptions, io: CliIo, deps: TrainDeps): Promise
         threshold: manifest.stop.threshold,
         base_model: options.pipelineDir.split(/[\\/]/).pop() ?? '',
       },
-      onReady: ({ resumedFrom, lr }) => {
+      onReady: ({ resumedFrom, lr, tokenLr }) => {
         progress.start(resumedFrom ?? 0);
-        announce(io, options, { resumedFrom, lr, images: images.length, resolution });
+        announce(io, options, {
+          resumedFrom,
+          lr,
+          ...(tokenLr === undefined ? {} : { tokenLr }),
+          images: images.length,
+          resolution,
+        });
       },
       onStep: (p) => progress.step(p),
       sampleCount: options.sampleCount,
@@ -228,16 +234,17 @@ async function train(options: TrainOptions, io: CliIo, deps: TrainDeps): Promise
 function announce(
   io: CliIo,
   { manifest, dvar, json }: TrainOptions,
-  run: { resumedFrom: number | null; lr: number; images: number; resolution: number },
+  run: { resumedFrom: number | null; lr: number; tokenLr?: number; images: number; resolution: number },
 ): void {
   const { method, stop } = manifest;
   if (json) {
-    const { resumedFrom, lr, images } = run;
-    io.out.write(`${JSON.stringify({ event: 'start', method, resumedFrom, lr, images })}\n`);
+    const { resumedFrom, lr, tokenLr, images } = run;
+    io.out.write(`${JSON.stringify({ event: 'start', method, resumedFrom, lr, tokenLr, images })}\n`);
     return;
   }
+  const tokenLr = run.tokenLr === undefined ? '' : ` (token row ${run.tokenLr})`;
   io.err.write(
-    `plateau train: ${method}, ${run.images} image(s) at ${run.resolution}px, lr ${run.lr}, ` +
+    `plateau train: ${method}, ${run.images} image(s) at ${run.resolution}px, lr ${run.lr}${tokenLr}, ` +
       `${run.resumedFrom === null ? 'starting at step 0' : `resuming at step ${run.resumedFrom}`}, ` +
       `${dvar ? `DVAR W=${stop.window} α=${stop.threshold}` : 'no criterion'}, cap ${manifest.training.maxSteps} steps\n`,
   );

@@ -94,16 +94,20 @@ describe('runPersonalization', () => {
 
   it('steps the token row at its own rate, scaled by the batch like the run’s', async () => {
     // AdamW's first step moves every parameter with a gradient by the learning rate (less weight decay's share).
+    const announced: { lr: number; tokenLr?: number }[] = [];
     const firstStep = async (extra: Partial<RunSettings>) => {
       const result = await runPersonalization(
         { ...settings, maxSteps: 1, learningRate: 1e-3, ...extra },
-        deps(fresh(), new ListSink()),
+        deps(fresh(), new ListSink(), { onReady: (info) => announced.push(info) }),
       );
       return Math.max(...Array.from(result.rows, (x) => Math.abs(x - 0.5)));
     };
     expect(await firstStep({})).toBeCloseTo(2e-3, 4);
     expect(await firstStep({ tokenLearningRate: 5e-2 })).toBeCloseTo(0.1, 2);
     expect(await firstStep({ tokenLearningRate: 5e-2, scaleLr: false })).toBeCloseTo(0.05, 2);
+    // What the run announces (plateau train's start line, the trainer's log): both rates after scaling.
+    expect(announced.map((a) => a.tokenLr)).toEqual([undefined, 0.1, 0.05]);
+    expect(announced[1]?.lr).toBeCloseTo(2e-3, 12);
   });
 
   it('continues from the latest checkpoint to the same result as a straight run', async () => {

@@ -151,7 +151,12 @@ export interface RunDeps {
   readonly onCheckpoint?: (key: string, step: number) => void;
   /** True once the process must end: the loop checkpoints its step and throws TrainingInterrupted. */
   readonly interrupted?: () => boolean;
-  readonly onReady?: (info: { readonly resumedFrom: number | null; readonly lr: number }) => void;
+  /** `lr`: the rate after batch scaling; `tokenLr`: the token row's, where it has its own. */
+  readonly onReady?: (info: {
+    readonly resumedFrom: number | null;
+    readonly lr: number;
+    readonly tokenLr?: number;
+  }) => void;
 }
 
 export interface RunResult extends TrainResult {
@@ -376,7 +381,12 @@ export async function runPersonalization(settings: RunSettings, deps: RunDeps): 
       throw new Error(`checkpoint has ${start.params.length} values, the model needs ${layout.size}`);
     }
     const sink = await deps.openSink(start.step);
-    deps.onReady?.({ resumedFrom: saved ? saved.step : null, lr });
+    const tokenLr = groupLearningRatesOf(settings, lrScale)[TOKEN_GROUP];
+    deps.onReady?.({
+      resumedFrom: saved ? saved.step : null,
+      lr,
+      ...(tokenLr === undefined ? {} : { tokenLr }),
+    });
     const result = await runTrainingLoop(
       start,
       {

@@ -199,9 +199,10 @@ export async function runTrainingJob(deps: TrainingJobDeps): Promise<JobRunResul
         window: manifest.stop.window,
         threshold: manifest.stop.threshold,
       },
-      onReady: ({ resumedFrom, lr }) =>
+      onReady: ({ resumedFrom, lr, tokenLr }) =>
         log(
-          `job ${deps.jobId}: ${manifest.method}, lr ${lr}, ${resumedFrom === null ? 'fresh start' : `resuming at step ${resumedFrom}`}`,
+          `job ${deps.jobId}: ${manifest.method}, lr ${lr}${tokenLr === undefined ? '' : ` (token row ${tokenLr})`}, ` +
+            `${resumedFrom === null ? 'fresh start' : `resuming at step ${resumedFrom}`}`,
         ),
       ...(deps.onCheckpoint
         ? {
