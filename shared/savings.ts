@@ -70,6 +70,17 @@ export function computeSavings(input: {
 /** Cost in USD of `seconds` of GPU time at an hourly price. */
 export const gpuCostUsd = (seconds: number, hourPriceUsd: number): number => (seconds / 3600) * hourPriceUsd;
 
+/** report.json's `cost`: the run and the full budget priced at `hourPriceUsd`, with a note on what it is. */
+export function costEstimate(savings: Savings, hourPriceUsd: number, note: string) {
+  return {
+    gpuHourPriceUsd: hourPriceUsd,
+    estimatedUsd: gpuCostUsd(savings.gpuSeconds, hourPriceUsd),
+    fullBudgetUsd: gpuCostUsd(savings.fullBudgetGpuSeconds, hourPriceUsd),
+    savedFraction: savings.savedFraction,
+    note,
+  };
+}
+
 /** One line for progress views and summaries, e.g. "stopped at step 469 of 6100: 92% of training time saved …". */
 export function formatSavings(savings: Savings, hourPriceUsd: number): string {
   const pct = `${Math.round(savings.savedFraction * 100)}%`;

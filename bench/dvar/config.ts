@@ -74,22 +74,17 @@ const FULL_TUNE_WINDOWS: Readonly<Record<MethodName, readonly number[]>> = {
   'custom-diffusion': [10, 20, 40, 60, 80, 120, 160, 180, 240],
 };
 
-// Custom Diffusion's identity swings ±0.05 between checks on this model (its token moves at TI's rate while its
-// K/V change under it), so a setting tuned on 4 concepts read through 4-prompt checks did not hold on the
-// held-out ones: it gets twice the tuning concepts and prompts per check. TI and LoRA keep what their
+// Tuning concepts, and identity prompts per sample check. Custom Diffusion's identity swings ±0.05 between checks
+// on this model (its token moves at TI's rate while its K/V change under it), so a setting tuned on 4 concepts
+// read through 4-prompt checks did not hold on the held-out ones: it gets twice both. TI and LoRA keep what their
 // published results were measured with.
-const FULL_TUNING_CONCEPTS: Readonly<Record<MethodName, number>> = {
-  'textual-inversion': 4,
-  'dreambooth-lora': 4,
-  'custom-diffusion': 8,
-};
-const FULL_CHECK_PROMPTS: Readonly<Record<MethodName, number>> = {
+const FULL_TUNING_BREADTH: Readonly<Record<MethodName, number>> = {
   'textual-inversion': 4,
   'dreambooth-lora': 4,
   'custom-diffusion': 8,
 };
 
-// About 60 / 20 / 10 checks per run: each check samples 4 prompts × 20 DDIM steps, the dearest part of a run.
+// About 60 / 20 / 10 checks per run: each check samples 4 (CD: 8) prompts × 20 DDIM steps, the dearest part of a run.
 const FULL_SAMPLE_EVERY: Readonly<Record<MethodName, number>> = {
   'textual-inversion': 100,
   'dreambooth-lora': 50,
@@ -134,13 +129,13 @@ export function benchConfig(
   if (mode === 'full') {
     return {
       ...common,
-      tuningConcepts: FULL_TUNING_CONCEPTS[method],
+      tuningConcepts: FULL_TUNING_BREADTH[method],
       heldOutConcepts: 12,
       cap: d.maxSteps,
       fewIterations: PAPER_FEW_ITERATIONS[method],
       sampleEvery: FULL_SAMPLE_EVERY[method],
       patience: PAPER_PATIENCE[method],
-      checkPrompts: FULL_CHECK_PROMPTS[method],
+      checkPrompts: FULL_TUNING_BREADTH[method],
       identityPrompts: 8,
       contextPerBackground: 2,
       samplerSteps: 20,

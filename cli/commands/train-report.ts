@@ -4,7 +4,7 @@ import { dvarParamsOf } from '../../shared/dvar.ts';
 import { renderLossChart } from '../../shared/loss-chart.ts';
 import type { JobManifest } from '../../shared/manifest.ts';
 import type { ArtifactStore, LossSample } from '../../shared/ports.ts';
-import { computeSavings, DEFAULT_GPU_HOUR_PRICE_USD, gpuCostUsd } from '../../shared/savings.ts';
+import { computeSavings, costEstimate, DEFAULT_GPU_HOUR_PRICE_USD } from '../../shared/savings.ts';
 import type { JobRunResult } from '../../trainer-image/src/train/run-job.ts';
 
 export interface StandaloneRun {
@@ -70,13 +70,11 @@ export function standaloneReport(run: StandaloneRun, now = Date.now()) {
       ...(result.samplesError === null ? {} : { validationImagesError: result.samplesError }),
     },
     savings,
-    cost: {
-      gpuHourPriceUsd: price,
-      estimatedUsd: gpuCostUsd(savings.gpuSeconds, price),
-      fullBudgetUsd: gpuCostUsd(savings.fullBudgetGpuSeconds, price),
-      savedFraction: savings.savedFraction,
-      note: `estimate: this run's seconds on a GPU at $${price}/GPU-hour (the cloud stack's default instance)`,
-    },
+    cost: costEstimate(
+      savings,
+      price,
+      `estimate: this run's seconds on a GPU at $${price}/GPU-hour (the cloud stack's default instance)`,
+    ),
   };
 }
 

@@ -30,7 +30,7 @@ import type { LossSample } from '../../shared/ports.ts';
 import { REPORT_VERSION, Report } from '../../shared/report.ts';
 import { readSafetensors } from '../../shared/safetensors.ts';
 import { detLossHistory, type SampleReader } from '../../shared/samples.ts';
-import { computeSavings, gpuCostUsd } from '../../shared/savings.ts';
+import { computeSavings, costEstimate } from '../../shared/savings.ts';
 import { deliverWebhookOnce, type WebhookResult } from './webhook.ts';
 
 export interface FinalizeDeps {
@@ -296,13 +296,11 @@ function buildReport(
       ...classImagesTiming(outcome.trainerReport),
     },
     savings,
-    cost: {
-      gpuHourPriceUsd: price,
-      estimatedUsd: gpuCostUsd(savings.gpuSeconds, price),
-      fullBudgetUsd: gpuCostUsd(savings.fullBudgetGpuSeconds, price),
-      savedFraction: savings.savedFraction,
-      note: `estimate: GPU-seconds × $${price}/GPU-hour; the bill depends on the instance, region and Spot price`,
-    },
+    cost: costEstimate(
+      savings,
+      price,
+      `estimate: GPU-seconds × $${price}/GPU-hour; the bill depends on the instance, region and Spot price`,
+    ),
     artifacts: {
       embedding: keys.embedding(manifest.token),
       outputs: keys.outputs(manifest.method, manifest.token),

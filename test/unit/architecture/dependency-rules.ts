@@ -32,7 +32,10 @@ export function importSpecifiers(source: string): string[] {
   return found;
 }
 
-function listTsFiles(dir: string): string[] {
+const SKIP_DIRS = new Set(['node_modules', 'cdk.out', 'out', 'coverage']);
+
+/** Source files below `dir` whose names match `pattern` (no .d.ts; dependencies, builds and dot-folders skipped). */
+export function listSourceFiles(dir: string, pattern = /\.(ts|js|mjs)$/): string[] {
   let entries: string[];
   try {
     entries = readdirSync(dir);
@@ -40,10 +43,10 @@ function listTsFiles(dir: string): string[] {
     return [];
   }
   return entries.flatMap((name) => {
-    if (name === 'node_modules' || name === 'cdk.out') return [];
+    if (SKIP_DIRS.has(name) || name.startsWith('.')) return [];
     const path = join(dir, name);
-    if (statSync(path).isDirectory()) return listTsFiles(path);
-    return /\.(ts|js|mjs)$/.test(name) && !name.endsWith('.d.ts') ? [path] : [];
+    if (statSync(path).isDirectory()) return listSourceFiles(path, pattern);
+    return pattern.test(name) && !name.endsWith('.d.ts') ? [path] : [];
   });
 }
 
@@ -134,7 +137,7 @@ export function checkImport(
 export function findViolations(root: string): Violation[] {
   const violations: Violation[] = [];
   for (const dir of SOURCE_DIRS) {
-    for (const file of listTsFiles(join(root, dir))) {
+    for (const file of listSourceFiles(join(root, dir))) {
       const fromRepoPath = relative(root, file);
       for (const specifier of importSpecifiers(readFileSync(file, 'utf8'))) {
         const isRelative = specifier.startsWith('.');

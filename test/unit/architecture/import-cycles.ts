@@ -1,30 +1,13 @@
 // Finds import cycles among the repository's TypeScript files: a static walk of relative imports (static,
 // type-only, re-export and dynamic alike: a type-only cycle is still two modules that cannot be read apart),
 // grouped into strongly connected components.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { importSpecifiers } from './dependency-rules.ts';
-
-const SKIP = new Set(['node_modules', 'cdk.out', 'out', 'coverage']);
-
-function listTsFiles(dir: string): string[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return [];
-  }
-  return names.flatMap((name) => {
-    if (SKIP.has(name) || name.startsWith('.')) return [];
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) return listTsFiles(path);
-    return name.endsWith('.ts') && !name.endsWith('.d.ts') ? [path] : [];
-  });
-}
+import { importSpecifiers, listSourceFiles } from './dependency-rules.ts';
 
 /** Each file's relative imports that are files of the tree (repo-relative paths). */
 export function importGraph(root: string, dirs: readonly string[]): Map<string, string[]> {
-  const files = dirs.flatMap((dir) => listTsFiles(join(root, dir)));
+  const files = dirs.flatMap((dir) => listSourceFiles(join(root, dir), /\.ts$/));
   const known = new Set(files);
   const graph = new Map<string, string[]>();
   for (const file of files) {
